@@ -1,0 +1,1 @@
+"""sales-grpc: the sales service of an ERP system over gRPC."""

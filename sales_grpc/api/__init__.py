@@ -1,0 +1,1 @@
+"""The gRPC edge: server, interceptors, thin servicers, converters, the status table."""

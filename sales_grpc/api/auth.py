@@ -1,0 +1,93 @@
+"""JWT verification: HS256 with SECRET_KEY, or RS256/ES256 keys from an Auth service's JWKS."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import jwt
+
+from ..config import Settings
+from ..domain.access import PERMISSIONS, Principal, Role
+from ..domain.errors import Unauthenticated
+
+ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
+    Role.SALES_REP: ("sales:read", "sales:create", "sales:update"),
+    Role.SALES_MANAGER: PERMISSIONS,
+    Role.ADMIN: PERMISSIONS,
+}
+
+
+class Authenticator:
+    """Turns a bearer token into a Principal; algorithms come from configuration only."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._algorithms = list(settings.allowed_algorithms)
+        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise Unauthenticated("missing `authorization: Bearer <token>` metadata",
+                                  reason="TOKEN_MISSING")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("authorization metadata must be `Bearer <token>`",
+                                  reason="TOKEN_MALFORMED")
+        key = await self._key_for(token.strip())
+        try:
+            claims = jwt.decode(
+                token.strip(), key, algorithms=self._algorithms,
+                issuer=self._settings.jwt_issuer or None,
+                audience=self._settings.jwt_audience or None,
+                options={"require": ["sub", "exp"], "verify_aud": bool(self._settings.jwt_audience)},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the token has expired", reason="TOKEN_EXPIRED") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"the token is invalid: {exc}", reason="TOKEN_INVALID") from None
+        return principal_from_claims(claims)
+
+    async def _key_for(self, token: str) -> Any:
+        if self._jwks is None:
+            return self._settings.secret_key
+        jwks = self._jwks
+        try:  # PyJWKClient fetches over blocking HTTP and caches; keep it off the event loop
+            return (await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)).key
+        except jwt.PyJWKClientError as exc:
+            raise Unauthenticated(f"no signing key for the token: {exc}",
+                                  reason="TOKEN_INVALID") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"the token is invalid: {exc}", reason="TOKEN_INVALID") from None
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    try:
+        role = Role(claims.get("role", ""))
+    except ValueError:
+        raise Unauthenticated("the token's role must be sales_rep, sales_manager or admin",
+                              reason="TOKEN_INVALID") from None
+    permissions = claims.get("permissions", [])
+    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+        raise Unauthenticated("the token's permissions must be a list of strings",
+                              reason="TOKEN_INVALID")
+    return Principal(subject=str(claims["sub"]), role=role, permissions=frozenset(permissions),
+                     team_id=str(claims.get("team_id") or ""))
+
+
+def mint_token(settings: Settings, subject: str, role: Role, team_id: str = "",
+               permissions: Iterable[str] | None = None, ttl_seconds: int = 8 * 3600) -> str:
+    """A locally signed HS256 token, for development and tests (`sales-grpc token`)."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject, "role": role.value, "team_id": team_id,
+        "permissions": list(ROLE_PERMISSIONS[role] if permissions is None else permissions),
+        "iat": now, "exp": now + ttl_seconds,
+    }
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, settings.secret_key, algorithm="HS256")

@@ -1,0 +1,85 @@
+"""Converters for the shared types: Money, PostalAddress, AuditInfo, timestamps, enums."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from erp.sales.v1 import address_pb2, audit_pb2, money_pb2
+
+from ...domain.errors import Violations
+from ...domain.money import Money, MoneyError
+from ...domain.records import Address, Audit
+
+E = TypeVar("E", bound=Enum)
+
+
+def money_in(v: Violations, path: str, message: money_pb2.Money) -> Money | None:
+    """Parses a Money; a bad currency or amount becomes a field violation, not an error."""
+    try:
+        return Money.parse(message.currency_code, message.amount)
+    except MoneyError as exc:
+        bad = "currency_code" if "currency" in str(exc) else "amount"
+        v.add(f"{path}.{bad}", str(exc))
+        return None
+
+
+def money_out(money: Money | None) -> money_pb2.Money | None:
+    if money is None:
+        return None
+    return money_pb2.Money(currency_code=money.currency, amount=str(money.amount))
+
+
+def address_in(message: address_pb2.PostalAddress) -> Address:
+    return Address(tuple(message.address_lines), message.locality, message.administrative_area,
+                   message.postal_code, message.region_code)
+
+
+def address_out(address: Address | None) -> address_pb2.PostalAddress | None:
+    if address is None:
+        return None
+    return address_pb2.PostalAddress(
+        address_lines=list(address.address_lines), locality=address.locality,
+        administrative_area=address.administrative_area, postal_code=address.postal_code,
+        region_code=address.region_code)
+
+
+def timestamp(moment: datetime | None) -> Timestamp | None:
+    if moment is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def audit_out(audit: Audit) -> audit_pb2.AuditInfo:
+    return audit_pb2.AuditInfo(
+        create_time=timestamp(audit.create_time), create_actor=audit.create_actor,
+        update_time=timestamp(audit.update_time), update_actor=audit.update_actor)
+
+
+def enum_in(v: Violations, path: str, number: int, names: dict[int, str], kind: type[E]
+            ) -> E | None:
+    """Maps a proto enum number to the domain enum by name; 0 (UNSPECIFIED) becomes None."""
+    if number == 0:
+        return None
+    name = names.get(number)
+    if name is None:
+        v.add(path, f"{number} is not a known value")
+        return None
+    return kind[name]
+
+
+def enum_names(descriptor: object, prefix: str) -> dict[int, str]:
+    values = descriptor.values  # type: ignore[attr-defined]
+    return {value.number: value.name.removeprefix(prefix) for value in values if value.number}
+
+
+def enum_out(value: Enum, names: dict[int, str]) -> int:
+    for number, name in names.items():
+        if name == value.name:
+            return number
+    return 0

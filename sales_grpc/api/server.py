@@ -1,0 +1,85 @@
+"""The grpc.aio server: sales services, health per service, reflection, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from erp.sales.v1 import customer_service_pb2, customer_service_pb2_grpc
+from erp.sales.v1 import product_service_pb2, product_service_pb2_grpc
+
+from ..bootstrap import App
+from .auth import Authenticator
+from .customers import CustomerServicer
+from .interceptors import EdgeInterceptor, required_permissions
+from .products import ProductServicer
+
+log = logging.getLogger(__name__)
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+SALES_SERVICES = [
+    customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
+    product_service_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name,
+]
+
+
+class SalesServer:
+    def __init__(self, app: App, health_interval: float = 2.0) -> None:
+        self.app = app
+        self.health = health.aio.HealthServicer()
+        self._interval = health_interval
+        self._monitor: asyncio.Task[None] | None = None
+        self.server = grpc.aio.server(
+            interceptors=[EdgeInterceptor(Authenticator(app.settings),
+                                          required_permissions(SALES_SERVICES))],
+            options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)],
+        )
+        customer_service_pb2_grpc.add_CustomerServiceServicer_to_server(
+            CustomerServicer(app.customers), self.server)
+        product_service_pb2_grpc.add_ProductServiceServicer_to_server(
+            ProductServicer(app.products, app.settings.default_tax_rate), self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            [*SALES_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
+
+    async def start(self, address: str) -> int:
+        port = self.server.add_insecure_port(address)
+        await self.server.start()
+        await self._set_all(SERVING if await self.app.mongo.ping() else NOT_SERVING)
+        self._monitor = asyncio.create_task(self._watch_database())
+        return port
+
+    async def _set_all(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType
+                       ) -> None:
+        for name in ["", *SALES_SERVICES]:
+            await self.health.set(name, status)
+
+    async def _watch_database(self) -> None:
+        """NOT_SERVING while MongoDB is unreachable, so load balancers route around us."""
+        serving: bool | None = None
+        while True:
+            up = await self.app.mongo.ping()
+            if up != serving:
+                log.warning("database %s", "reachable: SERVING" if up else
+                            "unreachable: NOT_SERVING")
+                await self._set_all(SERVING if up else NOT_SERVING)
+                serving = up
+            await asyncio.sleep(self._interval)
+
+    async def stop(self, grace: float) -> None:
+        """Flips health to NOT_SERVING first, then drains in-flight calls for `grace` seconds."""
+        if self._monitor:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+    async def wait(self) -> None:
+        await self.server.wait_for_termination()

@@ -1,0 +1,45 @@
+"""The composition root: builds clients, repositories and use cases from Settings.
+
+Tests and benchmarks call `build` with their own Settings (pointing at the servers they
+started); nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from .config import Settings
+from .services.customers import CustomerService
+from .services.products import ProductService
+from .store.customers import CustomerRepository
+from .store.mongo import Mongo
+from .store.paging import PageTokens
+from .store.products import ProductRepository
+
+
+@dataclass
+class App:
+    settings: Settings
+    mongo: Mongo
+    redis: aioredis.Redis
+    customers: CustomerService
+    products: ProductService
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.mongo.close()
+
+
+async def build(settings: Settings) -> App:
+    mongo = Mongo(settings.mongodb_url, settings.database_name)
+    await mongo.ensure_indexes()
+    tokens = PageTokens(settings.secret_key)
+    return App(
+        settings=settings,
+        mongo=mongo,
+        redis=aioredis.from_url(settings.redis_url),
+        customers=CustomerService(mongo, CustomerRepository(mongo, tokens)),
+        products=ProductService(mongo, ProductRepository(mongo, tokens)),
+    )

@@ -1,0 +1,189 @@
+"""Customers: the fields, their rules, and the changes a caller may make."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from . import validation as check
+from .access import Principal, Role
+from .errors import FailedPrecondition, InvalidArgument, PermissionDenied, Violations
+from .money import Money
+from .records import Address, Audit, Versioned
+
+
+class CustomerType(str, Enum):
+    INDIVIDUAL = "individual"
+    BUSINESS = "business"
+    GOVERNMENT = "government"
+
+
+class CustomerStatus(str, Enum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    SUSPENDED = "suspended"
+    PROSPECT = "prospect"
+
+
+class PaymentTerms(str, Enum):
+    NET_15 = "NET_15"
+    NET_30 = "NET_30"
+    NET_45 = "NET_45"
+    NET_60 = "NET_60"
+    NET_90 = "NET_90"
+    COD = "COD"
+    PREPAID = "PREPAID"
+    IMMEDIATE = "IMMEDIATE"
+
+
+@dataclass(frozen=True)
+class SalesStats:
+    order_count: int = 0
+    total_spent: Money | None = None
+    last_order_time: datetime | None = None
+
+
+@dataclass
+class Customer(Versioned):
+    id: str
+    customer_code: str
+    first_name: str
+    last_name: str
+    customer_type: CustomerType
+    email: str
+    owner_id: str
+    team_id: str
+    audit: Audit
+    company_name: str = ""
+    phone: str = ""
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    payment_terms: PaymentTerms = PaymentTerms.NET_30
+    credit_limit: Money | None = None
+    tax_id: str = ""
+    notes: str = ""
+    status: CustomerStatus = CustomerStatus.ACTIVE
+    stats: SalesStats = field(default_factory=SalesStats)
+    delete_time: datetime | None = None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.delete_time is not None
+
+
+# The fields a caller may set, on create and through an update mask.
+EDITABLE = frozenset({
+    "first_name", "last_name", "company_name", "customer_type", "email", "phone",
+    "billing_address", "shipping_address", "payment_terms", "credit_limit", "tax_id", "notes",
+    "status", "owner_id", "team_id",
+})
+# Sub-paths of message fields that an update mask may name; they replace the whole field.
+MASK_ALIASES = {
+    "billing_address": "billing_address", "shipping_address": "shipping_address",
+    "credit_limit": "credit_limit",
+}
+
+
+def validate(v: Violations, values: dict[str, Any], prefix: str = "customer") -> None:
+    """Checks the given fields; on create every required field is present in `values`."""
+    for name, max_len in (("first_name", 100), ("last_name", 100)):
+        if name in values:
+            check.text(v, f"{prefix}.{name}", values[name], required=True, max_len=max_len)
+    for name, max_len in (("company_name", 200), ("tax_id", 50), ("notes", 2000)):
+        if name in values:
+            check.text(v, f"{prefix}.{name}", values[name], required=False, max_len=max_len)
+    if "email" in values:
+        check.email(v, f"{prefix}.email", values["email"])
+    if "phone" in values:
+        check.phone(v, f"{prefix}.phone", values["phone"])
+    for name in ("billing_address", "shipping_address"):
+        if name in values:
+            check.address(v, f"{prefix}.{name}", values[name])
+    if "customer_type" in values and values["customer_type"] is None:
+        v.add(f"{prefix}.customer_type", "is required (INDIVIDUAL, BUSINESS or GOVERNMENT)")
+    for name in ("status", "payment_terms"):
+        if name in values and values[name] is None:
+            v.add(f"{prefix}.{name}", "must not be UNSPECIFIED")
+    limit = values.get("credit_limit")
+    if limit is not None and limit.is_negative():
+        v.add(f"{prefix}.credit_limit.amount", "must not be negative")
+    for name in ("owner_id", "team_id"):
+        if name in values:
+            check.text(v, f"{prefix}.{name}", values[name], required=False, max_len=100)
+
+
+def _require_company(v: Violations, kind: CustomerType | None, company: str, prefix: str) -> None:
+    if kind in (CustomerType.BUSINESS, CustomerType.GOVERNMENT) and not company.strip():
+        v.add(f"{prefix}.company_name", "is required for business and government customers")
+
+
+def check_assignment(principal: Principal, owner_id: str, team_id: str) -> None:
+    """Reps keep records for themselves; managers assign within their team; admins anywhere."""
+    if principal.role is Role.ADMIN:
+        return
+    if owner_id != principal.subject and principal.role is not Role.SALES_MANAGER:
+        raise PermissionDenied("a sales rep can only own their own customers",
+                               reason="ASSIGNMENT_NOT_ALLOWED")
+    if team_id != principal.team_id:
+        raise PermissionDenied("only an admin can assign a customer to another team",
+                               reason="ASSIGNMENT_NOT_ALLOWED")
+
+
+def new_customer(values: dict[str, Any], *, id: str, code: str, principal: Principal,
+                 now: datetime) -> Customer:
+    values = dict(values)
+    values.setdefault("status", CustomerStatus.ACTIVE)
+    values.setdefault("payment_terms", PaymentTerms.NET_30)
+    values["owner_id"] = values.get("owner_id") or principal.subject
+    values["team_id"] = values.get("team_id") or principal.team_id
+    v = Violations()
+    for required in ("first_name", "last_name", "email"):
+        values.setdefault(required, "")
+    values.setdefault("customer_type", None)
+    validate(v, values)
+    _require_company(v, values["customer_type"], values.get("company_name", ""), "customer")
+    v.raise_if_any()
+    check_assignment(principal, values["owner_id"], values["team_id"])
+    return Customer(id=id, customer_code=code, audit=Audit.new(principal.subject, now), **values)
+
+
+def apply_update(customer: Customer, changes: dict[str, Any], *, principal: Principal,
+                 now: datetime) -> Customer:
+    if customer.is_deleted:
+        raise FailedPrecondition(f"customer {customer.customer_code} is deleted",
+                                 reason="CUSTOMER_DELETED")
+    v = Violations()
+    validate(v, changes)
+    updated = replace(customer, **changes)
+    _require_company(v, updated.customer_type, updated.company_name, "customer")
+    v.raise_if_any()
+    if "owner_id" in changes or "team_id" in changes:
+        check_assignment(principal, updated.owner_id, updated.team_id)
+    updated.audit = customer.audit.touched(principal.subject, now)
+    updated.version = customer.version + 1
+    return updated
+
+
+def check_mask(paths: list[str]) -> list[str]:
+    v = Violations()
+    if not paths:
+        v.add("update_mask", "is required: name the fields to change")
+    fields = []
+    for path in paths:
+        top = path.split(".", 1)[0]
+        if top not in EDITABLE:
+            v.add("update_mask", f"{path!r} is not an editable customer field")
+        elif "." in path and top not in MASK_ALIASES:
+            v.add("update_mask", f"{path!r}: {top} has no sub-fields")
+        else:
+            fields.append(top)
+    v.raise_if_any("invalid update_mask")
+    return sorted(set(fields))
+
+
+def format_code(sequence: int) -> str:
+    if sequence <= 0:
+        raise InvalidArgument.of("customer_code", "sequence must be positive")
+    return f"CUST-{sequence:06d}"

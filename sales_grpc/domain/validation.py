@@ -1,0 +1,61 @@
+"""Small field checks shared by every record's validation."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import Violations
+from .records import Address
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_PHONE = re.compile(r"^[0-9+\-() ./]{3,40}$")
+_OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+_REGION = re.compile(r"^[A-Z]{2}$")
+MAX_REQUEST_ID = 100
+
+
+def text(v: Violations, path: str, value: str, *, required: bool, max_len: int) -> None:
+    if required and not value.strip():
+        v.add(path, "is required")
+    elif len(value) > max_len:
+        v.add(path, f"must be at most {max_len} characters (got {len(value)})")
+    elif any(ord(c) < 32 and c not in "\n\t" for c in value):
+        v.add(path, "must not contain control characters")
+
+
+def email(v: Violations, path: str, value: str) -> None:
+    if not value:
+        v.add(path, "is required")
+    elif len(value) > 254 or not _EMAIL.match(value):
+        v.add(path, f"{value[:60]!r} is not a valid email address")
+
+
+def phone(v: Violations, path: str, value: str) -> None:
+    if value and not _PHONE.match(value):
+        v.add(path, "may contain only digits, spaces and +-()./, 3 to 40 characters")
+
+
+def address(v: Violations, path: str, value: Address | None) -> None:
+    if value is None:
+        return
+    if len(value.address_lines) > 5:
+        v.add(f"{path}.address_lines", "must have at most 5 lines")
+    for i, line in enumerate(value.address_lines):
+        text(v, f"{path}.address_lines[{i}]", line, required=False, max_len=200)
+    for name in ("locality", "administrative_area", "postal_code"):
+        text(v, f"{path}.{name}", getattr(value, name), required=False, max_len=100)
+    if value.region_code and not _REGION.match(value.region_code):
+        v.add(f"{path}.region_code", "must be a two-letter ISO 3166-1 code such as US")
+
+
+def object_id(path: str, value: str) -> str:
+    from .errors import InvalidArgument
+
+    if not _OBJECT_ID.match(value or ""):
+        raise InvalidArgument.of(path, f"{value[:40]!r} is not a valid id (24 hexadecimal digits)")
+    return value
+
+
+def request_id(v: Violations, value: str) -> None:
+    if len(value) > MAX_REQUEST_ID:
+        v.add("request_id", f"must be at most {MAX_REQUEST_ID} characters")

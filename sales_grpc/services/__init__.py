@@ -1,0 +1,1 @@
+"""Use cases: one module per area; they take repositories and raise domain errors."""

@@ -1,0 +1,119 @@
+"""Customer use cases: create (idempotent), read, list, search, update, archive."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from bson import ObjectId
+
+from ..domain import customers as rules
+from ..domain import validation as check
+from ..domain.access import Principal, in_scope, scope_of
+from ..domain.customers import Customer, CustomerStatus, CustomerType, PaymentTerms
+from ..domain.errors import Aborted, FailedPrecondition, NotFound, Violations
+from ..domain.listing import (
+    Condition,
+    FilterField,
+    enum_converter,
+    page_size,
+    parse_filter,
+    parse_order_by,
+    text_converter,
+)
+from ..store.customers import CustomerRepository
+from ..store.mongo import Idempotency, Mongo, RequestReplayed
+from .clock import now
+
+_EQ = frozenset({"=", "!="})
+FILTERS = {
+    "status": FilterField("status", _EQ, enum_converter({s.name: s.value for s in CustomerStatus})),
+    "customer_type": FilterField(
+        "customer_type", _EQ, enum_converter({t.name: t.value for t in CustomerType})),
+    "payment_terms": FilterField(
+        "payment_terms", _EQ, enum_converter({t.name: t.value for t in PaymentTerms})),
+    "owner_id": FilterField("owner_id", _EQ, text_converter),
+    "team_id": FilterField("team_id", _EQ, text_converter),
+    "text": FilterField("text", frozenset({":"}), text_converter),
+}
+ORDER_BY = {"create_time": "create_time", "customer_code": "customer_code",
+            "last_name": "last_name", "company_name": "company_name"}
+
+
+class CustomerService:
+    def __init__(self, mongo: Mongo, repo: CustomerRepository) -> None:
+        self._mongo = mongo
+        self._repo = repo
+        self._idempotency = Idempotency(mongo)
+
+    async def create(self, principal: Principal, values: dict[str, Any],
+                     request_id: str = "") -> Customer:
+        v = Violations()
+        check.request_id(v, request_id)
+        v.raise_if_any()
+        key = Idempotency.key("customer", principal.subject, request_id) if request_id else ""
+        if key and (existing := await self._idempotency.find(key)):
+            return await self.get(principal, existing)
+        customer = rules.new_customer(values, id=str(ObjectId()), code="CUST-PENDING",
+                                      principal=principal, now=now())
+        customer.customer_code = rules.format_code(await self._repo.next_code_sequence())
+        try:
+            async with self._mongo.transaction() as session:
+                await self._idempotency.claim(key, customer.id, session)
+                await self._repo.add(customer, session)
+        except RequestReplayed:
+            return await self.get(principal, await self._idempotency.wait_for(key))
+        return customer
+
+    async def get(self, principal: Principal, customer_id: str) -> Customer:
+        check.object_id("id", customer_id)
+        customer = await self._repo.get(customer_id)
+        if customer is None or not in_scope(scope_of(principal), customer.owner_id,
+                                            customer.team_id):
+            raise NotFound(f"customer {customer_id} not found", reason="CUSTOMER_NOT_FOUND",
+                           metadata={"id": customer_id})
+        return customer
+
+    async def list(self, principal: Principal, *, filter: str = "", order_by: str = "",
+                   size: int = 0, token: str = "", show_deleted: bool = False
+                   ) -> tuple[list[Customer], str]:
+        conditions = parse_filter(filter, FILTERS)
+        order = parse_order_by(order_by, ORDER_BY, "create_time")
+        return await self._repo.list(scope_of(principal), conditions, order, page_size(size),
+                                     token, show_deleted)
+
+    async def search(self, principal: Principal, text: str, size: int = 0, token: str = ""
+                     ) -> tuple[list[Customer], str]:
+        v = Violations()
+        check.text(v, "query", text, required=True, max_len=200)
+        v.raise_if_any()
+        condition = Condition("text", "text", ":", text)
+        order = parse_order_by("customer_code", ORDER_BY, "customer_code")
+        return await self._repo.list(scope_of(principal), [condition], order, page_size(size),
+                                     token, show_deleted=False)
+
+    async def update(self, principal: Principal, customer_id: str, mask: list[str],
+                     values: dict[str, Any], etag: str) -> Customer:
+        fields = rules.check_mask(mask)
+        current = await self.get(principal, customer_id)
+        current.check_etag(etag)
+        changes = {name: values.get(name) for name in fields}
+        updated = rules.apply_update(current, changes, principal=principal, now=now())
+        return await self._save(updated, current)
+
+    async def delete(self, principal: Principal, customer_id: str, etag: str) -> Customer:
+        current = await self.get(principal, customer_id)
+        current.check_etag(etag)
+        if current.is_deleted:
+            raise FailedPrecondition(f"customer {current.customer_code} is already deleted",
+                                     reason="CUSTOMER_DELETED")
+        moment = now()
+        archived = replace(current, delete_time=moment, version=current.version + 1,
+                           audit=current.audit.touched(principal.subject, moment))
+        return await self._save(archived, current)
+
+    async def _save(self, updated: Customer, current: Customer) -> Customer:
+        if not await self._repo.save(updated, expected_version=current.version):
+            raise Aborted(f"customer {current.customer_code} was changed concurrently; "
+                          "re-read and retry", metadata={"id": current.id})
+        return updated

@@ -1,0 +1,163 @@
+"""Product use cases: the catalog, and stock adjustments written to a ledger atomically."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from bson import ObjectId
+
+from ..domain import products as rules
+from ..domain import validation as check
+from ..domain.access import Principal
+from ..domain.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, Violations
+from ..domain.listing import (
+    FilterField,
+    bool_converter,
+    page_size,
+    parse_filter,
+    parse_order_by,
+    text_converter,
+)
+from ..domain.money import MoneyError, parse_decimal
+from ..domain.products import MovementReason, Product, StockMovement
+from ..store.mongo import Idempotency, Mongo, RequestReplayed
+from ..store.products import ProductRepository
+from .clock import now
+
+
+def _price(raw: str) -> Decimal:
+    try:
+        return parse_decimal(raw)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+_EQ = frozenset({"=", "!="})
+FILTERS = {
+    "category": FilterField("category", _EQ, lambda raw: raw),
+    "sku": FilterField("sku", _EQ, lambda raw: raw),
+    "active": FilterField("active", frozenset({"="}), bool_converter),
+    "unit_price": FilterField("unit_price.amount", frozenset({"=", "!=", "<", "<=", ">", ">="}),
+                              _price),
+    "text": FilterField("text", frozenset({":"}), text_converter),
+}
+ORDER_BY = {"create_time": "create_time", "name": "name", "sku": "sku",
+            "unit_price": "unit_price.amount"}
+
+
+class ProductService:
+    def __init__(self, mongo: Mongo, repo: ProductRepository) -> None:
+        self._mongo = mongo
+        self._repo = repo
+        self._idempotency = Idempotency(mongo)
+
+    async def create(self, principal: Principal, values: dict[str, Any],
+                     request_id: str = "") -> Product:
+        v = Violations()
+        check.request_id(v, request_id)
+        v.raise_if_any()
+        key = Idempotency.key("product", principal.subject, request_id) if request_id else ""
+        if key and (existing := await self._idempotency.find(key)):
+            return await self.get(existing)
+        product = rules.new_product(values, id=str(ObjectId()), actor=principal.subject,
+                                    now=now())
+        try:
+            async with self._mongo.transaction() as session:
+                await self._idempotency.claim(key, product.id, session)
+                await self._repo.add(product, session)
+        except RequestReplayed:
+            return await self.get(await self._idempotency.wait_for(key))
+        return product
+
+    async def get(self, product_id: str, field_path: str = "id") -> Product:
+        check.object_id(field_path, product_id)
+        product = await self._repo.get(product_id)
+        if product is None:
+            raise NotFound(f"product {product_id} not found", reason="PRODUCT_NOT_FOUND",
+                           metadata={"id": product_id})
+        return product
+
+    async def get_by_sku(self, sku: str) -> Product:
+        if not sku:
+            raise InvalidArgument.of("sku", "is required")
+        product = await self._repo.get_by_sku(sku)
+        if product is None:
+            raise NotFound(f"no product has SKU {sku[:64]!r}", reason="PRODUCT_NOT_FOUND")
+        return product
+
+    async def list(self, *, filter: str = "", order_by: str = "", size: int = 0,
+                   token: str = "", show_deleted: bool = False) -> tuple[list[Product], str]:
+        conditions = parse_filter(filter, FILTERS)
+        order = parse_order_by(order_by, ORDER_BY, "create_time")
+        return await self._repo.list(conditions, order, page_size(size), token, show_deleted)
+
+    async def update(self, principal: Principal, product_id: str, mask: list[str],
+                     values: dict[str, Any], etag: str) -> Product:
+        fields = rules.check_mask(mask)
+        current = await self.get(product_id, "product.id")
+        current.check_etag(etag)
+        changes = {name: values.get(name) for name in fields}
+        if changes.get("active", True) is None:
+            changes["active"] = True
+        updated = rules.apply_update(current, changes, actor=principal.subject, now=now())
+        return await self._save(updated, current)
+
+    async def delete(self, principal: Principal, product_id: str, etag: str) -> Product:
+        current = await self.get(product_id)
+        current.check_etag(etag)
+        rules.check_deletable(current)
+        moment = now()
+        archived = replace(current, delete_time=moment, version=current.version + 1,
+                           audit=current.audit.touched(principal.subject, moment))
+        return await self._save(archived, current)
+
+    async def _save(self, updated: Product, current: Product) -> Product:
+        if not await self._repo.save(updated, expected_version=current.version):
+            raise Aborted(f"product {current.sku} was changed concurrently; re-read and retry",
+                          metadata={"id": current.id})
+        return await self.get(updated.id)
+
+    async def categories(self) -> list[tuple[str, int, int]]:
+        return await self._repo.categories()
+
+    async def adjust_stock(self, principal: Principal, product_id: str, delta: int,
+                           reason: MovementReason | None, note: str, request_id: str = ""
+                           ) -> tuple[Product, StockMovement]:
+        reason = rules.check_adjustment(delta, reason, note)
+        v = Violations()
+        check.request_id(v, request_id)
+        v.raise_if_any()
+        key = Idempotency.key("stock", principal.subject, request_id) if request_id else ""
+        if key and (existing := await self._idempotency.find(key)):
+            return await self._replayed_adjustment(existing)
+        current = await self.get(product_id, "product_id")
+        if current.is_deleted:
+            raise FailedPrecondition(f"product {current.sku} is deleted", reason="PRODUCT_DELETED")
+        movement_id = str(ObjectId())
+        try:
+            async with self._mongo.transaction() as session:
+                await self._idempotency.claim(key, movement_id, session)
+                moved = await self._repo.move_stock(product_id, delta, session)
+                if moved is None:
+                    raise rules.short_stock_error(current, delta)
+                movement = StockMovement(movement_id, product_id, delta, reason, note,
+                                         moved.stock.on_hand, principal.subject, now())
+                await self._repo.add_movement(movement, session)
+        except RequestReplayed:
+            return await self._replayed_adjustment(await self._idempotency.wait_for(key))
+        return moved, movement
+
+    async def _replayed_adjustment(self, movement_id: str) -> tuple[Product, StockMovement]:
+        movement = await self._repo.get_movement(movement_id)
+        assert movement is not None, "an idempotency key points at a committed movement"
+        return await self.get(movement.product_id), movement
+
+    async def list_movements(self, product_id: str, size: int = 0, token: str = ""
+                             ) -> tuple[list[StockMovement], str]:
+        await self.get(product_id, "product_id")
+        return await self._repo.list_movements(product_id, page_size(size), token)
+
+    async def list_low_stock(self, size: int = 0, token: str = "") -> tuple[list[Product], str]:
+        return await self._repo.list_low_stock(page_size(size), token)

@@ -1,0 +1,1 @@
+"""Adapters: MongoDB (PyMongo async), Redis, and the embedded servers for development."""

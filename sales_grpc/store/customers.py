@@ -1,0 +1,93 @@
+"""The customers collection: documents in, Customer records out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ..domain.access import Scope
+from ..domain.customers import (
+    Customer,
+    CustomerStatus,
+    CustomerType,
+    PaymentTerms,
+    SalesStats,
+)
+from ..domain.listing import Condition, SortKey
+from . import codec, query
+from .mongo import Mongo
+from .paging import PageTokens, fetch_page
+
+TEXT_PATHS = ("first_name", "last_name", "company_name", "email", "customer_code")
+
+
+def to_doc(c: Customer) -> dict[str, Any]:
+    return {
+        "_id": ObjectId(c.id), "customer_code": c.customer_code, "first_name": c.first_name,
+        "last_name": c.last_name, "company_name": c.company_name,
+        "customer_type": c.customer_type.value, "email": c.email, "phone": c.phone,
+        "billing_address": codec.address_doc(c.billing_address),
+        "shipping_address": codec.address_doc(c.shipping_address),
+        "payment_terms": c.payment_terms.value, "credit_limit": codec.money_doc(c.credit_limit),
+        "tax_id": c.tax_id, "notes": c.notes, "status": c.status.value,
+        "owner_id": c.owner_id, "team_id": c.team_id,
+        "stats": {"order_count": c.stats.order_count,
+                  "total_spent": codec.money_doc(c.stats.total_spent),
+                  "last_order_time": c.stats.last_order_time},
+        **codec.audit_fields(c.audit), "version": c.version, "delete_time": c.delete_time,
+    }
+
+
+def from_doc(d: dict[str, Any]) -> Customer:
+    stats = d.get("stats") or {}
+    return Customer(
+        id=str(d["_id"]), customer_code=d["customer_code"], first_name=d["first_name"],
+        last_name=d["last_name"], company_name=d.get("company_name", ""),
+        customer_type=CustomerType(d["customer_type"]), email=d["email"],
+        phone=d.get("phone", ""), billing_address=codec.address_from(d.get("billing_address")),
+        shipping_address=codec.address_from(d.get("shipping_address")),
+        payment_terms=PaymentTerms(d["payment_terms"]),
+        credit_limit=codec.money_from(d.get("credit_limit")), tax_id=d.get("tax_id", ""),
+        notes=d.get("notes", ""), status=CustomerStatus(d["status"]), owner_id=d["owner_id"],
+        team_id=d.get("team_id", ""),
+        stats=SalesStats(stats.get("order_count", 0), codec.money_from(stats.get("total_spent")),
+                         stats.get("last_order_time")),
+        audit=codec.audit_from(d), version=d["version"], delete_time=d.get("delete_time"),
+    )
+
+
+class CustomerRepository:
+    def __init__(self, mongo: Mongo, tokens: PageTokens) -> None:
+        self._mongo = mongo
+        self._docs = mongo.db.customers
+        self._tokens = tokens
+
+    async def next_code_sequence(self) -> int:
+        return await self._mongo.next_sequence("customer_code")
+
+    async def get(self, customer_id: str, session: AsyncClientSession | None = None
+                  ) -> Customer | None:
+        doc = await self._docs.find_one({"_id": ObjectId(customer_id)}, session=session)
+        return None if doc is None else from_doc(doc)
+
+    async def add(self, customer: Customer, session: AsyncClientSession | None = None) -> None:
+        await self._docs.insert_one(to_doc(customer), session=session)
+
+    async def save(self, customer: Customer, expected_version: int,
+                   session: AsyncClientSession | None = None) -> bool:
+        """Writes the customer only if nobody else changed it since `expected_version`."""
+        result = await self._docs.replace_one(
+            {"_id": ObjectId(customer.id), "version": expected_version}, to_doc(customer),
+            session=session)
+        return result.matched_count == 1
+
+    async def list(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
+                   size: int, token: str, show_deleted: bool) -> tuple[list[Customer], str]:
+        clauses = query.scoped(scope) + query.build(conditions, TEXT_PATHS)
+        if not show_deleted:
+            clauses.append({"delete_time": None})
+        docs, next_token = await fetch_page(self._docs, query.all_of(clauses), order, size,
+                                            token, self._tokens)
+        return [from_doc(d) for d in docs], next_token
