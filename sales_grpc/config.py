@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-_DEV_SECRET = "dev-secret-change-me"
+_DEV_SECRET = "dev-only-secret-change-me-in-production-0001"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,72 @@
+"""Fixtures that start the real parts: SecantusDB and Redis processes, and the gRPC server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+
+from sales_grpc.api.auth import mint_token
+from sales_grpc.api.server import SalesServer
+from sales_grpc.bootstrap import App, build
+from sales_grpc.config import Settings
+from sales_grpc.domain.access import Role
+from sales_grpc.store.embedded import EmbeddedServers, start_embedded
+
+
+@pytest.fixture(scope="session")
+def embedded() -> Iterator[EmbeddedServers]:
+    servers = start_embedded(None)
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(embedded: EmbeddedServers) -> Settings:
+    return Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
+                    database_name=f"test_{uuid.uuid4().hex[:8]}", secret_key="test-secret-for-the-suite-only-0123456789",
+                    log_level="WARNING")
+
+
+@dataclass
+class Running:
+    app: App
+    server: SalesServer
+    channel: grpc.aio.Channel
+    settings: Settings
+
+    def token(self, subject: str = "rep-1", role: Role = Role.SALES_REP, team: str = "team-a",
+              permissions: list[str] | None = None) -> tuple[tuple[str, str], ...]:
+        """Call metadata carrying a freshly minted bearer token."""
+        jwt = mint_token(self.settings, subject, role, team, permissions)
+        return (("authorization", f"Bearer {jwt}"),)
+
+
+@pytest.fixture(scope="session")
+async def running(settings: Settings) -> AsyncIterator[Running]:
+    app = await build(settings)
+    server = SalesServer(app)
+    port = await server.start("127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    yield Running(app, server, channel, settings)
+    await channel.close()
+    await server.stop(1)
+    await app.close()
+
+
+@pytest.fixture
+def rep(running: Running) -> tuple[tuple[str, str], ...]:
+    return running.token("rep-1", Role.SALES_REP, "team-a")
+
+
+@pytest.fixture
+def manager(running: Running) -> tuple[tuple[str, str], ...]:
+    return running.token("manager-a", Role.SALES_MANAGER, "team-a")
+
+
+@pytest.fixture
+def admin(running: Running) -> tuple[tuple[str, str], ...]:
+    return running.token("admin-1", Role.ADMIN, "")
