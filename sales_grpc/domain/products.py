@@ -85,7 +85,7 @@ EDITABLE = frozenset({
 
 
 def validate(v: Violations, values: dict[str, Any], prefix: str = "product") -> None:
-    if "sku" in values and not _SKU.match(values["sku"] or ""):
+    if "sku" in values and not _SKU.fullmatch(values["sku"] or ""):
         v.add(f"{prefix}.sku", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with "
               "a letter or digit")
     if "name" in values:

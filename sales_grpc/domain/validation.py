@@ -26,12 +26,12 @@ def text(v: Violations, path: str, value: str, *, required: bool, max_len: int) 
 def email(v: Violations, path: str, value: str) -> None:
     if not value:
         v.add(path, "is required")
-    elif len(value) > 254 or not _EMAIL.match(value):
+    elif len(value) > 254 or not _EMAIL.fullmatch(value):
         v.add(path, f"{value[:60]!r} is not a valid email address")
 
 
 def phone(v: Violations, path: str, value: str) -> None:
-    if value and not _PHONE.match(value):
+    if value and not _PHONE.fullmatch(value):
         v.add(path, "may contain only digits, spaces and +-()./, 3 to 40 characters")
 
 
@@ -44,14 +44,14 @@ def address(v: Violations, path: str, value: Address | None) -> None:
         text(v, f"{path}.address_lines[{i}]", line, required=False, max_len=200)
     for name in ("locality", "administrative_area", "postal_code"):
         text(v, f"{path}.{name}", getattr(value, name), required=False, max_len=100)
-    if value.region_code and not _REGION.match(value.region_code):
+    if value.region_code and not _REGION.fullmatch(value.region_code):
         v.add(f"{path}.region_code", "must be a two-letter ISO 3166-1 code such as US")
 
 
 def object_id(path: str, value: str) -> str:
     from .errors import InvalidArgument
 
-    if not _OBJECT_ID.match(value or ""):
+    if not _OBJECT_ID.fullmatch(value or ""):
         raise InvalidArgument.of(path, f"{value[:40]!r} is not a valid id (24 hexadecimal digits)")
     return value
 
