@@ -12,9 +12,12 @@ import redis.asyncio as aioredis
 
 from .config import Settings
 from .services.customers import CustomerService
+from .services.orders import OrderService
 from .services.products import ProductService
 from .store.customers import CustomerRepository
 from .store.mongo import Mongo
+from .store.orders import OrderRepository
+from .store.outbox import Outbox
 from .store.paging import PageTokens
 from .store.products import ProductRepository
 
@@ -26,6 +29,8 @@ class App:
     redis: aioredis.Redis
     customers: CustomerService
     products: ProductService
+    orders: OrderService
+    outbox: Outbox
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -36,10 +41,16 @@ async def build(settings: Settings) -> App:
     mongo = Mongo(settings.mongodb_url, settings.database_name)
     await mongo.ensure_indexes()
     tokens = PageTokens(settings.secret_key)
+    customer_records = CustomerRepository(mongo, tokens)
+    product_records = ProductRepository(mongo, tokens)
+    customers = CustomerService(mongo, customer_records)
     return App(
         settings=settings,
         mongo=mongo,
         redis=aioredis.from_url(settings.redis_url),
-        customers=CustomerService(mongo, CustomerRepository(mongo, tokens)),
-        products=ProductService(mongo, ProductRepository(mongo, tokens)),
+        customers=customers,
+        products=ProductService(mongo, product_records),
+        orders=OrderService(mongo, OrderRepository(mongo, tokens), product_records, customers,
+                            customer_records, settings),
+        outbox=Outbox(mongo),
     )

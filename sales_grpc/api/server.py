@@ -7,16 +7,24 @@ import contextlib
 import logging
 
 import grpc
+from erp.sales.v1 import (
+    customer_service_pb2,
+    customer_service_pb2_grpc,
+    order_service_pb2,
+    order_service_pb2_grpc,
+    product_service_pb2,
+    product_service_pb2_grpc,
+)
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from erp.sales.v1 import customer_service_pb2, customer_service_pb2_grpc
-from erp.sales.v1 import product_service_pb2, product_service_pb2_grpc
-
 from ..bootstrap import App
+from ..store.outbox import OutboxRelay
 from .auth import Authenticator
+from .converters.events import encode_event
 from .customers import CustomerServicer
 from .interceptors import EdgeInterceptor, required_permissions
+from .orders import OrderServicer
 from .products import ProductServicer
 
 log = logging.getLogger(__name__)
@@ -26,6 +34,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SALES_SERVICES = [
     customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
     product_service_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name,
+    order_service_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
 ]
 
 
@@ -34,7 +43,7 @@ class SalesServer:
         self.app = app
         self.health = health.aio.HealthServicer()
         self._interval = health_interval
-        self._monitor: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.server = grpc.aio.server(
             interceptors=[EdgeInterceptor(Authenticator(app.settings),
                                           required_permissions(SALES_SERVICES))],
@@ -44,7 +53,10 @@ class SalesServer:
             CustomerServicer(app.customers), self.server)
         product_service_pb2_grpc.add_ProductServiceServicer_to_server(
             ProductServicer(app.products, app.settings.default_tax_rate), self.server)
+        order_service_pb2_grpc.add_OrderServiceServicer_to_server(
+            OrderServicer(app.orders), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.relay = OutboxRelay(app.outbox, app.redis, encode_event)
         reflection.enable_server_reflection(
             [*SALES_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
 
@@ -52,7 +64,8 @@ class SalesServer:
         port = self.server.add_insecure_port(address)
         await self.server.start()
         await self._set_all(SERVING if await self.app.mongo.ping() else NOT_SERVING)
-        self._monitor = asyncio.create_task(self._watch_database())
+        self._tasks = [asyncio.create_task(self._watch_database()),
+                       asyncio.create_task(self.relay.run())]
         return port
 
     async def _set_all(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType
@@ -74,12 +87,12 @@ class SalesServer:
 
     async def stop(self, grace: float) -> None:
         """Flips health to NOT_SERVING first, then drains in-flight calls for `grace` seconds."""
-        if self._monitor:
-            self._monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._monitor
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        for task in self._tasks:  # after draining, so events of in-flight calls still go out
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def wait(self) -> None:
         await self.server.wait_for_termination()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -16,6 +17,7 @@ from ..domain.customers import (
     SalesStats,
 )
 from ..domain.listing import Condition, SortKey
+from ..domain.money import Money
 from . import codec, query
 from .mongo import Mongo
 from .paging import PageTokens, fetch_page
@@ -91,3 +93,25 @@ class CustomerRepository:
         docs, next_token = await fetch_page(self._docs, query.all_of(clauses), order, size,
                                             token, self._tokens)
         return [from_doc(d) for d in docs], next_token
+
+
+class CustomerStats:
+    """Keeps a customer's order count, total spent and last order time current, inside the
+    transaction of the order change that moves them."""
+
+    def __init__(self, mongo: Mongo) -> None:
+        self._docs = mongo.db.customers
+
+    async def record(self, customer_id: str, count: int, amount: Money, when: datetime | None,
+                     session: AsyncClientSession) -> None:
+        doc = await self._docs.find_one({"_id": ObjectId(customer_id)}, {"stats": 1},
+                                        session=session)
+        stats = (doc or {}).get("stats") or {}
+        spent = codec.money_from(stats.get("total_spent")) or Money.zero(amount.currency)
+        if spent.currency != amount.currency:
+            return  # totals are kept in one currency: the customer's first order's
+        update: dict[str, Any] = {"$inc": {"stats.order_count": count},
+                                  "$set": {"stats.total_spent": codec.money_doc(spent + amount)}}
+        if when is not None:
+            update["$max"] = {"stats.last_order_time": when}
+        await self._docs.update_one({"_id": ObjectId(customer_id)}, update, session=session)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 from ..domain.errors import Aborted, Unavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 INDEXES: dict[str, list[IndexModel]] = {
     "customers": [
@@ -31,6 +32,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("create_time", ASCENDING)]),
     ],
     "stock_movements": [IndexModel([("product_id", ASCENDING), ("_id", DESCENDING)])],
+    "sales_orders": [
+        IndexModel([("number", ASCENDING)], unique=True),
+        IndexModel([("owner_id", ASCENDING), ("create_time", DESCENDING)]),
+        IndexModel([("team_id", ASCENDING), ("create_time", DESCENDING)]),
+        IndexModel([("customer_id", ASCENDING), ("state", ASCENDING)]),
+        IndexModel([("create_time", DESCENDING)]),
+    ],
+    "outbox": [IndexModel([("published", ASCENDING), ("occur_time", ASCENDING)])],
 }
 
 
@@ -60,6 +69,12 @@ class Mongo:
         async with self.client.start_session() as session:
             async with await session.start_transaction():
                 yield session
+
+    async def run_transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """Runs `work` in a transaction, retrying it whole on transient write conflicts (as
+        concurrent confirms of one product cause); a domain error aborts it untouched."""
+        async with self.client.start_session() as session:
+            return await session.with_transaction(work)
 
     async def next_sequence(self, series: str) -> int:
         """An atomic per-series counter; numbers are unique, a failed create leaves a gap."""

@@ -148,3 +148,48 @@ class ProductRepository:
         ]
         cursor = await self._docs.aggregate(pipeline)
         return [(d["_id"] or "", d["count"], d["active"]) async for d in cursor]
+
+
+class StockLedger:
+    """Reservation-side stock changes made by orders, each inside the order's transaction.
+
+    Every change is one conditional $inc on the product document, so concurrent orders can
+    never take `available` below zero.
+    """
+
+    def __init__(self, mongo: Mongo) -> None:
+        self._docs = mongo.db.products
+        self._movements = mongo.db.stock_movements
+
+    async def reserve(self, product_id: str, quantity: int, session: AsyncClientSession
+                      ) -> bool:
+        result = await self._docs.update_one(
+            {"_id": ObjectId(product_id), "stock.available": {"$gte": quantity}},
+            {"$inc": {"stock.reserved": quantity, "stock.available": -quantity}},
+            session=session)
+        return result.modified_count == 1
+
+    async def available(self, product_id: str, session: AsyncClientSession) -> int:
+        doc = await self._docs.find_one({"_id": ObjectId(product_id)}, {"stock.available": 1},
+                                        session=session)
+        return int(doc["stock"]["available"]) if doc else 0
+
+    async def release(self, product_id: str, quantity: int, session: AsyncClientSession
+                      ) -> None:
+        await self._docs.update_one(
+            {"_id": ObjectId(product_id)},
+            {"$inc": {"stock.reserved": -quantity, "stock.available": quantity}},
+            session=session)
+
+    async def ship(self, movement: StockMovement, session: AsyncClientSession) -> None:
+        """Turns a reservation into an outbound movement: on hand and reserved both drop."""
+        quantity = -movement.quantity_delta
+        doc = await self._docs.find_one_and_update(
+            {"_id": ObjectId(movement.product_id)},
+            {"$inc": {"stock.on_hand": -quantity, "stock.reserved": -quantity}},
+            return_document=ReturnDocument.AFTER, session=session)
+        on_hand = int(doc["stock"]["on_hand"]) if doc else 0
+        await self._movements.insert_one(
+            movement_doc(StockMovement(movement.id, movement.product_id, movement.quantity_delta,
+                                       movement.reason, movement.note, on_hand, movement.actor,
+                                       movement.create_time)), session=session)

@@ -251,8 +251,9 @@ class Customer(_message.Message):
 
     @_builtins.property
     def credit_limit(self) -> _money_pb2.Money:
-        """The most the customer may owe at once; must not be negative. Unset
-        means no credit is extended beyond zero.
+        """The most the customer may owe at once (confirmed, not yet invoiced
+        orders plus unpaid invoices); must not be negative. Unset means no limit
+        is enforced. Only documents in this currency count against it.
         """
 
     @_builtins.property

@@ -1,0 +1,73 @@
+"""Sales-order messages to domain values and back."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from erp.sales.v1 import money_pb2
+from erp.sales.v1 import order_service_pb2 as pb
+
+from ...domain.errors import Violations
+from ...domain.money import Money
+from ...domain.orders import HistoryEntry, OrderState, SalesOrder
+from ...services.order_lines import LineInput
+from ...services.orders import OrderInput
+from .common import audit_out, enum_names, enum_out, money_in, money_out, timestamp
+
+STATES = enum_names(pb.SalesOrderState.DESCRIPTOR, "SALES_ORDER_STATE_")
+
+
+def order_in(message: pb.SalesOrder) -> OrderInput:
+    v = Violations()
+    lines = []
+    for i, line in enumerate(message.lines):
+        price = (money_in(v, f"sales_order.lines[{i}].unit_price", line.unit_price)
+                 if line.HasField("unit_price") else None)
+        lines.append(LineInput(line.product_id, line.quantity, price, line.discount_rate))
+    shipping = (money_in(v, "sales_order.shipping_charge", message.shipping_charge)
+                if message.HasField("shipping_charge") else None)
+    v.raise_if_any()
+    return OrderInput(customer_id=message.customer_id, currency=message.currency_code,
+                      lines=lines, discount_rate=message.discount_rate, shipping=shipping,
+                      notes=message.notes, owner_id=message.owner_id, team_id=message.team_id)
+
+
+def _money(amount: Decimal, currency: str) -> money_pb2.Money | None:
+    return money_out(Money(currency, amount))
+
+
+def _state(state: OrderState | None) -> int:
+    return 0 if state is None else enum_out(state, STATES)
+
+
+def order_out(o: SalesOrder) -> pb.SalesOrder:
+    c = o.currency
+    return pb.SalesOrder(
+        id=o.id, number=o.number, customer_id=o.customer_id,
+        state=_state(o.state),  # type: ignore[arg-type]
+        currency_code=c,
+        lines=[pb.SalesOrderLine(
+            product_id=x.product_id, sku=x.sku, product_name=x.product_name,
+            quantity=x.quantity, unit_price=_money(x.unit_price, c),
+            discount_rate=str(x.discount_rate), tax_rate=str(x.tax_rate),
+            gross_amount=_money(x.amounts.gross, c), discount_amount=_money(x.amounts.discount, c),
+            tax_amount=_money(x.amounts.tax, c), total_amount=_money(x.amounts.total, c))
+            for x in o.lines],
+        discount_rate=str(o.discount_rate), shipping_charge=_money(o.shipping, c),
+        totals=pb.SalesOrderTotals(
+            subtotal=_money(o.totals.subtotal, c),
+            discount_total=_money(o.totals.discount_total, c),
+            tax_total=_money(o.totals.tax_total, c), shipping=_money(o.totals.shipping, c),
+            grand_total=_money(o.totals.grand_total, c)),
+        notes=o.notes, owner_id=o.owner_id, team_id=o.team_id, audit=audit_out(o.audit),
+        etag=o.etag, confirm_time=timestamp(o.confirm_time), ship_time=timestamp(o.ship_time),
+        deliver_time=timestamp(o.deliver_time), cancel_time=timestamp(o.cancel_time),
+        cancel_reason=o.cancel_reason, credit_limit_overridden=o.credit_limit_overridden,
+    )
+
+
+def history_out(h: HistoryEntry) -> pb.SalesOrderHistoryEntry:
+    return pb.SalesOrderHistoryEntry(
+        action=h.action, from_state=_state(h.from_state),  # type: ignore[arg-type]
+        to_state=_state(h.to_state),  # type: ignore[arg-type]
+        actor=h.actor, time=timestamp(h.time), note=h.note)

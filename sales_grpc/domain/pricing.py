@@ -1,0 +1,53 @@
+"""Order pricing: exact line amounts rounded per line, totals as sums of rounded lines.
+
+Rounding is half-up to the currency's minor unit, applied to each line amount; totals are
+sums of rounded line amounts, so a document's lines always add up to its totals to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .money import round_to_minor
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    gross: Decimal
+    discount: Decimal
+    tax: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.gross - self.discount + self.tax
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_total: Decimal
+    shipping: Decimal
+
+    @property
+    def grand_total(self) -> Decimal:
+        return self.subtotal - self.discount_total + self.tax_total + self.shipping
+
+
+def price_line(quantity: int, unit_price: Decimal, line_discount: Decimal,
+               order_discount: Decimal, tax_rate: Decimal, currency: str) -> LineAmounts:
+    gross = round_to_minor(quantity * unit_price, currency)
+    own = round_to_minor(gross * line_discount, currency)
+    share = round_to_minor((gross - own) * order_discount, currency)
+    tax = round_to_minor((gross - own - share) * tax_rate, currency)
+    return LineAmounts(gross, own + share, tax)
+
+
+def total(lines: list[LineAmounts], shipping: Decimal) -> Totals:
+    return Totals(
+        subtotal=sum((line.gross for line in lines), Decimal(0)),
+        discount_total=sum((line.discount for line in lines), Decimal(0)),
+        tax_total=sum((line.tax for line in lines), Decimal(0)),
+        shipping=shipping,
+    )

@@ -1,0 +1,77 @@
+"""Turns requested order lines into priced lines against the current catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..domain import orders as rules
+from ..domain.errors import Violations
+from ..domain.money import Money, MoneyError, parse_decimal
+from ..domain.orders import OrderLine
+from ..domain.pricing import LineAmounts
+from ..domain.validation import _OBJECT_ID
+from ..store.products import ProductRepository
+
+
+@dataclass(frozen=True)
+class LineInput:
+    product_id: str
+    quantity: int
+    unit_price: Money | None = None
+    discount_rate: str = ""
+
+
+def parse_rate(v: Violations, path: str, text: str) -> Decimal:
+    """A fraction between 0 and 1 such as "0.10"; empty means 0."""
+    if not text:
+        return Decimal(0)
+    try:
+        rate = parse_decimal(text, max_places=6)
+    except MoneyError as exc:
+        v.add(path, str(exc))
+        return Decimal(0)
+    if not Decimal(0) <= rate <= Decimal(1):
+        v.add(path, "must be a fraction between 0 and 1, such as 0.10 for 10%")
+    return rate
+
+
+async def build_lines(v: Violations, inputs: list[LineInput], currency: str,
+                      products: ProductRepository, default_tax_rate: Decimal,
+                      prefix: str = "sales_order.lines") -> list[OrderLine]:
+    if not inputs:
+        v.add(prefix, "an order needs at least one line")
+    if len(inputs) > rules.MAX_LINES:
+        v.add(prefix, f"an order has at most {rules.MAX_LINES} lines (got {len(inputs)})")
+        return []
+    lines: list[OrderLine] = []
+    for i, item in enumerate(inputs):
+        path = f"{prefix}[{i}]"
+        if not 1 <= item.quantity <= rules.MAX_QUANTITY:
+            v.add(f"{path}.quantity", f"must be between 1 and {rules.MAX_QUANTITY}")
+        discount = parse_rate(v, f"{path}.discount_rate", item.discount_rate)
+        if not _OBJECT_ID.match(item.product_id):
+            v.add(f"{path}.product_id", "is not a valid product id")
+            continue
+        product = await products.get(item.product_id)
+        if product is None:
+            v.add(f"{path}.product_id", f"product {item.product_id} does not exist")
+            continue
+        if not product.sellable:
+            v.add(f"{path}.product_id", f"product {product.sku} is "
+                  f"{'deleted' if product.is_deleted else 'inactive'} and cannot be sold")
+            continue
+        price = item.unit_price or product.unit_price
+        if price.currency != currency:
+            which = "unit_price.currency_code" if item.unit_price else "product_id"
+            v.add(f"{path}.{which}", f"{product.sku} is priced in {price.currency}, the order "
+                  f"is in {currency}")
+            continue
+        if not Decimal(0) <= price.amount < rules.MAX_UNIT_PRICE:
+            v.add(f"{path}.unit_price.amount", "must be between 0 and 1000000000")
+            continue
+        lines.append(OrderLine(product.id, product.sku, product.name, item.quantity,
+                               price.amount, item.unit_price is not None, discount,
+                               product.effective_tax_rate(default_tax_rate),
+                               LineAmounts(Decimal(0), Decimal(0), Decimal(0))))
+    return lines

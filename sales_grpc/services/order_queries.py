@@ -1,0 +1,58 @@
+"""Listing sales orders: the filter fields and sort keys of ListSalesOrders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from ..domain.access import Principal, scope_of
+from ..domain.listing import (
+    FilterField,
+    enum_converter,
+    page_size,
+    parse_filter,
+    parse_order_by,
+    text_converter,
+)
+from ..domain.money import MoneyError, parse_decimal
+from ..domain.orders import OrderState, SalesOrder
+from ..store.orders import OrderRepository
+
+
+def _decimal(raw: str) -> Decimal:
+    try:
+        return parse_decimal(raw)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _time(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{raw!r} is not an RFC 3339 time such as 2026-01-01T00:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{raw!r} needs a time zone, such as Z")
+    return moment
+
+
+_EQ = frozenset({"=", "!="})
+_RANGE = frozenset({"=", "<", "<=", ">", ">="})
+FILTERS = {
+    "state": FilterField("state", _EQ, enum_converter({s.name: s.value for s in OrderState})),
+    "customer_id": FilterField("customer_id", _EQ, text_converter),
+    "owner_id": FilterField("owner_id", _EQ, text_converter),
+    "create_time": FilterField("create_time", _RANGE - {"="}, _time),
+    "grand_total": FilterField("totals.grand_total", _RANGE, _decimal),
+    "text": FilterField("text", frozenset({":"}), text_converter),
+}
+ORDER_BY = {"create_time": "create_time", "number": "number",
+            "grand_total": "totals.grand_total"}
+
+
+async def list_orders(repo: OrderRepository, principal: Principal, *, filter: str = "",
+                      order_by: str = "", size: int = 0, token: str = ""
+                      ) -> tuple[list[SalesOrder], str]:
+    conditions = parse_filter(filter, FILTERS)
+    order = parse_order_by(order_by, ORDER_BY, "create_time desc")
+    return await repo.list(scope_of(principal), conditions, order, page_size(size), token)

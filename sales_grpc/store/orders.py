@@ -1,0 +1,129 @@
+"""The sales_orders collection, with history embedded in each order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ..domain.access import Scope
+from ..domain.listing import Condition, SortKey
+from ..domain.orders import OPEN_EXPOSURE, HistoryEntry, OrderLine, OrderState, SalesOrder
+from ..domain.pricing import LineAmounts, Totals
+from . import codec, query
+from .mongo import Mongo
+from .paging import PageTokens, fetch_page
+
+TEXT_PATHS = ("number", "notes")
+D = codec.dec
+U = codec.undec
+
+
+def _line_doc(line: OrderLine) -> dict[str, Any]:
+    return {"product_id": line.product_id, "sku": line.sku, "product_name": line.product_name,
+            "quantity": line.quantity, "unit_price": D(line.unit_price),
+            "price_given": line.price_given, "discount_rate": D(line.discount_rate),
+            "tax_rate": D(line.tax_rate), "gross": D(line.amounts.gross),
+            "discount": D(line.amounts.discount), "tax": D(line.amounts.tax),
+            "total": D(line.amounts.total)}
+
+
+def _line_from(d: dict[str, Any]) -> OrderLine:
+    return OrderLine(d["product_id"], d["sku"], d["product_name"], d["quantity"],
+                     U(d["unit_price"]), d["price_given"], U(d["discount_rate"]),
+                     U(d["tax_rate"]), LineAmounts(U(d["gross"]), U(d["discount"]), U(d["tax"])))
+
+
+def _history_doc(h: HistoryEntry) -> dict[str, Any]:
+    return {"action": h.action, "from": h.from_state.value if h.from_state else None,
+            "to": h.to_state.value, "actor": h.actor, "time": h.time, "note": h.note}
+
+
+def _history_from(d: dict[str, Any]) -> HistoryEntry:
+    return HistoryEntry(d["action"], OrderState(d["from"]) if d["from"] else None,
+                        OrderState(d["to"]), d["actor"], d["time"], d.get("note", ""))
+
+
+def to_doc(o: SalesOrder) -> dict[str, Any]:
+    t = o.totals
+    return {
+        "_id": ObjectId(o.id), "number": o.number, "customer_id": o.customer_id,
+        "state": o.state.value, "currency": o.currency, "lines": [_line_doc(x) for x in o.lines],
+        "discount_rate": D(o.discount_rate), "shipping": D(o.shipping),
+        "totals": {"subtotal": D(t.subtotal), "discount_total": D(t.discount_total),
+                   "tax_total": D(t.tax_total), "shipping": D(t.shipping),
+                   "grand_total": D(t.grand_total)},
+        "notes": o.notes, "owner_id": o.owner_id, "team_id": o.team_id,
+        **codec.audit_fields(o.audit), "version": o.version,
+        "confirm_time": o.confirm_time, "ship_time": o.ship_time,
+        "deliver_time": o.deliver_time, "cancel_time": o.cancel_time,
+        "cancel_reason": o.cancel_reason, "credit_limit_overridden": o.credit_limit_overridden,
+        "invoiced": False, "history": [_history_doc(h) for h in o.history],
+    }
+
+
+def from_doc(d: dict[str, Any]) -> SalesOrder:
+    t = d["totals"]
+    return SalesOrder(
+        id=str(d["_id"]), number=d["number"], customer_id=d["customer_id"],
+        currency=d["currency"], lines=[_line_from(x) for x in d["lines"]],
+        discount_rate=U(d["discount_rate"]), shipping=U(d["shipping"]),
+        totals=Totals(U(t["subtotal"]), U(t["discount_total"]), U(t["tax_total"]),
+                      U(t["shipping"])),
+        owner_id=d["owner_id"], team_id=d.get("team_id", ""), audit=codec.audit_from(d),
+        state=OrderState(d["state"]), notes=d.get("notes", ""),
+        confirm_time=d.get("confirm_time"), ship_time=d.get("ship_time"),
+        deliver_time=d.get("deliver_time"), cancel_time=d.get("cancel_time"),
+        cancel_reason=d.get("cancel_reason", ""),
+        credit_limit_overridden=d.get("credit_limit_overridden", False),
+        history=[_history_from(h) for h in d.get("history", [])], version=d["version"],
+    )
+
+
+class OrderRepository:
+    def __init__(self, mongo: Mongo, tokens: PageTokens) -> None:
+        self._mongo = mongo
+        self._docs = mongo.db.sales_orders
+        self._tokens = tokens
+
+    async def next_number_sequence(self, year: int) -> int:
+        return await self._mongo.next_sequence(f"sales_order:{year}")
+
+    async def get(self, order_id: str, session: AsyncClientSession | None = None
+                  ) -> SalesOrder | None:
+        doc = await self._docs.find_one({"_id": ObjectId(order_id)}, session=session)
+        return None if doc is None else from_doc(doc)
+
+    async def get_by_number(self, number: str) -> SalesOrder | None:
+        doc = await self._docs.find_one({"number": {"$eq": number}})
+        return None if doc is None else from_doc(doc)
+
+    async def add(self, order: SalesOrder, session: AsyncClientSession | None = None) -> None:
+        await self._docs.insert_one(to_doc(order), session=session)
+
+    async def save(self, order: SalesOrder, expected_version: int,
+                   session: AsyncClientSession | None = None) -> bool:
+        result = await self._docs.replace_one(
+            {"_id": ObjectId(order.id), "version": expected_version}, to_doc(order),
+            session=session)
+        return result.matched_count == 1
+
+    async def open_exposure(self, customer_id: str, currency: str,
+                            session: AsyncClientSession) -> Decimal:
+        """Grand totals of the customer's confirmed, not yet invoiced orders in `currency`."""
+        cursor = await self._docs.aggregate([
+            {"$match": {"customer_id": customer_id, "currency": currency, "invoiced": False,
+                        "state": {"$in": [s.value for s in OPEN_EXPOSURE]}}},
+            {"$group": {"_id": None, "sum": {"$sum": "$totals.grand_total"}}},
+        ], session=session)
+        rows = await cursor.to_list()
+        return U(rows[0]["sum"]) if rows else Decimal(0)
+
+    async def list(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
+                   size: int, token: str) -> tuple[list[SalesOrder], str]:
+        clauses = query.scoped(scope) + query.build(conditions, TEXT_PATHS)
+        docs, next_token = await fetch_page(self._docs, query.all_of(clauses), order, size,
+                                            token, self._tokens)
+        return [from_doc(d) for d in docs], next_token

@@ -1,0 +1,90 @@
+"""The transactional outbox, and the relay that publishes it to a Redis stream.
+
+Events are inserted in the same transaction as the change that caused them, so a change
+and its events commit together. The relay publishes each unpublished event with XADD and
+only then marks it published: a crash in between publishes it again (at least once), and
+consumers deduplicate by the unique event_id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
+
+from ..domain.events import DomainEvent
+from .mongo import Mongo
+
+log = logging.getLogger(__name__)
+STREAM = "sales.events"
+
+# Encodes an outbox document into the bytes published as the stream entry's `data`.
+Encoder = Callable[[dict[str, Any]], bytes]
+
+
+class Outbox:
+    def __init__(self, mongo: Mongo) -> None:
+        self._docs = mongo.db.outbox
+
+    async def add(self, events: list[DomainEvent], actor: str, now: datetime,
+                  session: AsyncClientSession) -> None:
+        if not events:
+            return
+        await self._docs.insert_many([
+            {"_id": uuid.uuid4().hex, "type": type(event).__name__,
+             "data": dataclasses.asdict(event), "actor": actor, "occur_time": now,
+             "published": False, "seq": i}
+            for i, event in enumerate(events)], session=session)
+
+    async def pending(self, limit: int) -> list[dict[str, Any]]:
+        cursor = self._docs.find({"published": False},
+                                 sort=[("occur_time", ASCENDING), ("seq", ASCENDING)],
+                                 limit=limit)
+        return await cursor.to_list()
+
+    async def mark_published(self, event_ids: list[str]) -> None:
+        await self._docs.update_many({"_id": {"$in": event_ids}},
+                                     {"$set": {"published": True}})
+
+
+class OutboxRelay:
+    def __init__(self, outbox: Outbox, redis: aioredis.Redis, encode: Encoder,
+                 stream: str = STREAM, batch: int = 100, idle_seconds: float = 0.2) -> None:
+        self._outbox = outbox
+        self._redis = redis
+        self._encode = encode
+        self._stream = stream
+        self._batch = batch
+        self._idle = idle_seconds
+
+    async def publish_pending(self) -> int:
+        """Publishes one batch; returns how many events went out."""
+        docs = await self._outbox.pending(self._batch)
+        if not docs:
+            return 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for doc in docs:
+                pipe.xadd(self._stream, {"event_id": doc["_id"], "type": doc["type"],
+                                         "data": self._encode(doc)})
+            await pipe.execute()
+        await self._outbox.mark_published([doc["_id"] for doc in docs])
+        return len(docs)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                if await self.publish_pending() == 0:
+                    await asyncio.sleep(self._idle)
+            except (PyMongoError, RedisError) as exc:
+                log.warning("outbox relay: %s; retrying", exc)
+                await asyncio.sleep(1.0)
