@@ -50,7 +50,7 @@ async def build_lines(v: Violations, inputs: list[LineInput], currency: str,
         if not 1 <= item.quantity <= rules.MAX_QUANTITY:
             v.add(f"{path}.quantity", f"must be between 1 and {rules.MAX_QUANTITY}")
         discount = parse_rate(v, f"{path}.discount_rate", item.discount_rate)
-        if not _OBJECT_ID.match(item.product_id):
+        if not _OBJECT_ID.fullmatch(item.product_id):
             v.add(f"{path}.product_id", "is not a valid product id")
             continue
         product = await products.get(item.product_id)
