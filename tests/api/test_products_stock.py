@@ -1,0 +1,183 @@
+"""Stock over the wire: AdjustStock rules and idempotency, the ledger, low-stock listing."""
+
+from __future__ import annotations
+
+import asyncio
+
+from erp.sales.v1 import product_service_pb2 as pb
+from grpc import StatusCode
+
+from .helpers import create_product, fails, products, unique
+
+RECEIPT = pb.STOCK_MOVEMENT_REASON_RECEIPT
+CORRECTION = pb.STOCK_MOVEMENT_REASON_CORRECTION
+WRITE_OFF = pb.STOCK_MOVEMENT_REASON_WRITE_OFF
+
+
+def _adjust(product_id, delta, reason, note="", request_id=""):
+    return pb.AdjustStockRequest(product_id=product_id, quantity_delta=delta, reason=reason,
+                                 note=note, request_id=request_id)
+
+
+async def _stocked(running, metadata, on_hand, **fields):
+    created = await create_product(running, metadata, **fields)
+    if on_hand:
+        await products(running).AdjustStock(_adjust(created.id, on_hand, RECEIPT),
+                                            metadata=metadata)
+    return created
+
+
+async def test_a_receipt_adds_stock_and_writes_a_ledger_entry(running, rep):
+    created = await create_product(running, rep)
+    reply = await products(running).AdjustStock(
+        _adjust(created.id, 12, RECEIPT, "PO-17"), metadata=rep)
+    assert (reply.product.stock.on_hand, reply.product.stock.available) == (12, 12)
+    movement = reply.movement
+    assert (movement.quantity_delta, movement.reason, movement.note) == (12, RECEIPT, "PO-17")
+    assert (movement.on_hand_after, movement.actor, movement.product_id) == (
+        12, "rep-1", created.id)
+    assert movement.HasField("create_time")
+
+
+async def test_a_correction_below_zero_is_failed_precondition_and_moves_nothing(running, rep):
+    created = await _stocked(running, rep, 5)
+    stub = products(running)
+    failure = await fails(stub.AdjustStock(_adjust(created.id, -6, CORRECTION), metadata=rep),
+                          StatusCode.FAILED_PRECONDITION)
+    assert failure.info.reason == "INSUFFICIENT_STOCK"
+    [violation] = failure.precondition.violations
+    assert (violation.type, violation.subject) == ("INSUFFICIENT_STOCK", f"products/{created.id}")
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    assert fetched.product.stock.on_hand == 5
+    ledger = await stub.ListStockMovements(pb.ListStockMovementsRequest(product_id=created.id),
+                                           metadata=rep)
+    assert [m.quantity_delta for m in ledger.movements] == [5]
+
+
+async def test_a_correction_down_to_exactly_zero_is_allowed(running, rep):
+    created = await _stocked(running, rep, 5)
+    reply = await products(running).AdjustStock(_adjust(created.id, -5, CORRECTION),
+                                                metadata=rep)
+    assert reply.product.stock.on_hand == 0
+
+
+async def test_a_positive_write_off_is_invalid_argument(running, rep):
+    created = await _stocked(running, rep, 5)
+    failure = await fails(products(running).AdjustStock(_adjust(created.id, 2, WRITE_OFF),
+                                                        metadata=rep),
+                          StatusCode.INVALID_ARGUMENT)
+    assert set(failure.fields) == {"quantity_delta"}
+
+
+async def test_bad_adjustments_are_invalid_argument_naming_the_field(running, rep):
+    created = await create_product(running, rep)
+    stub = products(running)
+    for request, field in (
+            (_adjust(created.id, 0, CORRECTION), "quantity_delta"),
+            (_adjust(created.id, -1, RECEIPT), "quantity_delta"),
+            (_adjust(created.id, 1, pb.STOCK_MOVEMENT_REASON_UNSPECIFIED), "reason"),
+            (_adjust(created.id, -1, pb.STOCK_MOVEMENT_REASON_SHIPMENT), "reason"),
+            (_adjust(created.id, 1, 99), "reason"),
+            (_adjust(created.id, 1, RECEIPT, note="n" * 501), "note"),
+            (_adjust(created.id, 1, RECEIPT, request_id="r" * 101), "request_id"),
+            (_adjust("nope", 1, RECEIPT), "product_id")):
+        failure = await fails(stub.AdjustStock(request, metadata=rep),
+                              StatusCode.INVALID_ARGUMENT)
+        assert field in failure.fields
+
+
+async def test_adjusting_an_unknown_product_is_not_found(running, rep):
+    await fails(products(running).AdjustStock(_adjust("0123456789abcdef01234567", 1, RECEIPT),
+                                              metadata=rep), StatusCode.NOT_FOUND)
+
+
+async def test_a_retried_adjustment_with_one_request_id_moves_stock_once(running, rep):
+    created = await create_product(running, rep)
+    stub = products(running)
+    request = _adjust(created.id, 7, RECEIPT, request_id=unique("req"))
+    first = await stub.AdjustStock(request, metadata=rep)
+    second = await stub.AdjustStock(request, metadata=rep)
+    assert second.movement.id == first.movement.id
+    assert second.product.stock.on_hand == 7
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    assert fetched.product.stock.on_hand == 7
+
+
+async def test_concurrent_retries_of_one_adjustment_move_stock_once(running, rep):
+    created = await create_product(running, rep)
+    stub = products(running)
+    request = _adjust(created.id, 3, RECEIPT, request_id=unique("req"))
+    replies = await asyncio.gather(*(stub.AdjustStock(request, metadata=rep) for _ in range(4)),
+                                   return_exceptions=True)
+    ok = [r for r in replies if isinstance(r, pb.AdjustStockResponse)]
+    assert {r.code() for r in replies if r not in ok} <= {StatusCode.ABORTED}
+    assert ok and len({r.movement.id for r in ok}) == 1
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    assert fetched.product.stock.on_hand == 3
+
+
+async def test_concurrent_write_offs_never_take_stock_below_zero(running, rep):
+    created = await _stocked(running, rep, 3)
+    stub = products(running)
+    replies = await asyncio.gather(
+        *(stub.AdjustStock(_adjust(created.id, -1, WRITE_OFF), metadata=rep) for _ in range(6)),
+        return_exceptions=True)
+    succeeded = sum(isinstance(r, pb.AdjustStockResponse) for r in replies)
+    assert {r.code() for r in replies if not isinstance(r, pb.AdjustStockResponse)} <= {
+        StatusCode.FAILED_PRECONDITION, StatusCode.ABORTED}
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    assert fetched.product.stock.on_hand == 3 - succeeded >= 0
+
+
+async def test_adjusting_a_deleted_product_is_failed_precondition(running, manager):
+    created = await create_product(running, manager)
+    await products(running).DeleteProduct(pb.DeleteProductRequest(id=created.id),
+                                          metadata=manager)
+    await fails(products(running).AdjustStock(_adjust(created.id, 1, RECEIPT),
+                                              metadata=manager), StatusCode.FAILED_PRECONDITION)
+
+
+async def test_stock_movements_are_listed_newest_first_and_page(running, rep):
+    created = await create_product(running, rep)
+    stub = products(running)
+    for delta, reason in ((10, RECEIPT), (-2, WRITE_OFF), (1, CORRECTION)):
+        await stub.AdjustStock(_adjust(created.id, delta, reason), metadata=rep)
+    first = await stub.ListStockMovements(pb.ListStockMovementsRequest(
+        product_id=created.id, page_size=2), metadata=rep)
+    second = await stub.ListStockMovements(pb.ListStockMovementsRequest(
+        product_id=created.id, page_size=2, page_token=first.next_page_token), metadata=rep)
+    movements = [*first.movements, *second.movements]
+    assert [m.quantity_delta for m in movements] == [1, -2, 10]
+    assert [m.on_hand_after for m in movements] == [9, 8, 10]
+    assert second.next_page_token == ""
+
+
+async def test_listing_the_movements_of_an_unknown_product_is_not_found(running, rep):
+    await fails(products(running).ListStockMovements(
+        pb.ListStockMovementsRequest(product_id="0123456789abcdef01234567"), metadata=rep),
+        StatusCode.NOT_FOUND)
+
+
+async def test_low_stock_lists_active_live_products_at_or_below_reorder_level(running, manager):
+    stub = products(running)
+    low = await _stocked(running, manager, 2, reorder_level=5)
+    at_level = await _stocked(running, manager, 5, reorder_level=5)
+    healthy = await _stocked(running, manager, 9, reorder_level=5)
+    inactive = await _stocked(running, manager, 0, reorder_level=5, active=False)
+    deleted = await _stocked(running, manager, 0, reorder_level=5)
+    await stub.DeleteProduct(pb.DeleteProductRequest(id=deleted.id), metadata=manager)
+    seen, token = [], ""
+    for _ in range(100):
+        reply = await stub.ListLowStockProducts(pb.ListLowStockProductsRequest(
+            page_size=50, page_token=token), metadata=manager)
+        seen.extend(reply.products)
+        token = reply.next_page_token
+        if not token:
+            break
+    ids = [p.id for p in seen]
+    assert low.id in ids and at_level.id in ids
+    assert ids.index(low.id) < ids.index(at_level.id)
+    assert {healthy.id, inactive.id, deleted.id}.isdisjoint(ids)
+    available = [p.stock.available for p in seen]
+    assert available == sorted(available)
+    assert all(p.stock.available <= p.reorder_level for p in seen)
