@@ -42,7 +42,8 @@ class Authenticator:
                 token.strip(), key, algorithms=self._algorithms,
                 issuer=self._settings.jwt_issuer or None,
                 audience=self._settings.jwt_audience or None,
-                options={"require": ["sub", "exp"], "verify_aud": bool(self._settings.jwt_audience)},
+                options={"require": ["sub", "exp"],
+                         "verify_aud": bool(self._settings.jwt_audience)},
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired", reason="TOKEN_EXPIRED") from None
@@ -73,7 +74,10 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
         raise Unauthenticated("the token's permissions must be a list of strings",
                               reason="TOKEN_INVALID")
-    return Principal(subject=str(claims["sub"]), role=role, permissions=frozenset(permissions),
+    subject = str(claims["sub"])
+    if not subject.strip():  # an empty subject would own, and see, every record without an owner
+        raise Unauthenticated("the token's subject must not be empty", reason="TOKEN_INVALID")
+    return Principal(subject=subject, role=role, permissions=frozenset(permissions),
                      team_id=str(claims.get("team_id") or ""))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-
 from erp.sales.v1 import customer_service_pb2 as pb
 from erp.sales.v1 import customer_service_pb2_grpc as pb_grpc
 
@@ -31,7 +30,7 @@ class CustomerServicer(pb_grpc.CustomerServiceServicer):
 
     async def ListCustomers(self, request: pb.ListCustomersRequest, context: Context
                             ) -> pb.ListCustomersResponse:
-        customers, token = await self._customers.list(
+        customers, token = await self._customers.list_page(
             caller(), filter=request.filter, order_by=request.order_by, size=request.page_size,
             token=request.page_token, show_deleted=request.show_deleted)
         return pb.ListCustomersResponse(customers=[customer_out(c) for c in customers],

@@ -15,9 +15,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-from google.protobuf import descriptor_pool
-
 from erp.sales.v1 import annotations_pb2
+from google.protobuf import descriptor_pool
 
 from ..domain.errors import DomainError, PermissionDenied
 from . import context
@@ -45,9 +44,11 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
         self._permissions = permissions
 
     async def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails],
+                               Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(details)
         method = details.method
         if handler is None or not method.startswith("/" + SALES_PACKAGE):
@@ -112,9 +113,9 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _metadata(ctx: grpc.aio.ServicerContext, key: str) -> str | None:
-    for item in ctx.invocation_metadata() or ():
-        if item.key == key:
-            return item.value if isinstance(item.value, str) else item.value.decode()
+    for name, value in ctx.invocation_metadata() or ():
+        if name == key:
+            return value if isinstance(value, str) else value.decode()
     return None
 
 

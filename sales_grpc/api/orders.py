@@ -35,7 +35,7 @@ class OrderServicer(pb_grpc.OrderServiceServicer):
 
     async def ListSalesOrders(self, request: pb.ListSalesOrdersRequest, context: Context
                               ) -> pb.ListSalesOrdersResponse:
-        orders, token = await self._orders.list(
+        orders, token = await self._orders.list_page(
             caller(), filter=request.filter, order_by=request.order_by, size=request.page_size,
             token=request.page_token)
         return pb.ListSalesOrdersResponse(sales_orders=[order_out(o) for o in orders],

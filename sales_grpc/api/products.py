@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import grpc
-
 from erp.sales.v1 import product_service_pb2 as pb
 from erp.sales.v1 import product_service_pb2_grpc as pb_grpc
 
@@ -42,7 +41,7 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
 
     async def ListProducts(self, request: pb.ListProductsRequest, context: Context
                            ) -> pb.ListProductsResponse:
-        products, token = await self._products.list(
+        products, token = await self._products.list_page(
             filter=request.filter, order_by=request.order_by, size=request.page_size,
             token=request.page_token, show_deleted=request.show_deleted)
         return pb.ListProductsResponse(products=[self._out(p) for p in products],

@@ -59,7 +59,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             break
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise InvalidArgument.of("filter", f"unexpected text at position {pos}: {text[pos:pos + 20]!r}")
+            raise InvalidArgument.of(
+                "filter", f"unexpected text at position {pos}: {text[pos:pos + 20]!r}")
         kind = match.lastgroup or ""
         value = match.group(kind)
         if kind == "string":
@@ -88,7 +89,8 @@ def parse_filter(text: str, fields: Mapping[str, FilterField]) -> list[Condition
         spec = fields.get(name)
         if spec is None:
             allowed = ", ".join(sorted(fields))
-            raise InvalidArgument.of("filter", f"unknown field {name!r}; filterable fields: {allowed}")
+            raise InvalidArgument.of(
+                "filter", f"unknown field {name!r}; filterable fields: {allowed}")
         if op not in spec.operators:
             raise InvalidArgument.of("filter", f"{name} does not support {op!r}")
         try:
@@ -108,7 +110,8 @@ def parse_order_by(text: str, fields: Mapping[str, str], default: str) -> list[S
             raise InvalidArgument.of("order_by", f"{part.strip()!r} is not `field` or `field desc`")
         if words[0] not in fields:
             allowed = ", ".join(sorted(fields))
-            raise InvalidArgument.of("order_by", f"cannot sort by {words[0]!r}; sortable: {allowed}")
+            raise InvalidArgument.of(
+                "order_by", f"cannot sort by {words[0]!r}; sortable: {allowed}")
         keys.append(SortKey(fields[words[0]], len(words) == 2 and words[1] == "desc"))
     return keys
 

@@ -7,7 +7,8 @@ import re
 from .errors import Violations
 from .records import Address
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
 _PHONE = re.compile(r"^[0-9+\-() ./]{3,40}$")
 _OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 _REGION = re.compile(r"^[A-Z]{2}$")

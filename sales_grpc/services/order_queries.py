@@ -55,4 +55,4 @@ async def list_orders(repo: OrderRepository, principal: Principal, *, filter: st
                       ) -> tuple[list[SalesOrder], str]:
     conditions = parse_filter(filter, FILTERS)
     order = parse_order_by(order_by, ORDER_BY, "create_time desc")
-    return await repo.list(scope_of(principal), conditions, order, page_size(size), token)
+    return await repo.list_page(scope_of(principal), conditions, order, page_size(size), token)

@@ -84,7 +84,7 @@ class OrderService:
             raise NotFound(f"sales order {key[:40]} not found", reason="ORDER_NOT_FOUND")
         return order
 
-    async def list(self, principal: Principal, **query: Any) -> tuple[list[SalesOrder], str]:
+    async def list_page(self, principal: Principal, **query: Any) -> tuple[list[SalesOrder], str]:
         return await list_orders(self._orders, principal, **query)
 
     # -- creating and editing --------------------------------------------------------------

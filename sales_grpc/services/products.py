@@ -87,11 +87,11 @@ class ProductService:
             raise NotFound(f"no product has SKU {sku[:64]!r}", reason="PRODUCT_NOT_FOUND")
         return product
 
-    async def list(self, *, filter: str = "", order_by: str = "", size: int = 0,
+    async def list_page(self, *, filter: str = "", order_by: str = "", size: int = 0,
                    token: str = "", show_deleted: bool = False) -> tuple[list[Product], str]:
         conditions = parse_filter(filter, FILTERS)
         order = parse_order_by(order_by, ORDER_BY, "create_time")
-        return await self._repo.list(conditions, order, page_size(size), token, show_deleted)
+        return await self._repo.list_page(conditions, order, page_size(size), token, show_deleted)
 
     async def update(self, principal: Principal, product_id: str, mask: list[str],
                      values: dict[str, Any], etag: str) -> Product:

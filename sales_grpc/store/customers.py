@@ -85,7 +85,7 @@ class CustomerRepository:
             session=session)
         return result.matched_count == 1
 
-    async def list(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
+    async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
                    size: int, token: str, show_deleted: bool) -> tuple[list[Customer], str]:
         clauses = query.scoped(scope) + query.build(conditions, TEXT_PATHS)
         if not show_deleted:

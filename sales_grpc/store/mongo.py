@@ -81,6 +81,7 @@ class Mongo:
         doc = await self.db.counters.find_one_and_update(
             {"_id": series}, {"$inc": {"value": 1}}, upsert=True,
             return_document=ReturnDocument.AFTER)
+        assert doc is not None, "an upsert always returns the document"
         return int(doc["value"])
 
     async def close(self) -> None:

@@ -121,7 +121,7 @@ class OrderRepository:
         rows = await cursor.to_list()
         return U(rows[0]["sum"]) if rows else Decimal(0)
 
-    async def list(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
+    async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
                    size: int, token: str) -> tuple[list[SalesOrder], str]:
         clauses = query.scoped(scope) + query.build(conditions, TEXT_PATHS)
         docs, next_token = await fetch_page(self._docs, query.all_of(clauses), order, size,

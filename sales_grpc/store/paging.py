@@ -13,8 +13,8 @@ import hmac
 from typing import Any
 
 from bson import json_util
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 
 from ..domain.errors import InvalidArgument
 from ..domain.listing import SortKey

@@ -117,7 +117,7 @@ class ProductRepository:
         doc = await self._movements.find_one({"_id": ObjectId(movement_id)})
         return None if doc is None else movement_from(doc)
 
-    async def list(self, conditions: list[Condition], order: list[SortKey], size: int,
+    async def list_page(self, conditions: list[Condition], order: list[SortKey], size: int,
                    token: str, show_deleted: bool) -> tuple[list[Product], str]:
         clauses = query.build(conditions, TEXT_PATHS)
         if not show_deleted:

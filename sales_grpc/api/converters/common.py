@@ -6,9 +6,8 @@ from datetime import datetime
 from enum import Enum
 from typing import TypeVar
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from erp.sales.v1 import address_pb2, audit_pb2, money_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from ...domain.errors import Violations
 from ...domain.money import Money, MoneyError
