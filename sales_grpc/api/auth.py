@@ -75,7 +75,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise Unauthenticated("the token's permissions must be a list of strings",
                               reason="TOKEN_INVALID")
     subject = str(claims["sub"])
-    if not subject.strip():  # an empty subject would own, and see, every record without an owner
+    if not subject.strip():  # it would own, and see, every record that has no owner
         raise Unauthenticated("the token's subject must not be empty", reason="TOKEN_INVALID")
     return Principal(subject=subject, role=role, permissions=frozenset(permissions),
                      team_id=str(claims.get("team_id") or ""))
