@@ -89,10 +89,14 @@ class SalesServer:
         """Flips health to NOT_SERVING first, then drains in-flight calls for `grace` seconds."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
-        for task in self._tasks:  # after draining, so events of in-flight calls still go out
+        for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # One last batch after draining, so events of the calls just finished go out now;
+        # whatever still fails stays in the outbox for the next start.
+        with contextlib.suppress(Exception):
+            await self.relay.publish_pending()
 
     async def wait(self) -> None:
         await self.server.wait_for_termination()

@@ -10,7 +10,7 @@ from .records import Address
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
 _PHONE = re.compile(r"^[0-9+\-() ./]{3,40}$")
-_OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 _REGION = re.compile(r"^[A-Z]{2}$")
 MAX_REQUEST_ID = 100
 
@@ -52,7 +52,7 @@ def address(v: Violations, path: str, value: Address | None) -> None:
 def object_id(path: str, value: str) -> str:
     from .errors import InvalidArgument
 
-    if not _OBJECT_ID.fullmatch(value or ""):
+    if not OBJECT_ID.fullmatch(value or ""):
         raise InvalidArgument.of(path, f"{value[:40]!r} is not a valid id (24 hexadecimal digits)")
     return value
 

@@ -10,7 +10,7 @@ from ..domain.errors import Violations
 from ..domain.money import Money, MoneyError, parse_decimal
 from ..domain.orders import OrderLine
 from ..domain.pricing import LineAmounts
-from ..domain.validation import _OBJECT_ID
+from ..domain.validation import OBJECT_ID
 from ..store.products import ProductRepository
 
 
@@ -45,15 +45,17 @@ async def build_lines(v: Violations, inputs: list[LineInput], currency: str,
         v.add(prefix, f"an order has at most {rules.MAX_LINES} lines (got {len(inputs)})")
         return []
     lines: list[OrderLine] = []
+    catalog = await products.get_many(
+        [item.product_id for item in inputs if OBJECT_ID.fullmatch(item.product_id)])
     for i, item in enumerate(inputs):
         path = f"{prefix}[{i}]"
         if not 1 <= item.quantity <= rules.MAX_QUANTITY:
             v.add(f"{path}.quantity", f"must be between 1 and {rules.MAX_QUANTITY}")
         discount = parse_rate(v, f"{path}.discount_rate", item.discount_rate)
-        if not _OBJECT_ID.fullmatch(item.product_id):
+        if not OBJECT_ID.fullmatch(item.product_id):
             v.add(f"{path}.product_id", "is not a valid product id")
             continue
-        product = await products.get(item.product_id)
+        product = catalog.get(item.product_id)
         if product is None:
             v.add(f"{path}.product_id", f"product {item.product_id} does not exist")
             continue

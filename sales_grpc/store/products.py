@@ -78,6 +78,12 @@ class ProductRepository:
         doc = await self._docs.find_one({"_id": ObjectId(product_id)}, session=session)
         return None if doc is None else from_doc(doc)
 
+    async def get_many(self, product_ids: list[str]) -> dict[str, Product]:
+        """The products among `product_ids` that exist, by id, in one round trip."""
+        ids = [ObjectId(i) for i in dict.fromkeys(product_ids)]
+        docs = await self._docs.find({"_id": {"$in": ids}}).to_list()
+        return {str(d["_id"]): from_doc(d) for d in docs}
+
     async def get_by_sku(self, sku: str) -> Product | None:
         doc = await self._docs.find_one({"sku": {"$eq": sku}})
         return None if doc is None else from_doc(doc)

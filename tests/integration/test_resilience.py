@@ -1,0 +1,107 @@
+"""What happens when parts fail: the database goes away, the outbox relay crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from erp.sales.v1 import customer_service_pb2 as cpb
+from erp.sales.v1 import customer_service_pb2_grpc as cgrpc
+from sales_grpc.api.auth import mint_token
+from sales_grpc.api.converters.events import encode_event
+from sales_grpc.api.server import SalesServer
+from sales_grpc.bootstrap import build
+from sales_grpc.config import Settings
+from sales_grpc.domain.access import Principal, Role
+from sales_grpc.domain.customers import CustomerType
+from sales_grpc.domain.money import Money
+from sales_grpc.domain.products import MovementReason
+from sales_grpc.services.order_lines import LineInput
+from sales_grpc.services.orders import OrderInput
+from sales_grpc.store.embedded import start_mongo
+from sales_grpc.store.outbox import OutboxRelay
+
+ADMIN = Principal("admin-r", Role.ADMIN, frozenset({"sales:read", "sales:create",
+                                                   "sales:update", "sales:delete"}))
+
+
+async def _health(channel: grpc.aio.Channel, service: str = "") -> int:
+    stub = health_pb2_grpc.HealthStub(channel)
+    return (await stub.Check(health_pb2.HealthCheckRequest(service=service))).status
+
+
+async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_dies(embedded):
+    mongo = start_mongo(None)
+    settings = Settings(mongodb_url=f"mongodb://127.0.0.1:{mongo.port}/?directConnection=true",
+                        redis_url=embedded.redis_url, database_name="resilience",
+                        secret_key="resilience-secret-0123456789-0123456789")
+    app = await build(settings)
+    server = SalesServer(app, health_interval=0.2)
+    port = await server.start("127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        assert await _health(channel) == health_pb2.HealthCheckResponse.SERVING
+        mongo.stop()
+        for _ in range(150):
+            if await _health(channel, "erp.sales.v1.OrderService") == \
+                    health_pb2.HealthCheckResponse.NOT_SERVING:
+                break
+            await asyncio.sleep(0.1)
+        assert await _health(channel, "erp.sales.v1.OrderService") == \
+            health_pb2.HealthCheckResponse.NOT_SERVING
+        token = mint_token(settings, "admin-r", Role.ADMIN)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await cgrpc.CustomerServiceStub(channel).GetCustomer(
+                cpb.GetCustomerRequest(id="0" * 24),
+                metadata=(("authorization", f"Bearer {token}"),), timeout=30)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        await channel.close()
+        await server.stop(0)
+        await app.close()
+        mongo.stop()
+
+
+async def test_a_relay_that_crashes_after_publishing_loses_no_event(embedded):
+    """Without a running server, so no other relay marks the events meanwhile."""
+    settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
+                        database_name=f"relay_{uuid.uuid4().hex[:6]}",
+                        secret_key="relay-secret-0123456789-0123456789-01")
+    app = await build(settings)
+    stream = f"relay-test-{uuid.uuid4().hex[:6]}"
+    try:
+        customer = await app.customers.create(ADMIN, {
+            "first_name": "Rita", "last_name": "Relay", "email": "rita@example.com",
+            "customer_type": CustomerType.INDIVIDUAL})
+        product = await app.products.create(ADMIN, {
+            "sku": "RELAY-1", "name": "Relay", "unit_price": Money.parse("USD", "5")})
+        await app.products.adjust_stock(ADMIN, product.id, 5, MovementReason.RECEIPT, "")
+        order = await app.orders.create(ADMIN, OrderInput(
+            customer_id=customer.id, lines=[LineInput(product.id, 2)]))
+        await app.orders.confirm(ADMIN, order.id, "")
+        written = {d["_id"] for d in await app.outbox.pending(100)}
+        assert len(written) == 2  # OrderConfirmed and StockReserved
+
+        class DiesBeforeMarking(OutboxRelay):
+            async def publish_pending(self) -> int:
+                for doc in await self._outbox.pending(100):
+                    await self._redis.xadd(self._stream, {"event_id": doc["_id"],
+                                                          "data": self._encode(doc)})
+                raise ConnectionError("killed between XADD and marking published")
+
+        with pytest.raises(ConnectionError):
+            await DiesBeforeMarking(app.outbox, app.redis, encode_event,
+                                    stream=stream).publish_pending()
+        assert {d["_id"] for d in await app.outbox.pending(100)} == written
+        relay = OutboxRelay(app.outbox, app.redis, encode_event, stream=stream)
+        assert await relay.publish_pending() == 2
+        assert await relay.publish_pending() == 0
+        ids = [f[b"event_id"].decode() for _, f in await app.redis.xrange(stream)]
+        assert sorted(set(ids)) == sorted(written) and len(ids) == 4  # at least once
+    finally:
+        await app.redis.delete(stream)
+        await app.close()
