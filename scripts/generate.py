@@ -66,7 +66,8 @@ def main() -> int:
         if args.check:
             stale = differences(fresh, GENERATED)
             for name in stale:
-                print(f"generated/{name} is stale; run: python scripts/generate.py", file=sys.stderr)
+                print(f"generated/{name} is stale; run: python scripts/generate.py",
+                      file=sys.stderr)
             return 1 if stale else 0
         shutil.rmtree(GENERATED, ignore_errors=True)
         shutil.copytree(fresh, GENERATED)

@@ -27,8 +27,8 @@ def embedded() -> Iterator[EmbeddedServers]:
 @pytest.fixture(scope="session")
 def settings(embedded: EmbeddedServers) -> Settings:
     return Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
-                    database_name=f"test_{uuid.uuid4().hex[:8]}", secret_key="test-secret-for-the-suite-only-0123456789",
-                    log_level="WARNING")
+                    database_name=f"test_{uuid.uuid4().hex[:8]}",
+                    secret_key="test-secret-for-the-suite-only-0123456789", log_level="WARNING")
 
 
 @dataclass

@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-from erp.sales.v1 import annotations_pb2
 from google.protobuf import descriptor_pool
+
+from erp.sales.v1 import annotations_pb2
 
 from ..domain.errors import DomainError, PermissionDenied
 from . import context

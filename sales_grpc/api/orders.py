@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+
 from erp.sales.v1 import order_service_pb2 as pb
 from erp.sales.v1 import order_service_pb2_grpc as pb_grpc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import grpc
+
 from erp.sales.v1 import product_service_pb2 as pb
 from erp.sales.v1 import product_service_pb2_grpc as pb_grpc
 

@@ -7,6 +7,9 @@ import contextlib
 import logging
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
 from erp.sales.v1 import (
     customer_service_pb2,
     customer_service_pb2_grpc,
@@ -15,8 +18,6 @@ from erp.sales.v1 import (
     product_service_pb2,
     product_service_pb2_grpc,
 )
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from ..bootstrap import App
 from ..store.outbox import OutboxRelay

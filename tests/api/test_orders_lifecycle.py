@@ -6,8 +6,8 @@ import asyncio
 
 import grpc
 import pytest
-from grpc_status import rpc_status
 from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from erp.sales.v1 import customer_service_pb2 as cpb
 from erp.sales.v1 import events_pb2

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import Enum
 from typing import TypeVar
 
-from erp.sales.v1 import address_pb2, audit_pb2, money_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from erp.sales.v1 import address_pb2, audit_pb2, money_pb2
 
 from ...domain.errors import Violations
 from ...domain.money import Money, MoneyError

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf.message import Message
+
 from erp.sales.v1 import events_pb2 as pb
 from erp.sales.v1 import money_pb2
-from google.protobuf.message import Message
 
 from .common import timestamp
 
