@@ -16,7 +16,7 @@ MINOR_UNITS: dict[str, int] = {
     "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3, "ISK": 0,
 }
 
-_DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 # Big enough for any real sales document, small enough that sums stay exact in Decimal128.
 MAX_ABS_AMOUNT = Decimal("1e15")
 MAX_INPUT_PLACES = 6
@@ -29,7 +29,7 @@ class MoneyError(ValueError):
 def parse_decimal(text: str, *, max_places: int = MAX_INPUT_PLACES) -> Decimal:
     """Parses a plain decimal string such as "-12.50": no exponent, NaN or infinity."""
     text = text.strip()
-    if not _DECIMAL_TEXT.match(text):
+    if not _DECIMAL_TEXT.fullmatch(text):
         raise MoneyError(f"{text!r} is not a decimal number such as 12.50")
     try:
         value = Decimal(text)
@@ -40,7 +40,7 @@ def parse_decimal(text: str, *, max_places: int = MAX_INPUT_PLACES) -> Decimal:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > max_places:
         raise MoneyError(f"{text} has more than {max_places} decimal places")
-    return value
+    return value.copy_abs() if value.is_zero() else value  # "-0" is plain zero
 
 
 def check_currency(code: str) -> str:
