@@ -110,3 +110,23 @@ def test_rounding_never_moves_an_amount_by_more_than_half_a_minor_unit(value, cu
     half = Decimal(1).scaleb(-MINOR_UNITS[currency]) / 2
     assert abs(rounded - value) <= half
     assert -rounded.as_tuple().exponent == MINOR_UNITS[currency]
+
+
+@pytest.mark.parametrize("text", ["١٢", "１２", "12.٥", "²"])
+def test_parse_decimal_accepts_only_ascii_digits(text):
+    with pytest.raises(MoneyError):
+        parse_decimal(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("-0", "0"), ("-0.00", "0.00"), ("+0", "0")])
+def test_a_negative_zero_reads_as_plain_zero(text, expected):
+    assert str(parse_decimal(text)) == expected
+
+
+@given(st.text(alphabet="0123456789.-+", min_size=1, max_size=20))
+def test_whatever_parse_decimal_accepts_prints_back_without_an_exponent(text):
+    try:
+        value = parse_decimal(text)
+    except MoneyError:
+        return
+    assert "E" not in str(value) and "e" not in str(value)
