@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from .config import Settings
 from .services.customers import CustomerService
+from .services.order_lifecycle import OrderLifecycle
 from .services.orders import OrderService
 from .services.products import ProductService
 from .store.customers import CustomerRepository
@@ -30,6 +31,7 @@ class App:
     customers: CustomerService
     products: ProductService
     orders: OrderService
+    order_lifecycle: OrderLifecycle
     outbox: Outbox
 
     async def close(self) -> None:
@@ -43,6 +45,7 @@ async def build(settings: Settings) -> App:
     tokens = PageTokens(settings.secret_key)
     customer_records = CustomerRepository(mongo, tokens)
     product_records = ProductRepository(mongo, tokens)
+    order_records = OrderRepository(mongo, tokens)
     customers = CustomerService(mongo, customer_records)
     return App(
         settings=settings,
@@ -50,7 +53,7 @@ async def build(settings: Settings) -> App:
         redis=aioredis.from_url(settings.redis_url),
         customers=customers,
         products=ProductService(mongo, product_records),
-        orders=OrderService(mongo, OrderRepository(mongo, tokens), product_records, customers,
-                            customer_records, settings),
+        orders=OrderService(mongo, order_records, product_records, customers, settings),
+        order_lifecycle=OrderLifecycle(mongo, order_records, customer_records),
         outbox=Outbox(mongo),
     )

@@ -7,6 +7,7 @@ import grpc
 from erp.sales.v1 import order_service_pb2 as pb
 from erp.sales.v1 import order_service_pb2_grpc as pb_grpc
 
+from ..services.order_lifecycle import OrderLifecycle
 from ..services.orders import OrderService
 from .context import caller
 from .converters.orders import history_out, order_in, order_out
@@ -15,8 +16,9 @@ Context = grpc.aio.ServicerContext[object, object]
 
 
 class OrderServicer(pb_grpc.OrderServiceServicer):
-    def __init__(self, orders: OrderService) -> None:
+    def __init__(self, orders: OrderService, lifecycle: OrderLifecycle) -> None:
         self._orders = orders
+        self._lifecycle = lifecycle
 
     async def CreateSalesOrder(self, request: pb.CreateSalesOrderRequest, context: Context
                                ) -> pb.CreateSalesOrderResponse:
@@ -51,29 +53,29 @@ class OrderServicer(pb_grpc.OrderServiceServicer):
 
     async def ConfirmSalesOrder(self, request: pb.ConfirmSalesOrderRequest, context: Context
                                 ) -> pb.ConfirmSalesOrderResponse:
-        order = await self._orders.confirm(caller(), request.id, request.etag,
+        order = await self._lifecycle.confirm(caller(), request.id, request.etag,
                                            request.override_credit_limit,
                                            request.override_reason)
         return pb.ConfirmSalesOrderResponse(sales_order=order_out(order))
 
     async def StartProcessing(self, request: pb.StartProcessingRequest, context: Context
                               ) -> pb.StartProcessingResponse:
-        order = await self._orders.start_processing(caller(), request.id, request.etag)
+        order = await self._lifecycle.start_processing(caller(), request.id, request.etag)
         return pb.StartProcessingResponse(sales_order=order_out(order))
 
     async def ShipSalesOrder(self, request: pb.ShipSalesOrderRequest, context: Context
                              ) -> pb.ShipSalesOrderResponse:
-        order = await self._orders.ship(caller(), request.id, request.etag)
+        order = await self._lifecycle.ship(caller(), request.id, request.etag)
         return pb.ShipSalesOrderResponse(sales_order=order_out(order))
 
     async def DeliverSalesOrder(self, request: pb.DeliverSalesOrderRequest, context: Context
                                 ) -> pb.DeliverSalesOrderResponse:
-        order = await self._orders.deliver(caller(), request.id, request.etag)
+        order = await self._lifecycle.deliver(caller(), request.id, request.etag)
         return pb.DeliverSalesOrderResponse(sales_order=order_out(order))
 
     async def CancelSalesOrder(self, request: pb.CancelSalesOrderRequest, context: Context
                                ) -> pb.CancelSalesOrderResponse:
-        order = await self._orders.cancel(caller(), request.id, request.etag, request.reason)
+        order = await self._lifecycle.cancel(caller(), request.id, request.etag, request.reason)
         return pb.CancelSalesOrderResponse(sales_order=order_out(order))
 
     async def DuplicateSalesOrder(self, request: pb.DuplicateSalesOrderRequest,

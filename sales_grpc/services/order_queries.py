@@ -1,11 +1,12 @@
-"""Listing sales orders: the filter fields and sort keys of ListSalesOrders."""
+"""Reading sales orders: visibility, and the filter fields and sort keys of ListSalesOrders."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from ..domain.access import Principal, scope_of
+from ..domain.access import Principal, in_scope, scope_of
+from ..domain.errors import Aborted, NotFound
 from ..domain.listing import (
     FilterField,
     enum_converter,
@@ -56,3 +57,16 @@ async def list_orders(repo: OrderRepository, principal: Principal, *, filter: st
     conditions = parse_filter(filter, FILTERS)
     order = parse_order_by(order_by, ORDER_BY, "create_time desc")
     return await repo.list_page(scope_of(principal), conditions, order, page_size(size), token)
+
+
+def visible(principal: Principal, order: SalesOrder | None, key: str) -> SalesOrder:
+    """The order if the caller may see it; another rep's order is NOT_FOUND, not DENIED,
+    so that its existence does not leak."""
+    if order is None or not in_scope(scope_of(principal), order.owner_id, order.team_id):
+        raise NotFound(f"sales order {key[:40]} not found", reason="ORDER_NOT_FOUND")
+    return order
+
+
+def changed_concurrently(order: SalesOrder) -> Aborted:
+    return Aborted(f"order {order.number} was changed concurrently; re-read and retry",
+                   metadata={"id": order.id})

@@ -82,7 +82,7 @@ async def test_a_relay_that_crashes_after_publishing_loses_no_event(embedded):
         await app.products.adjust_stock(ADMIN, product.id, 5, MovementReason.RECEIPT, "")
         order = await app.orders.create(ADMIN, OrderInput(
             customer_id=customer.id, lines=[LineInput(product.id, 2)]))
-        await app.orders.confirm(ADMIN, order.id, "")
+        await app.order_lifecycle.confirm(ADMIN, order.id, "")
         written = {d["_id"] for d in await app.outbox.pending(100)}
         assert len(written) == 2  # OrderConfirmed and StockReserved
 

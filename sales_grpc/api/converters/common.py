@@ -11,7 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from erp.sales.v1 import address_pb2, audit_pb2, money_pb2
 
 from ...domain.errors import Violations
-from ...domain.money import Money, MoneyError
+from ...domain.money import Money, MoneyError, check_currency, parse_decimal
 from ...domain.records import Address, Audit
 
 E = TypeVar("E", bound=Enum)
@@ -19,12 +19,16 @@ E = TypeVar("E", bound=Enum)
 
 def money_in(v: Violations, path: str, message: money_pb2.Money) -> Money | None:
     """Parses a Money; a bad currency or amount becomes a field violation, not an error."""
+    currency = amount = None
     try:
-        return Money.parse(message.currency_code, message.amount)
+        currency = check_currency(message.currency_code)
     except MoneyError as exc:
-        bad = "currency_code" if "currency" in str(exc) else "amount"
-        v.add(f"{path}.{bad}", str(exc))
-        return None
+        v.add(f"{path}.currency_code", str(exc))
+    try:
+        amount = parse_decimal(message.amount or "0")
+    except MoneyError as exc:
+        v.add(f"{path}.amount", str(exc))
+    return None if currency is None or amount is None else Money(currency, amount)
 
 
 def money_out(money: Money | None) -> money_pb2.Money | None:

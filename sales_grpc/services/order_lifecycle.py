@@ -1,0 +1,175 @@
+"""The sales-order lifecycle: each transition is one transaction that moves the order, its
+stock reservation, the customer's statistics and the outbox events together."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ..domain import events as ev
+from ..domain import orders as rules
+from ..domain import validation as check
+from ..domain.access import Principal
+from ..domain.errors import InvalidArgument, PermissionDenied, Violations
+from ..domain.money import Money
+from ..domain.orders import OrderState, SalesOrder
+from ..domain.products import MovementReason, StockMovement
+from ..store.customers import CustomerRepository, CustomerStats
+from ..store.mongo import Mongo
+from ..store.orders import OrderRepository
+from ..store.outbox import Outbox
+from ..store.products import StockLedger
+from .clock import now
+from .order_queries import changed_concurrently, visible
+
+
+class OrderLifecycle:
+    def __init__(self, mongo: Mongo, orders: OrderRepository,
+                 customer_records: CustomerRepository) -> None:
+        self._mongo = mongo
+        self._orders = orders
+        self._customer_records = customer_records
+        self._stock = StockLedger(mongo)
+        self._stats = CustomerStats(mongo)
+        self._outbox = Outbox(mongo)
+
+    async def confirm(self, principal: Principal, order_id: str, etag: str,
+                      override: bool = False, override_reason: str = "") -> SalesOrder:
+        if override and not principal.is_privileged:
+            raise PermissionDenied("only a sales manager or admin can override a credit limit",
+                                   reason="OVERRIDE_NOT_ALLOWED")
+        if override and not override_reason.strip():
+            raise InvalidArgument.of("override_reason", "is required with an override")
+
+        async def work(session: AsyncClientSession) -> SalesOrder:
+            order, moment = await self._begin(principal, order_id, etag, "confirmed", session)
+            overridden = await self._check_credit(order, override, session)
+            await self._reserve(order, session)
+            order.credit_limit_overridden = overridden
+            if overridden:
+                order.history.append(rules.HistoryEntry(
+                    "credit_override", order.state, order.state, principal.subject, moment,
+                    override_reason.strip()))
+            grand = Money(order.currency, order.totals.grand_total)
+            await self._stats.record(order.customer_id, 1, grand, moment, session)
+            return await self._commit(order, principal, moment, session, [
+                ev.OrderConfirmed(order.id, order.number, order.customer_id,
+                                  str(order.totals.grand_total), order.currency, overridden),
+                ev.StockReserved(order.id, _quantities(order))])
+
+        return await self._mongo.run_transaction(work)
+
+    async def start_processing(self, principal: Principal, order_id: str, etag: str
+                               ) -> SalesOrder:
+        async def work(session: AsyncClientSession) -> SalesOrder:
+            order, moment = await self._begin(principal, order_id, etag, "processing", session)
+            return await self._commit(order, principal, moment, session, [])
+
+        return await self._mongo.run_transaction(work)
+
+    async def ship(self, principal: Principal, order_id: str, etag: str) -> SalesOrder:
+        async def work(session: AsyncClientSession) -> SalesOrder:
+            order, moment = await self._begin(principal, order_id, etag, "shipped", session)
+            for product_id, quantity in order.reserved_quantities().items():
+                await self._stock.ship(StockMovement(
+                    str(ObjectId()), product_id, -quantity, MovementReason.SHIPMENT,
+                    f"sales order {order.number}", 0, principal.subject, moment), session)
+            return await self._commit(order, principal, moment, session,
+                                      [ev.OrderShipped(order.id, order.number)])
+
+        return await self._mongo.run_transaction(work)
+
+    async def deliver(self, principal: Principal, order_id: str, etag: str) -> SalesOrder:
+        async def work(session: AsyncClientSession) -> SalesOrder:
+            order, moment = await self._begin(principal, order_id, etag, "delivered", session)
+            return await self._commit(order, principal, moment, session,
+                                      [ev.OrderDelivered(order.id, order.number)])
+
+        return await self._mongo.run_transaction(work)
+
+    async def cancel(self, principal: Principal, order_id: str, etag: str, reason: str
+                     ) -> SalesOrder:
+        v = Violations()
+        check.text(v, "reason", reason, required=True, max_len=500)
+        v.raise_if_any()
+
+        async def work(session: AsyncClientSession) -> SalesOrder:
+            order = await self._load(principal, order_id, etag, session)
+            held = order.state in rules.RESERVING
+            counted = order.state is not OrderState.DRAFT
+            moment = now()
+            order.transition("cancelled", principal, moment, reason.strip())
+            order.cancel_reason = reason.strip()
+            events: list[ev.DomainEvent] = [ev.OrderCancelled(order.id, order.number,
+                                                              order.cancel_reason)]
+            if held:
+                for product_id, quantity in order.reserved_quantities().items():
+                    await self._stock.release(product_id, quantity, session)
+                events.append(ev.StockReleased(order.id, _quantities(order)))
+            if counted:
+                await self._stats.record(order.customer_id, -1, Money(
+                    order.currency, -order.totals.grand_total), None, session)
+            return await self._commit(order, principal, moment, session, events)
+
+        return await self._mongo.run_transaction(work)
+
+    # -- steps shared by the transitions ---------------------------------------------------
+
+    async def _load(self, principal: Principal, order_id: str, etag: str,
+                    session: AsyncClientSession) -> SalesOrder:
+        check.object_id("id", order_id)
+        order = visible(principal, await self._orders.get(order_id, session), order_id)
+        order.check_etag(etag)
+        return order
+
+    async def _begin(self, principal: Principal, order_id: str, etag: str, action: str,
+                     session: AsyncClientSession) -> tuple[SalesOrder, datetime]:
+        order = await self._load(principal, order_id, etag, session)
+        moment = now()
+        order.transition(action, principal, moment)
+        return order, moment
+
+    async def _commit(self, order: SalesOrder, principal: Principal, moment: datetime,
+                      session: AsyncClientSession, events: list[ev.DomainEvent]) -> SalesOrder:
+        """Saves the transitioned order (one version on) with its events, atomically."""
+        if not await self._orders.save(order, order.version - 1, session):
+            raise changed_concurrently(order)
+        await self._outbox.add(events, principal.subject, moment, session)
+        return order
+
+    async def _reserve(self, order: SalesOrder, session: AsyncClientSession) -> None:
+        """Reserves every line or raises listing every shortage; the transaction's abort
+        undoes the reservations already made."""
+        shortages: list[tuple[str, str, int, int]] = []
+        skus = {line.product_id: line.sku for line in order.lines}
+        for product_id, quantity in order.reserved_quantities().items():
+            if not await self._stock.reserve(product_id, quantity, session):
+                available = await self._stock.available(product_id, session)
+                shortages.append((product_id, skus[product_id], quantity, available))
+        if shortages:
+            raise rules.shortage_error(order.number, shortages)
+
+    async def _check_credit(self, order: SalesOrder, override: bool,
+                            session: AsyncClientSession) -> bool:
+        """True when the confirmation goes through only thanks to an override."""
+        customer = await self._customer_records.get(order.customer_id, session)
+        limit = customer.credit_limit if customer else None
+        if limit is None or limit.currency != order.currency:
+            return False
+        exposure = await self._orders.open_exposure(order.customer_id, order.currency, session)
+        if exposure + order.totals.grand_total <= limit.amount:
+            return False
+        if override:
+            return True
+        raise rules.credit_error(customer.customer_code if customer else order.customer_id,
+                                 limit.amount, exposure, order.totals.grand_total,
+                                 order.currency)
+
+
+def _quantities(order: SalesOrder) -> list[ev.StockQuantity]:
+    skus = {line.product_id: line.sku for line in order.lines}
+    return [ev.StockQuantity(pid, skus[pid], qty)
+            for pid, qty in order.reserved_quantities().items()]
+
