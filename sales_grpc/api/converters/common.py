@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from typing import TypeVar
 
@@ -19,7 +20,8 @@ E = TypeVar("E", bound=Enum)
 
 def money_in(v: Violations, path: str, message: money_pb2.Money) -> Money | None:
     """Parses a Money; a bad currency or amount becomes a field violation, not an error."""
-    currency = amount = None
+    currency: str | None = None
+    amount: Decimal | None = None
     try:
         currency = check_currency(message.currency_code)
     except MoneyError as exc:
