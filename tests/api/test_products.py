@@ -257,3 +257,18 @@ async def test_the_same_request_id_twice_creates_one_product(running, rep):
     first = (await products(running).CreateProduct(request, metadata=rep)).product
     second = (await products(running).CreateProduct(request, metadata=rep)).product
     assert second.id == first.id
+
+
+async def test_a_bad_amount_is_reported_on_the_amount_whatever_its_text(running, rep):
+    failure = await fails(products(running).CreateProduct(
+        pb.CreateProductRequest(product=product(unit_price=money("currency"))), metadata=rep),
+        StatusCode.INVALID_ARGUMENT)
+    assert set(failure.fields) == {"product.unit_price.amount"}
+
+
+async def test_a_bad_currency_and_a_bad_amount_are_both_reported(running, rep):
+    failure = await fails(products(running).CreateProduct(
+        pb.CreateProductRequest(product=product(unit_price=money("abc", "XYZ"))), metadata=rep),
+        StatusCode.INVALID_ARGUMENT)
+    assert set(failure.fields) == {"product.unit_price.amount",
+                                   "product.unit_price.currency_code"}
