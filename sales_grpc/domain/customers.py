@@ -109,9 +109,10 @@ def validate(v: Violations, values: dict[str, Any], prefix: str = "customer") ->
     limit = values.get("credit_limit")
     if limit is not None and limit.is_negative():
         v.add(f"{prefix}.credit_limit.amount", "must not be negative")
-    for name in ("owner_id", "team_id"):
-        if name in values:
-            check.text(v, f"{prefix}.{name}", values[name], required=False, max_len=100)
+    if "owner_id" in values:  # every customer has an owner; a blank one is nobody's
+        check.text(v, f"{prefix}.owner_id", values["owner_id"], required=True, max_len=100)
+    if "team_id" in values:
+        check.text(v, f"{prefix}.team_id", values["team_id"], required=False, max_len=100)
 
 
 def _require_company(v: Violations, kind: CustomerType | None, company: str, prefix: str) -> None:
