@@ -131,3 +131,16 @@ async def test_a_manager_cannot_move_a_customer_to_another_team(running):
         customer=pb.Customer(id=created.id, team_id=unique("team")),
         update_mask=FieldMask(paths=["team_id"])), metadata=manager),
         StatusCode.PERMISSION_DENIED)
+
+
+async def test_a_manager_cannot_leave_a_customer_without_an_owner(running):
+    created, owner, team = await _team_customer(running)
+    manager = running.token(unique("mgr"), Role.SALES_MANAGER, team)
+    failure = await fails(customers(running).UpdateCustomer(pb.UpdateCustomerRequest(
+        customer=pb.Customer(id=created.id, owner_id=""),
+        update_mask=FieldMask(paths=["owner_id"])), metadata=manager),
+        StatusCode.INVALID_ARGUMENT)
+    assert set(failure.fields) == {"customer.owner_id"}
+    fetched = await customers(running).GetCustomer(pb.GetCustomerRequest(id=created.id),
+                                                   metadata=manager)
+    assert fetched.customer.owner_id == owner

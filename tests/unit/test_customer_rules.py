@@ -177,3 +177,11 @@ def test_customer_codes_are_zero_padded_and_sequence_must_be_positive():
     assert rules.format_code(42) == "CUST-000042"
     with pytest.raises(InvalidArgument):
         rules.format_code(0)
+
+
+def test_a_blank_owner_is_rejected_on_create_and_update():
+    assert "customer.owner_id" in _violations(principal=ADMIN, owner_id="   ")
+    customer = _new(MANAGER)
+    with pytest.raises(InvalidArgument) as error:
+        rules.apply_update(customer, {"owner_id": ""}, principal=MANAGER, now=NOW)
+    assert error.value.violations[0].field == "customer.owner_id"
