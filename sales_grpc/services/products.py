@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ..domain import products as rules
 from ..domain import validation as check
@@ -63,10 +64,12 @@ class ProductService:
             return await self.get(existing)
         product = rules.new_product(values, id=str(ObjectId()), actor=principal.subject,
                                     now=now())
-        try:
-            async with self._mongo.transaction() as session:
-                await self._idempotency.claim(key, product.id, session)
-                await self._repo.add(product, session)
+        async def work(session: AsyncClientSession) -> None:
+            await self._idempotency.claim(key, product.id, session)
+            await self._repo.add(product, session)
+
+        try:  # retried on a write conflict, so a racing create of the SKU is ALREADY_EXISTS
+            await self._mongo.run_transaction(work)
         except RequestReplayed:
             return await self.get(await self._idempotency.wait_for(key))
         return product
@@ -136,18 +139,21 @@ class ProductService:
         if current.is_deleted:
             raise FailedPrecondition(f"product {current.sku} is deleted", reason="PRODUCT_DELETED")
         movement_id = str(ObjectId())
-        try:
-            async with self._mongo.transaction() as session:
-                await self._idempotency.claim(key, movement_id, session)
-                moved = await self._repo.move_stock(product_id, delta, session)
-                if moved is None:
-                    raise rules.short_stock_error(current, delta)
-                movement = StockMovement(movement_id, product_id, delta, reason, note,
-                                         moved.stock.on_hand, principal.subject, now())
-                await self._repo.add_movement(movement, session)
+        async def work(session: AsyncClientSession) -> tuple[Product, StockMovement]:
+            await self._idempotency.claim(key, movement_id, session)
+            moved = await self._repo.move_stock(product_id, delta, session)
+            if moved is None:
+                latest = await self._repo.get(product_id, session)
+                raise rules.short_stock_error(latest or current, delta)
+            movement = StockMovement(movement_id, product_id, delta, reason, note,
+                                     moved.stock.on_hand, principal.subject, now())
+            await self._repo.add_movement(movement, session)
+            return moved, movement
+
+        try:  # retried on a write conflict: concurrent adjustments of one product serialise
+            return await self._mongo.run_transaction(work)
         except RequestReplayed:
             return await self._replayed_adjustment(await self._idempotency.wait_for(key))
-        return moved, movement
 
     async def _replayed_adjustment(self, movement_id: str) -> tuple[Product, StockMovement]:
         movement = await self._repo.get_movement(movement_id)
