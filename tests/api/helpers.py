@@ -9,13 +9,14 @@ from typing import Any
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
 from erp.sales.v1 import customer_service_pb2 as cpb
 from erp.sales.v1 import customer_service_pb2_grpc as cpb_grpc
 from erp.sales.v1 import money_pb2
 from erp.sales.v1 import product_service_pb2 as ppb
 from erp.sales.v1 import product_service_pb2_grpc as ppb_grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 
 def unique(prefix: str) -> str:

@@ -6,9 +6,9 @@ import time
 
 import jwt
 import pytest
-from erp.sales.v1 import customer_service_pb2 as pb
 from grpc import StatusCode
 
+from erp.sales.v1 import customer_service_pb2 as pb
 from sales_grpc.api.auth import mint_token
 from sales_grpc.domain.access import Role
 
@@ -112,3 +112,14 @@ async def test_a_read_only_token_cannot_create(running):
 async def test_permissions_come_from_the_token_not_the_role(running):
     metadata = running.token("admin-no-perms", Role.ADMIN, "", [])
     await fails(_list(running, metadata), StatusCode.PERMISSION_DENIED)
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+async def test_a_token_signed_with_another_hmac_algorithm_is_unauthenticated(running):
+    token = jwt.encode(_claims(), running.settings.secret_key, algorithm="HS512")
+    await fails(_list(running, _bearer(token)), StatusCode.UNAUTHENTICATED)
+
+
+async def test_a_token_not_yet_valid_is_unauthenticated(running):
+    await fails(_list(running, _signed(running, nbf=int(time.time()) + 3600)),
+                StatusCode.UNAUTHENTICATED)

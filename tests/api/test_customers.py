@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from erp.sales.v1 import address_pb2
-from erp.sales.v1 import customer_service_pb2 as pb
 from google.protobuf.field_mask_pb2 import FieldMask
 from grpc import StatusCode
 
+from erp.sales.v1 import address_pb2
+from erp.sales.v1 import customer_service_pb2 as pb
 from sales_grpc.domain.access import Role
 
 from .helpers import create_customer, customer, customers, fails, money, unique
@@ -236,3 +236,29 @@ async def test_deleting_an_unknown_customer_is_not_found(running, manager):
     await fails(customers(running).DeleteCustomer(
         pb.DeleteCustomerRequest(id="0123456789abcdef01234567"), metadata=manager),
         StatusCode.NOT_FOUND)
+
+
+async def test_two_concurrent_updates_with_one_etag_let_exactly_one_win(running, rep):
+    created = await create_customer(running, rep)
+    stub = customers(running)
+    replies = await asyncio.gather(*(stub.UpdateCustomer(pb.UpdateCustomerRequest(
+        customer=pb.Customer(id=created.id, notes=f"writer {i}", etag=created.etag),
+        update_mask=FieldMask(paths=["notes"])), metadata=rep) for i in range(2)),
+        return_exceptions=True)
+    won = [r for r in replies if isinstance(r, pb.UpdateCustomerResponse)]
+    lost = [r for r in replies if not isinstance(r, pb.UpdateCustomerResponse)]
+    assert len(won) == 1
+    assert [r.code() for r in lost] == [StatusCode.ABORTED]
+    fetched = await stub.GetCustomer(pb.GetCustomerRequest(id=created.id), metadata=rep)
+    assert fetched.customer.notes == won[0].customer.notes
+
+
+async def test_one_request_id_used_by_two_callers_creates_two_customers(running):
+    team = unique("team")
+    request = pb.CreateCustomerRequest(customer=customer(), request_id=unique("shared"))
+    first = await customers(running).CreateCustomer(
+        request, metadata=running.token(unique("rep"), Role.SALES_REP, team))
+    second = await customers(running).CreateCustomer(
+        request, metadata=running.token(unique("rep"), Role.SALES_REP, team))
+    assert first.customer.id != second.customer.id
+    assert first.customer.owner_id != second.customer.owner_id

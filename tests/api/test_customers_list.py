@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from erp.sales.v1 import customer_service_pb2 as pb
 from grpc import StatusCode
 
+from erp.sales.v1 import customer_service_pb2 as pb
 from sales_grpc.domain.access import Role
 
 from .helpers import create_customer, customers, fails, unique

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from erp.sales.v1 import customer_service_pb2 as pb
 from google.protobuf.field_mask_pb2 import FieldMask
 from grpc import StatusCode
 
+from erp.sales.v1 import customer_service_pb2 as pb
 from sales_grpc.domain.access import Role
 
 from .helpers import create_customer, customers, fails, unique

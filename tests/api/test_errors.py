@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from erp.sales.v1 import customer_service_pb2 as cpb
-from erp.sales.v1 import product_service_pb2 as ppb
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.rpc import error_details_pb2
 from grpc import StatusCode
 from grpc_status import rpc_status
+
+from erp.sales.v1 import customer_service_pb2 as cpb
+from erp.sales.v1 import product_service_pb2 as ppb
 
 from .helpers import create_customer, create_product, customers, money, products
 

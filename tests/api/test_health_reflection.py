@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from erp.sales.v1 import annotations_pb2
 from google.protobuf import descriptor_pb2
 from grpc import StatusCode
 from grpc.aio import AioRpcError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from erp.sales.v1 import annotations_pb2
 
 SALES_SERVICES = {"erp.sales.v1.CustomerService", "erp.sales.v1.ProductService"}
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from erp.sales.v1 import product_service_pb2 as pb
+import asyncio
+
 from google.protobuf.field_mask_pb2 import FieldMask
 from grpc import StatusCode
+
+from erp.sales.v1 import product_service_pb2 as pb
 
 from .helpers import create_product, fails, money, product, products, unique
 
@@ -272,3 +275,13 @@ async def test_a_bad_currency_and_a_bad_amount_are_both_reported(running, rep):
         StatusCode.INVALID_ARGUMENT)
     assert set(failure.fields) == {"product.unit_price.amount",
                                    "product.unit_price.currency_code"}
+
+
+async def test_concurrent_creates_of_one_sku_make_one_product(running, rep):
+    sku = unique("RACE")
+    replies = await asyncio.gather(*(products(running).CreateProduct(
+        pb.CreateProductRequest(product=product(sku=sku)), metadata=rep) for _ in range(4)),
+        return_exceptions=True)
+    made = [r for r in replies if isinstance(r, pb.CreateProductResponse)]
+    assert len(made) == 1
+    assert {r.code() for r in replies if r not in made} == {StatusCode.ALREADY_EXISTS}
