@@ -262,3 +262,10 @@ async def test_one_request_id_used_by_two_callers_creates_two_customers(running)
         request, metadata=running.token(unique("rep"), Role.SALES_REP, team))
     assert first.customer.id != second.customer.id
     assert first.customer.owner_id != second.customer.owner_id
+
+
+async def test_an_unspecified_customer_type_is_invalid_argument(running, rep):
+    failure = await fails(customers(running).CreateCustomer(pb.CreateCustomerRequest(
+        customer=customer(customer_type=pb.CUSTOMER_TYPE_UNSPECIFIED)), metadata=rep),
+        StatusCode.INVALID_ARGUMENT)
+    assert set(failure.fields) == {"customer.customer_type"}

@@ -202,3 +202,12 @@ async def test_search_pages_through_matches(running):
         query=word, page_size=2, page_token=first.next_page_token), metadata=metadata)
     assert [c.id for c in (*first.customers, *second.customers)] == made
     assert second.next_page_token == ""
+
+
+async def test_search_folds_case_beyond_ascii(running):
+    metadata = _own_rep(running)
+    made = await create_customer(running, metadata, last_name=f"Ängström {unique('u')}")
+    for query in ("ängström", "ÄNGSTRÖM"):
+        found = await customers(running).SearchCustomers(pb.SearchCustomersRequest(query=query),
+                                                         metadata=metadata)
+        assert [c.id for c in found.customers] == [made.id]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from google.protobuf.field_mask_pb2 import FieldMask
 from grpc import StatusCode
 
 from erp.sales.v1 import product_service_pb2 as pb
 
 from .helpers import create_product, fails, products, unique
+from .order_fixtures import Shop, line
 
 RECEIPT = pb.STOCK_MOVEMENT_REASON_RECEIPT
 CORRECTION = pb.STOCK_MOVEMENT_REASON_CORRECTION
@@ -193,3 +195,56 @@ async def test_low_stock_lists_active_live_products_at_or_below_reorder_level(ru
     available = [p.stock.available for p in seen]
     assert available == sorted(available)
     assert all(p.stock.available <= p.reorder_level for p in seen)
+
+
+async def _reserved(running, metadata, on_hand: int, reserved: int) -> pb.Product:
+    """A product with `on_hand` units of which a confirmed order reserves `reserved`."""
+    shop = Shop(running.channel, metadata)
+    buyer = await shop.customer()
+    made = await shop.product(stock=on_hand)
+    order = await shop.order(buyer.id, line(made.id, reserved))
+    await shop.confirm(order.id)
+    stock = await shop.stock(made.id)
+    assert (stock.on_hand, stock.reserved, stock.available) == (
+        on_hand, reserved, on_hand - reserved)
+    return made
+
+
+async def test_a_correction_below_the_reserved_units_is_failed_precondition(running, manager):
+    made = await _reserved(running, manager, 10, 4)
+    stub = products(running)
+    failure = await fails(stub.AdjustStock(_adjust(made.id, -7, CORRECTION), metadata=manager),
+                          StatusCode.FAILED_PRECONDITION)
+    assert failure.precondition.violations[0].subject == f"products/{made.id}"
+    assert "4 reserved" in failure.message
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=made.id), metadata=manager)
+    assert (fetched.product.stock.on_hand, fetched.product.stock.reserved) == (10, 4)
+    reply = await stub.AdjustStock(_adjust(made.id, -6, CORRECTION), metadata=manager)
+    assert (reply.product.stock.on_hand, reply.product.stock.available) == (4, 0)
+
+
+async def test_a_product_with_reserved_stock_cannot_be_deleted(running, manager):
+    made = await _reserved(running, manager, 5, 2)
+    failure = await fails(products(running).DeleteProduct(pb.DeleteProductRequest(id=made.id),
+                                                          metadata=manager),
+                          StatusCode.FAILED_PRECONDITION)
+    assert failure.info.reason == "STOCK_RESERVED"
+    fetched = await products(running).GetProduct(pb.GetProductRequest(id=made.id),
+                                                 metadata=manager)
+    assert not fetched.product.HasField("delete_time")
+
+
+async def test_low_stock_counts_available_not_on_hand(running, manager):
+    made = await _reserved(running, manager, 10, 8)
+    await products(running).UpdateProduct(pb.UpdateProductRequest(
+        product=pb.Product(id=made.id, reorder_level=3),
+        update_mask=FieldMask(paths=["reorder_level"])), metadata=manager)
+    seen, token = set(), ""
+    for _ in range(100):
+        reply = await products(running).ListLowStockProducts(
+            pb.ListLowStockProductsRequest(page_size=100, page_token=token), metadata=manager)
+        seen |= {p.id for p in reply.products}
+        token = reply.next_page_token
+        if not token:
+            break
+    assert made.id in seen
