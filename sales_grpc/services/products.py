@@ -140,7 +140,6 @@ class ProductService:
             raise FailedPrecondition(f"product {current.sku} is deleted", reason="PRODUCT_DELETED")
         movement_id = str(ObjectId())
         async def work(session: AsyncClientSession) -> tuple[Product, StockMovement]:
-            await self._idempotency.claim(key, movement_id, session)
             moved = await self._repo.move_stock(product_id, delta, session)
             if moved is None:
                 latest = await self._repo.get(product_id, session)
@@ -148,6 +147,9 @@ class ProductService:
             movement = StockMovement(movement_id, product_id, delta, reason, note,
                                      moved.stock.on_hand, principal.subject, now())
             await self._repo.add_movement(movement, session)
+            # Claimed last: claim() reads any write conflict as a replay of the same key, and
+            # the conflict concurrent adjustments of one product have is on the product.
+            await self._idempotency.claim(key, movement_id, session)
             return moved, movement
 
         try:  # retried on a write conflict: concurrent adjustments of one product serialise
