@@ -248,3 +248,15 @@ async def test_low_stock_counts_available_not_on_hand(running, manager):
         if not token:
             break
     assert made.id in seen
+
+
+async def test_concurrent_adjustments_each_sent_twice_move_stock_once_per_request_id(running,
+                                                                                    rep):
+    created = await create_product(running, rep)
+    stub = products(running)
+    requests = [_adjust(created.id, 1, RECEIPT, request_id=unique("req")) for _ in range(6)]
+    replies = await asyncio.gather(*(stub.AdjustStock(r, metadata=rep)
+                                     for r in requests + requests))
+    assert len({r.movement.id for r in replies}) == 6
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    assert fetched.product.stock.on_hand == 6
