@@ -112,6 +112,8 @@ def parse_order_by(text: str, fields: Mapping[str, str], default: str) -> list[S
             allowed = ", ".join(sorted(fields))
             raise InvalidArgument.of(
                 "order_by", f"cannot sort by {words[0]!r}; sortable: {allowed}")
+        if any(key.path == fields[words[0]] for key in keys):  # keyset paging would loop
+            raise InvalidArgument.of("order_by", f"names {words[0]!r} more than once")
         keys.append(SortKey(fields[words[0]], len(words) == 2 and words[1] == "desc"))
     return keys
 
