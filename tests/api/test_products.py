@@ -285,3 +285,10 @@ async def test_concurrent_creates_of_one_sku_make_one_product(running, rep):
     made = [r for r in replies if isinstance(r, pb.CreateProductResponse)]
     assert len(made) == 1
     assert {r.code() for r in replies if r not in made} == {StatusCode.ALREADY_EXISTS}
+
+
+async def test_an_order_by_naming_a_field_twice_is_invalid_argument(running, rep):
+    failure = await fails(products(running).ListProducts(
+        pb.ListProductsRequest(order_by="name, name desc"), metadata=rep),
+        StatusCode.INVALID_ARGUMENT)
+    assert set(failure.fields) == {"order_by"}

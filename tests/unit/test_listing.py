@@ -161,3 +161,10 @@ def test_page_size_above_the_maximum_is_capped_at_five_hundred():
 def test_page_size_within_limits_is_kept():
     assert page_size(1) == 1
     assert page_size(500) == 500
+
+
+@pytest.mark.parametrize("text", ["name, name", "name, name desc", "name desc, sku, name"])
+def test_an_order_by_naming_a_field_twice_is_invalid_argument(text):
+    with pytest.raises(InvalidArgument, match="more than once") as error:
+        parse_order_by(text, PRODUCT_ORDER, "create_time")
+    assert _field_violation(error) == "order_by"
