@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sales_grpc.domain.errors import InvalidArgument
 from sales_grpc.domain.listing import (
@@ -168,3 +170,33 @@ def test_an_order_by_naming_a_field_twice_is_invalid_argument(text):
     with pytest.raises(InvalidArgument, match="more than once") as error:
         parse_order_by(text, PRODUCT_ORDER, "create_time")
     assert _field_violation(error) == "order_by"
+
+
+@given(st.text(max_size=60))
+def test_parse_filter_raises_nothing_but_invalid_argument(text):
+    for fields in (CUSTOMER_FILTERS, PRODUCT_FILTERS):
+        try:
+            parse_filter(text, fields)
+        except InvalidArgument:
+            pass
+
+
+_words = st.sampled_from(["status", "=", "!=", "ACTIVE", "AND", "text", ":", '"a b"',
+                          "unit_price", ">=", "10.5", "active", "true", "owner_id", '"x\\"y"'])
+
+
+@given(st.lists(_words, max_size=12).map(" ".join))
+def test_parse_filter_of_near_valid_text_raises_nothing_but_invalid_argument(text):
+    for fields in (CUSTOMER_FILTERS, PRODUCT_FILTERS):
+        try:
+            parse_filter(text, fields)
+        except InvalidArgument:
+            pass
+
+
+@given(st.text(max_size=40))
+def test_parse_order_by_raises_nothing_but_invalid_argument(text):
+    try:
+        parse_order_by(text, PRODUCT_ORDER, "create_time")
+    except InvalidArgument:
+        pass
