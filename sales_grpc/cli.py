@@ -1,0 +1,256 @@
+"""`sales-grpc serve | dev | token | seed`: the service's entry points."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pymongo.errors import PyMongoError
+
+from . import seed
+from .api import context
+from .api.auth import mint_token
+from .api.server import SalesServer
+from .bootstrap import App, build
+from .config import Settings
+from .domain.access import PERMISSIONS, Role
+from .store.embedded import EmbeddedServers, start_embedded
+
+log = logging.getLogger("sales_grpc.cli")
+DEFAULT_DATA_DIR = Path(".sales-grpc-data")
+
+
+class _OneLine(logging.Formatter):
+    """One line per record, tracebacks included, so log shippers never split a record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.request_id = context.request_id.get()
+        return super().format(record).replace("\n", "\\n")
+
+
+def configure_logging(level: str) -> None:
+    if not isinstance(logging.getLevelNamesMapping().get(level.upper()), int):
+        _fail(f"LOG_LEVEL={level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine(
+        "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    print(f"sales-grpc: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+class _EarlySignals:
+    """Notes SIGTERM/SIGINT that arrive before the event loop handles them, so that start-up
+    (child processes, connections) is never cut off halfway and leaves nothing behind."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._note)
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.received = signum
+
+
+async def _serve(settings: Settings, host: str, port: int, early: _EarlySignals,
+                 ready: Callable[[App, int], Any] | None = None) -> None:
+    """Serves until SIGTERM or SIGINT, then drains in-flight calls and closes the clients."""
+    try:
+        app = await build(settings)
+    except PyMongoError as exc:
+        _fail(f"cannot prepare the database {settings.database_name}: {exc}", 1)
+    try:
+        server = SalesServer(app)
+        try:
+            bound = await server.start(_address(host, port))
+        except RuntimeError as exc:
+            _fail(f"cannot listen on {_address(host, port)}: {exc}", 1)
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        if early.received is not None:
+            stopping.set()
+        log.info("serving on %s", _address(host, bound))
+        if ready is not None and not stopping.is_set():
+            await ready(app, bound)
+        await stopping.wait()
+        log.info("shutting down: draining calls for up to %ss",
+                 settings.shutdown_grace_seconds)
+        await server.stop(settings.shutdown_grace_seconds)
+    finally:
+        await app.close()
+    log.info("stopped")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging(settings.log_level)
+    early = _EarlySignals()
+    asyncio.run(_serve(settings, settings.service_host, settings.service_port, early))
+    return 0
+
+
+def _beside_python(name: str) -> str:
+    """How to call a console script of this venv from the user's shell."""
+    beside = Path(sys.executable).parent / name
+    if not beside.exists() or shutil.which(name) == str(beside):
+        return name
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
+
+
+def _banner(address: str, servers: EmbeddedServers, data_dir: Path) -> str:
+    token, grpcurl = _beside_python("sales-grpc"), _beside_python("grpcurl")
+    auth = '-H "authorization: Bearer $TOKEN"'
+    return "\n".join([
+        f"sales-grpc dev: serving on {address}",
+        f"  data:    {data_dir}",
+        f"  MongoDB: {servers.mongodb_url}  (SecantusDB)",
+        f"  Redis:   {servers.redis_url}",
+        "",
+        "Mint a token (8 hours):",
+        f"  export TOKEN=$({token} token --role admin --sub me)",
+        "Try it:",
+        f"  {grpcurl} -plaintext {address} list",
+        f"  {grpcurl} -plaintext {address} grpc.health.v1.Health/Check",
+        f"  {grpcurl} -plaintext {auth} -d '{{\"page_size\": 5}}' {address} "
+        "erp.sales.v1.CustomerService/ListCustomers",
+        f"  {grpcurl} -plaintext {auth} {address} erp.sales.v1.ProductService/ListCategories",
+        "Stop with Ctrl-C.",
+        "",
+    ])
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir.resolve()
+    port = args.port if args.port is not None else int(os.environ.get("SERVICE_PORT") or 50051)
+    early = _EarlySignals()
+    servers: EmbeddedServers | None = None
+    try:
+        servers = start_embedded(data_dir, args.mongo_port, args.redis_port)
+        if early.received is not None:
+            return 0
+        settings = _settings(mongodb_url=servers.mongodb_url, redis_url=servers.redis_url,
+                             service_host=args.host, service_port=port)
+        configure_logging(settings.log_level)
+        embedded = servers
+
+        async def ready(app: App, bound: int) -> None:
+            if args.seed and await seed.is_empty(app):
+                report = await seed.load(app)
+                log.info("loaded demo data: %d customers, %d products",
+                         report.customers, report.products)
+            print(_banner(_address(args.host, bound), embedded, data_dir), flush=True)
+
+        asyncio.run(_serve(settings, args.host, port, early, ready))
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):  # let the children stop undisturbed
+            signal.signal(sig, signal.SIG_IGN)
+        if servers is not None:
+            servers.stop()
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if "HS256" not in settings.allowed_algorithms or settings.jwks_url:
+        print("sales-grpc: warning: this token is HS256-signed with SECRET_KEY, but the server "
+              "is configured for ALGORITHM/JWKS_URL and may reject it", file=sys.stderr)
+    permissions = None
+    if args.permissions is not None:
+        permissions = [p.strip() for p in args.permissions.split(",") if p.strip()]
+        unknown = sorted(set(permissions) - set(PERMISSIONS))
+        if unknown:
+            _fail(f"unknown permissions {', '.join(unknown)}; use {', '.join(PERMISSIONS)}")
+    print(mint_token(settings, args.sub, Role(args.role), args.team, permissions, args.ttl))
+    return 0
+
+
+async def _seed(settings: Settings) -> seed.SeedReport:
+    app = await build(settings)
+    try:
+        return await seed.load(app)
+    finally:
+        await app.close()
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging(settings.log_level)
+    report = asyncio.run(_seed(settings))
+    print(f"demo data present: {report.customers} customers, {report.products} products, "
+          f"{report.receipts} stock receipts (database {settings.database_name})")
+    return 0
+
+
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sales-grpc", description="The sales gRPC service.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve in production; configured by environment "
+                           "variables (MONGODB_URL, REDIS_URL, SECRET_KEY, ...)")
+    serve.set_defaults(run=cmd_serve)
+
+    dev = sub.add_parser("dev", help="serve with an embedded SecantusDB and Redis")
+    dev.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                     help="where the embedded databases keep data (default: %(default)s)")
+    dev.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
+    dev.add_argument("--port", type=int, default=None,
+                     help="default: SERVICE_PORT, else 50051; 0 picks a free port")
+    dev.add_argument("--mongo-port", type=int, default=0, help="default: a free port")
+    dev.add_argument("--redis-port", type=int, default=0, help="default: a free port")
+    dev.add_argument("--seed", action="store_true",
+                     help="load demo data at start if the database is empty")
+    dev.set_defaults(run=cmd_dev)
+
+    token = sub.add_parser("token", help="print a signed HS256 token for SECRET_KEY")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--sub", required=True, help="the caller's subject (user id)")
+    token.add_argument("--team", default="", help="the caller's team id")
+    token.add_argument("--permissions", default=None,
+                       help="comma-separated, e.g. sales:read,sales:create "
+                       "(default: the role's permissions)")
+    token.add_argument("--ttl", type=_positive, default=8 * 3600,
+                       help="lifetime in seconds (default: %(default)s)")
+    token.set_defaults(run=cmd_token)
+
+    seed_cmd = sub.add_parser("seed", help="load demo data into MONGODB_URL (idempotent)")
+    seed_cmd.set_defaults(run=cmd_seed)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    sys.exit(args.run(args))
