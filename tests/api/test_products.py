@@ -94,7 +94,7 @@ async def test_a_product_is_found_by_its_exact_sku(running, rep):
                                      metadata=rep), StatusCode.NOT_FOUND)
 
 
-async def test_getting_an_unknown_or_malformed_product_id(running, rep):
+async def test_an_unknown_product_id_is_not_found_and_a_malformed_one_invalid(running, rep):
     stub = products(running)
     await fails(stub.GetProduct(pb.GetProductRequest(id="0123456789abcdef01234567"),
                                 metadata=rep), StatusCode.NOT_FOUND)
