@@ -41,7 +41,8 @@ class CustomerServicer(pb_grpc.CustomerServiceServicer):
                              ) -> pb.UpdateCustomerResponse:
         customer = await self._customers.update(
             caller(), request.customer.id, list(request.update_mask.paths),
-            values_in(request.customer, creating=False), request.customer.etag)
+            values_in(request.customer, creating=False, mask=request.update_mask.paths),
+            request.customer.etag)
         return pb.UpdateCustomerResponse(customer=customer_out(customer))
 
     async def DeleteCustomer(self, request: pb.DeleteCustomerRequest, context: Context

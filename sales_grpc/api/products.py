@@ -52,7 +52,7 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
                             ) -> pb.UpdateProductResponse:
         product = await self._products.update(
             caller(), request.product.id, list(request.update_mask.paths),
-            values_in(request.product), request.product.etag)
+            values_in(request.product, request.update_mask.paths), request.product.etag)
         return pb.UpdateProductResponse(product=self._out(product))
 
     async def DeleteProduct(self, request: pb.DeleteProductRequest, context: Context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -31,6 +32,15 @@ def money_in(v: Violations, path: str, message: money_pb2.Money) -> Money | None
     except MoneyError as exc:
         v.add(f"{path}.amount", str(exc))
     return None if currency is None or amount is None else Money(currency, amount)
+
+
+def only_masked(v: Violations, prefix: str, mask: Sequence[str] | None) -> None:
+    """On update, drops violations of fields outside the mask: those fields are ignored."""
+    if mask is None:
+        return
+    masked = {path.split(".", 1)[0] for path in mask}
+    v.items = [item for item in v.items
+               if item.field.removeprefix(prefix + ".").split(".", 1)[0] in masked]
 
 
 def money_out(money: Money | None) -> money_pb2.Money | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from erp.sales.v1 import customer_service_pb2 as pb
@@ -17,6 +18,7 @@ from .common import (
     enum_out,
     money_in,
     money_out,
+    only_masked,
     timestamp,
 )
 
@@ -27,9 +29,11 @@ _TEXT = ("first_name", "last_name", "company_name", "email", "phone", "tax_id", 
          "owner_id", "team_id")
 
 
-def values_in(message: pb.Customer, *, creating: bool) -> dict[str, Any]:
+def values_in(message: pb.Customer, *, creating: bool,
+              mask: Sequence[str] | None = None) -> dict[str, Any]:
     """The editable fields as domain values. On create an UNSPECIFIED status or payment terms
-    is left out so the default applies; on update it stays None and is rejected."""
+    is left out so the default applies; on update it stays None and is rejected. Given a
+    mask, bad values outside it are not reported (the update ignores them)."""
     v = Violations()
     values: dict[str, Any] = {name: getattr(message, name) for name in _TEXT}
     values["customer_type"] = enum_in(v, "customer.customer_type", message.customer_type,
@@ -41,6 +45,7 @@ def values_in(message: pb.Customer, *, creating: bool) -> dict[str, Any]:
         values[name] = address_in(getattr(message, name)) if message.HasField(name) else None
     values["credit_limit"] = (money_in(v, "customer.credit_limit", message.credit_limit)
                               if message.HasField("credit_limit") else None)
+    only_masked(v, "customer", mask)
     v.raise_if_any()
     if creating:
         for name in ("status", "payment_terms", "billing_address", "shipping_address",

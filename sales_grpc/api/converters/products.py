@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -10,12 +11,22 @@ from erp.sales.v1 import product_service_pb2 as pb
 from ...domain.errors import Violations
 from ...domain.money import MoneyError, parse_decimal
 from ...domain.products import MovementReason, Product, StockMovement
-from .common import audit_out, enum_in, enum_names, enum_out, money_in, money_out, timestamp
+from .common import (
+    audit_out,
+    enum_in,
+    enum_names,
+    enum_out,
+    money_in,
+    money_out,
+    only_masked,
+    timestamp,
+)
 
 REASONS = enum_names(pb.StockMovementReason.DESCRIPTOR, "STOCK_MOVEMENT_REASON_")
 
 
-def values_in(message: pb.Product) -> dict[str, Any]:
+def values_in(message: pb.Product, mask: Sequence[str] | None = None) -> dict[str, Any]:
+    """The editable fields as domain values; given a mask, bad values outside it are ignored."""
     v = Violations()
     values: dict[str, Any] = {
         "sku": message.sku, "name": message.name, "description": message.description,
@@ -32,6 +43,7 @@ def values_in(message: pb.Product) -> dict[str, Any]:
             values["tax_rate"] = parse_decimal(message.tax_rate)
         except MoneyError as exc:
             v.add("product.tax_rate", str(exc))
+    only_masked(v, "product", mask)
     v.raise_if_any()
     return values
 
