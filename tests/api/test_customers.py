@@ -269,3 +269,14 @@ async def test_an_unspecified_customer_type_is_invalid_argument(running, rep):
         customer=customer(customer_type=pb.CUSTOMER_TYPE_UNSPECIFIED)), metadata=rep),
         StatusCode.INVALID_ARGUMENT)
     assert set(failure.fields) == {"customer.customer_type"}
+
+
+async def test_fields_outside_the_update_mask_are_ignored_even_if_invalid(running, rep):
+    created = await create_customer(running, rep)
+    updated = (await customers(running).UpdateCustomer(pb.UpdateCustomerRequest(
+        customer=pb.Customer(id=created.id, notes="only this", status=99,
+                             credit_limit=money("1", "XXX")),
+        update_mask=FieldMask(paths=["notes"])), metadata=rep)).customer
+    assert updated.notes == "only this"
+    assert updated.status == created.status
+    assert not updated.HasField("credit_limit")

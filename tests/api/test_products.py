@@ -292,3 +292,13 @@ async def test_an_order_by_naming_a_field_twice_is_invalid_argument(running, rep
         pb.ListProductsRequest(order_by="name, name desc"), metadata=rep),
         StatusCode.INVALID_ARGUMENT)
     assert set(failure.fields) == {"order_by"}
+
+
+async def test_product_fields_outside_the_update_mask_are_ignored_even_if_invalid(running, rep):
+    created = await create_product(running, rep)
+    updated = (await products(running).UpdateProduct(pb.UpdateProductRequest(
+        product=pb.Product(id=created.id, name="Renamed", unit_price=money("x", "XXX"),
+                           tax_rate="lots"),
+        update_mask=FieldMask(paths=["name"])), metadata=rep)).product
+    assert updated.name == "Renamed"
+    assert updated.unit_price == created.unit_price
