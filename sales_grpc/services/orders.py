@@ -84,6 +84,9 @@ class OrderService:
         order.number = self._settings.order_number_format.format(
             year=order.audit.create_time.year,
             seq=await self._orders.next_number_sequence(order.audit.create_time.year))
+        if not key:  # a single insert is atomic on its own: no transaction round trips
+            await self._orders.add(order)
+            return order
         try:
             async with self._mongo.transaction() as session:
                 await self._idempotency.claim(key, order.id, session)

@@ -97,21 +97,30 @@ class CustomerRepository:
 
 class CustomerStats:
     """Keeps a customer's order count, total spent and last order time current, inside the
-    transaction of the order change that moves them."""
+    transaction of the order change that moves them.
+
+    Usually one conditional update: $inc on the amount when the running total is already in
+    the order's currency. Totals stay in one currency (the first order's); orders in another
+    currency still count, without adding to the amount.
+    """
 
     def __init__(self, mongo: Mongo) -> None:
         self._docs = mongo.db.customers
 
     async def record(self, customer_id: str, count: int, amount: Money, when: datetime | None,
                      session: AsyncClientSession) -> None:
-        doc = await self._docs.find_one({"_id": ObjectId(customer_id)}, {"stats": 1},
-                                        session=session)
-        stats = (doc or {}).get("stats") or {}
-        spent = codec.money_from(stats.get("total_spent")) or Money.zero(amount.currency)
-        if spent.currency != amount.currency:
-            return  # totals are kept in one currency: the customer's first order's
-        update: dict[str, Any] = {"$inc": {"stats.order_count": count},
-                                  "$set": {"stats.total_spent": codec.money_doc(spent + amount)}}
-        if when is not None:
-            update["$max"] = {"stats.last_order_time": when}
-        await self._docs.update_one({"_id": ObjectId(customer_id)}, update, session=session)
+        key = ObjectId(customer_id)
+        latest = {"$max": {"stats.last_order_time": when}} if when is not None else {}
+        attempts: list[tuple[dict[str, Any], dict[str, Any]]] = [
+            ({"_id": key, "stats.total_spent.currency": amount.currency},
+             {"$inc": {"stats.order_count": count,
+                       "stats.total_spent.amount": codec.dec(amount.amount)}}),
+            ({"_id": key, "stats.total_spent": None},
+             {"$inc": {"stats.order_count": count},
+              "$set": {"stats.total_spent": codec.money_doc(amount)}}),
+            ({"_id": key}, {"$inc": {"stats.order_count": count}}),
+        ]
+        for query, update in attempts:
+            result = await self._docs.update_one(query, {**update, **latest}, session=session)
+            if result.matched_count:
+                return

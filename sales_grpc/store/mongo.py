@@ -78,11 +78,18 @@ class Mongo:
 
     async def next_sequence(self, series: str) -> int:
         """An atomic per-series counter; numbers are unique, a failed create leaves a gap."""
-        doc = await self.db.counters.find_one_and_update(
-            {"_id": series}, {"$inc": {"value": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER)
-        assert doc is not None, "an upsert always returns the document"
-        return int(doc["value"])
+        # Two first-ever upserts of one series can race: the loser sees a duplicate key (or,
+        # on some servers, no document); the series exists by then, so trying again wins.
+        for _ in range(5):
+            try:
+                doc = await self.db.counters.find_one_and_update(
+                    {"_id": series}, {"$inc": {"value": 1}}, upsert=True,
+                    return_document=ReturnDocument.AFTER)
+            except DuplicateKeyError:
+                continue
+            if doc is not None:
+                return int(doc["value"])
+        raise Aborted(f"could not draw the next {series} number; retry", reason="SEQUENCE_BUSY")
 
     async def close(self) -> None:
         await self.client.close()
