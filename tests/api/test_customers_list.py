@@ -211,3 +211,18 @@ async def test_search_folds_case_beyond_ascii(running):
         found = await customers(running).SearchCustomers(pb.SearchCustomersRequest(query=query),
                                                          metadata=metadata)
         assert [c.id for c in found.customers] == [made.id]
+
+
+async def test_an_admin_filters_by_team_and_payment_terms(running, admin):
+    team = unique("team")
+    owner = running.token(unique("rep"), Role.SALES_REP, team)
+    net60 = await create_customer(running, owner, payment_terms=pb.PAYMENT_TERMS_NET_60)
+    await create_customer(running, owner)
+    await create_customer(running, _own_rep(running), payment_terms=pb.PAYMENT_TERMS_NET_60)
+    stub = customers(running)
+    in_team = await stub.ListCustomers(pb.ListCustomersRequest(filter=f'team_id = "{team}"'),
+                                       metadata=admin)
+    assert len(in_team.customers) == 2
+    both = await stub.ListCustomers(pb.ListCustomersRequest(
+        filter=f'team_id = "{team}" AND payment_terms = NET_60'), metadata=admin)
+    assert [c.id for c in both.customers] == [net60.id]
