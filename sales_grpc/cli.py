@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import os
-import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -114,9 +113,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _beside_python(name: str) -> str:
-    """How to call a console script of this venv from the user's shell."""
+    """How to call a console script of this venv from the user's shell: by name if the venv is
+    activated (or there is none), else by path (./scripts/serve only puts it on its own PATH)."""
     beside = Path(sys.executable).parent / name
-    if not beside.exists() or shutil.which(name) == str(beside):
+    activated = Path(os.environ.get("VIRTUAL_ENV") or "/nonexistent").resolve()
+    if (not beside.exists() or sys.prefix == sys.base_prefix
+            or activated == Path(sys.prefix).resolve()):
         return name
     try:
         return str(beside.relative_to(Path.cwd()))

@@ -163,6 +163,18 @@ def test_a_call_without_a_token_is_unauthenticated(dev):
     assert "Code: Unauthenticated" in done.stderr
 
 
+def test_seed_run_twice_loads_the_demo_data_once(dev, token):
+    mongodb_url = re.search(r"MongoDB: (\S+)", dev.banner).group(1)
+    for _ in range(2):
+        subprocess.run([_tool("sales-grpc"), "seed"], env={**ENV, "MONGODB_URL": mongodb_url},
+                       capture_output=True, text=True, check=True, timeout=120)
+    found = ok(grpcurl(dev, "erp.sales.v1.CustomerService/SearchCustomers", token=token,
+                       data={"query": "harborfreight"}))
+    assert len(found["customers"]) == 1
+    low = ok(grpcurl(dev, "erp.sales.v1.ProductService/ListLowStockProducts", token=token))
+    assert "SAFE-GOG-CLR" in {p["sku"] for p in low["products"]}
+
+
 def test_sigterm_drains_stops_the_databases_and_exits_zero(tmp_path):
     server = _start_dev(tmp_path / "data")
     children = server.children()
