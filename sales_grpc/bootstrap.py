@@ -15,12 +15,12 @@ from .services.customers import CustomerService
 from .services.order_lifecycle import OrderLifecycle
 from .services.orders import OrderService
 from .services.products import ProductService
-from .store.customers import CustomerRepository
-from .store.mongo import Mongo
+from .store.customers import CustomerRepository, CustomerStats
+from .store.mongo import Idempotency, Mongo
 from .store.orders import OrderRepository
 from .store.outbox import Outbox
 from .store.paging import PageTokens
-from .store.products import ProductRepository
+from .store.products import ProductRepository, StockLedger
 
 
 @dataclass
@@ -43,17 +43,20 @@ async def build(settings: Settings) -> App:
     mongo = Mongo(settings.mongodb_url, settings.database_name)
     await mongo.ensure_indexes()
     tokens = PageTokens(settings.secret_key)
+    idempotency = Idempotency(mongo)
     customer_records = CustomerRepository(mongo, tokens)
     product_records = ProductRepository(mongo, tokens)
     order_records = OrderRepository(mongo, tokens)
-    customers = CustomerService(mongo, customer_records)
+    outbox = Outbox(mongo)
+    customers = CustomerService(customer_records, idempotency)
     return App(
         settings=settings,
         mongo=mongo,
         redis=aioredis.from_url(settings.redis_url),
         customers=customers,
-        products=ProductService(mongo, product_records),
-        orders=OrderService(mongo, order_records, product_records, customers, settings),
-        order_lifecycle=OrderLifecycle(mongo, order_records, customer_records),
-        outbox=Outbox(mongo),
+        products=ProductService(product_records, idempotency),
+        orders=OrderService(order_records, product_records, customers, idempotency, settings),
+        order_lifecycle=OrderLifecycle(mongo, order_records, StockLedger(mongo),
+                                       CustomerStats(mongo), outbox),
+        outbox=outbox,
     )

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bson import ObjectId
-
 from ..domain import customers as rules
 from ..domain import validation as check
 from ..domain.access import Principal, in_scope, scope_of
@@ -21,9 +19,9 @@ from ..domain.listing import (
     parse_order_by,
     text_converter,
 )
-from ..store.customers import CustomerRepository
-from ..store.mongo import Idempotency, Mongo, RequestReplayed
 from .clock import now
+from .ids import new_id
+from .ports import CustomerRecords, IdempotencyKeys, Replayed, idempotency_key
 
 _EQ = frozenset({"=", "!="})
 FILTERS = {
@@ -41,28 +39,26 @@ ORDER_BY = {"create_time": "create_time", "customer_code": "customer_code",
 
 
 class CustomerService:
-    def __init__(self, mongo: Mongo, repo: CustomerRepository) -> None:
-        self._mongo = mongo
+    def __init__(self, repo: CustomerRecords, idempotency: IdempotencyKeys) -> None:
         self._repo = repo
-        self._idempotency = Idempotency(mongo)
+        self._idempotency = idempotency
 
     async def create(self, principal: Principal, values: dict[str, Any],
                      request_id: str = "") -> Customer:
         v = Violations()
         check.request_id(v, request_id)
         v.raise_if_any()
-        key = Idempotency.key("customer", principal.subject, request_id) if request_id else ""
-        if key and (existing := await self._idempotency.find(key)):
-            return await self.get(principal, existing)
-        customer = rules.new_customer(values, id=str(ObjectId()), code="CUST-PENDING",
+        key = idempotency_key("customer", principal.subject, request_id)
+        if key and (earlier := await self._idempotency.find(key)):
+            return await self.get(principal, earlier)  # before drawing a customer code
+        customer = rules.new_customer(values, id=new_id(), code="CUST-PENDING",
                                       principal=principal, now=now())
         customer.customer_code = rules.format_code(await self._repo.next_code_sequence())
-        try:
-            async with self._mongo.transaction() as session:
-                await self._idempotency.claim(key, customer.id, session)
-                await self._repo.add(customer, session)
-        except RequestReplayed:
-            return await self.get(principal, await self._idempotency.wait_for(key))
+        outcome = await self._idempotency.run_once(
+            key, customer.id, lambda session: self._repo.add(customer, session),
+            single_write=True)
+        if isinstance(outcome, Replayed):
+            return await self.get(principal, outcome.result_id)
         return customer
 
     async def get(self, principal: Principal, customer_id: str) -> Customer:

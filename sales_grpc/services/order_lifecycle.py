@@ -5,35 +5,37 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from ..domain import events as ev
 from ..domain import orders as rules
 from ..domain import validation as check
 from ..domain.access import Principal
+from ..domain.customers import Customer
 from ..domain.errors import InvalidArgument, PermissionDenied, Violations
 from ..domain.money import Money
 from ..domain.orders import OrderState, SalesOrder
 from ..domain.products import MovementReason, StockMovement
-from ..store.customers import CustomerRepository, CustomerStats
-from ..store.mongo import Mongo
-from ..store.orders import OrderRepository
-from ..store.outbox import Outbox
-from ..store.products import StockLedger
 from .clock import now
+from .ids import new_id
 from .order_queries import changed_concurrently, visible
+from .ports import (
+    CustomerStatistics,
+    EventOutbox,
+    OrderRecords,
+    Session,
+    StockReservations,
+    Transactions,
+)
 
 
 class OrderLifecycle:
-    def __init__(self, mongo: Mongo, orders: OrderRepository,
-                 customer_records: CustomerRepository) -> None:
-        self._mongo = mongo
+    def __init__(self, transactions: Transactions, orders: OrderRecords,
+                 stock: StockReservations, stats: CustomerStatistics,
+                 outbox: EventOutbox) -> None:
+        self._transactions = transactions
         self._orders = orders
-        self._customer_records = customer_records
-        self._stock = StockLedger(mongo)
-        self._stats = CustomerStats(mongo)
-        self._outbox = Outbox(mongo)
+        self._stock = stock
+        self._stats = stats
+        self._outbox = outbox
 
     async def confirm(self, principal: Principal, order_id: str, etag: str,
                       override: bool = False, override_reason: str = "") -> SalesOrder:
@@ -43,51 +45,53 @@ class OrderLifecycle:
         if override and not override_reason.strip():
             raise InvalidArgument.of("override_reason", "is required with an override")
 
-        async def work(session: AsyncClientSession) -> SalesOrder:
+        async def work(session: Session) -> SalesOrder:
             order, moment = await self._begin(principal, order_id, etag, "confirmed", session)
-            overridden = await self._check_credit(order, override, session)
+            # The stats update hands back the customer, so the credit check needs no extra
+            # read; if the check fails, the transaction's abort undoes the update.
+            grand = Money(order.currency, order.totals.grand_total)
+            customer = await self._stats.record(order.customer_id, 1, grand, moment, session)
+            overridden = await self._check_credit(order, customer, override, session)
             await self._reserve(order, session)
             order.credit_limit_overridden = overridden
             if overridden:
                 order.history.append(rules.HistoryEntry(
                     "credit_override", order.state, order.state, principal.subject, moment,
                     override_reason.strip()))
-            grand = Money(order.currency, order.totals.grand_total)
-            await self._stats.record(order.customer_id, 1, grand, moment, session)
             return await self._commit(order, principal, moment, session, [
                 ev.OrderConfirmed(order.id, order.number, order.customer_id,
                                   str(order.totals.grand_total), order.currency, overridden),
                 ev.StockReserved(order.id, _quantities(order))])
 
-        return await self._mongo.run_transaction(work)
+        return await self._transactions.run_transaction(work)
 
     async def start_processing(self, principal: Principal, order_id: str, etag: str
                                ) -> SalesOrder:
-        async def work(session: AsyncClientSession) -> SalesOrder:
+        async def work(session: Session) -> SalesOrder:
             order, moment = await self._begin(principal, order_id, etag, "processing", session)
             return await self._commit(order, principal, moment, session, [])
 
-        return await self._mongo.run_transaction(work)
+        return await self._transactions.run_transaction(work)
 
     async def ship(self, principal: Principal, order_id: str, etag: str) -> SalesOrder:
-        async def work(session: AsyncClientSession) -> SalesOrder:
+        async def work(session: Session) -> SalesOrder:
             order, moment = await self._begin(principal, order_id, etag, "shipped", session)
             for product_id, quantity in order.reserved_quantities().items():
                 await self._stock.ship(StockMovement(
-                    str(ObjectId()), product_id, -quantity, MovementReason.SHIPMENT,
+                    new_id(), product_id, -quantity, MovementReason.SHIPMENT,
                     f"sales order {order.number}", 0, principal.subject, moment), session)
             return await self._commit(order, principal, moment, session,
                                       [ev.OrderShipped(order.id, order.number)])
 
-        return await self._mongo.run_transaction(work)
+        return await self._transactions.run_transaction(work)
 
     async def deliver(self, principal: Principal, order_id: str, etag: str) -> SalesOrder:
-        async def work(session: AsyncClientSession) -> SalesOrder:
+        async def work(session: Session) -> SalesOrder:
             order, moment = await self._begin(principal, order_id, etag, "delivered", session)
             return await self._commit(order, principal, moment, session,
                                       [ev.OrderDelivered(order.id, order.number)])
 
-        return await self._mongo.run_transaction(work)
+        return await self._transactions.run_transaction(work)
 
     async def cancel(self, principal: Principal, order_id: str, etag: str, reason: str
                      ) -> SalesOrder:
@@ -95,7 +99,7 @@ class OrderLifecycle:
         check.text(v, "reason", reason, required=True, max_len=500)
         v.raise_if_any()
 
-        async def work(session: AsyncClientSession) -> SalesOrder:
+        async def work(session: Session) -> SalesOrder:
             order = await self._load(principal, order_id, etag, session)
             held = order.state in rules.RESERVING
             counted = order.state is not OrderState.DRAFT
@@ -113,33 +117,33 @@ class OrderLifecycle:
                     order.currency, -order.totals.grand_total), None, session)
             return await self._commit(order, principal, moment, session, events)
 
-        return await self._mongo.run_transaction(work)
+        return await self._transactions.run_transaction(work)
 
     # -- steps shared by the transitions ---------------------------------------------------
 
     async def _load(self, principal: Principal, order_id: str, etag: str,
-                    session: AsyncClientSession) -> SalesOrder:
+                    session: Session) -> SalesOrder:
         check.object_id("id", order_id)
         order = visible(principal, await self._orders.get(order_id, session), order_id)
         order.check_etag(etag)
         return order
 
     async def _begin(self, principal: Principal, order_id: str, etag: str, action: str,
-                     session: AsyncClientSession) -> tuple[SalesOrder, datetime]:
+                     session: Session) -> tuple[SalesOrder, datetime]:
         order = await self._load(principal, order_id, etag, session)
         moment = now()
         order.transition(action, principal, moment)
         return order, moment
 
     async def _commit(self, order: SalesOrder, principal: Principal, moment: datetime,
-                      session: AsyncClientSession, events: list[ev.DomainEvent]) -> SalesOrder:
+                      session: Session, events: list[ev.DomainEvent]) -> SalesOrder:
         """Saves the transitioned order (one version on) with its events, atomically."""
         if not await self._orders.save(order, order.version - 1, session):
             raise changed_concurrently(order)
         await self._outbox.add(events, principal.subject, moment, session)
         return order
 
-    async def _reserve(self, order: SalesOrder, session: AsyncClientSession) -> None:
+    async def _reserve(self, order: SalesOrder, session: Session) -> None:
         """Reserves every line or raises listing every shortage; the transaction's abort
         undoes the reservations already made."""
         shortages: list[tuple[str, str, int, int]] = []
@@ -151,10 +155,9 @@ class OrderLifecycle:
         if shortages:
             raise rules.shortage_error(order.number, shortages)
 
-    async def _check_credit(self, order: SalesOrder, override: bool,
-                            session: AsyncClientSession) -> bool:
+    async def _check_credit(self, order: SalesOrder, customer: Customer | None, override: bool,
+                            session: Session) -> bool:
         """True when the confirmation goes through only thanks to an override."""
-        customer = await self._customer_records.get(order.customer_id, session)
         limit = customer.credit_limit if customer else None
         if limit is None or limit.currency != order.currency:
             return False

@@ -11,7 +11,7 @@ from ..domain.money import Money, MoneyError, parse_decimal
 from ..domain.orders import OrderLine
 from ..domain.pricing import LineAmounts
 from ..domain.validation import OBJECT_ID
-from ..store.products import ProductRepository
+from .ports import ProductRecords
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def parse_rate(v: Violations, path: str, text: str) -> Decimal:
 
 
 async def build_lines(v: Violations, inputs: list[LineInput], currency: str,
-                      products: ProductRepository, default_tax_rate: Decimal,
+                      products: ProductRecords, default_tax_rate: Decimal,
                       prefix: str = "sales_order.lines") -> list[OrderLine]:
     if not inputs:
         v.add(prefix, "an order needs at least one line")

@@ -17,7 +17,7 @@ from ..domain.listing import (
 )
 from ..domain.money import MoneyError, parse_decimal
 from ..domain.orders import OrderState, SalesOrder
-from ..store.orders import OrderRepository
+from .ports import OrderRecords
 
 
 def _decimal(raw: str) -> Decimal:
@@ -51,7 +51,7 @@ ORDER_BY = {"create_time": "create_time", "number": "number",
             "grand_total": "totals.grand_total"}
 
 
-async def list_orders(repo: OrderRepository, principal: Principal, *, filter: str = "",
+async def list_orders(repo: OrderRecords, principal: Principal, *, filter: str = "",
                       order_by: str = "", size: int = 0, token: str = ""
                       ) -> tuple[list[SalesOrder], str]:
     conditions = parse_filter(filter, FILTERS)

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bson import ObjectId
-
 from ..config import Settings
 from ..domain import orders as rules
 from ..domain import validation as check
@@ -22,13 +20,18 @@ from ..domain.errors import (
 from ..domain.money import Money, MoneyError, check_currency
 from ..domain.orders import OrderState, SalesOrder
 from ..domain.records import Audit
-from ..store.mongo import Idempotency, Mongo, RequestReplayed
-from ..store.orders import OrderRepository
-from ..store.products import ProductRepository
 from .clock import now
 from .customers import CustomerService
+from .ids import new_id
 from .order_lines import LineInput, build_lines, parse_rate
 from .order_queries import changed_concurrently, list_orders, visible
+from .ports import (
+    IdempotencyKeys,
+    OrderRecords,
+    ProductRecords,
+    Replayed,
+    idempotency_key,
+)
 
 
 @dataclass(frozen=True)
@@ -47,13 +50,13 @@ EDITABLE = frozenset({"lines", "discount_rate", "shipping_charge", "notes"})
 
 
 class OrderService:
-    def __init__(self, mongo: Mongo, orders: OrderRepository, products: ProductRepository,
-                 customers: CustomerService, settings: Settings) -> None:
-        self._mongo = mongo
+    def __init__(self, orders: OrderRecords, products: ProductRecords,
+                 customers: CustomerService, idempotency: IdempotencyKeys,
+                 settings: Settings) -> None:
         self._orders = orders
         self._products = products
         self._customers = customers
-        self._idempotency = Idempotency(mongo)
+        self._idempotency = idempotency
         self._settings = settings
 
     # -- reading ---------------------------------------------------------------------------
@@ -77,22 +80,17 @@ class OrderService:
         v = Violations()
         check.request_id(v, request_id)
         v.raise_if_any()
-        key = Idempotency.key("order", principal.subject, request_id) if request_id else ""
-        if key and (existing := await self._idempotency.find(key)):
-            return await self.get(principal, existing)
+        key = idempotency_key("order", principal.subject, request_id)
+        if key and (earlier := await self._idempotency.find(key)):
+            return await self.get(principal, earlier)  # before drawing an order number
         order = await self._draft(principal, data)
         order.number = self._settings.order_number_format.format(
             year=order.audit.create_time.year,
             seq=await self._orders.next_number_sequence(order.audit.create_time.year))
-        if not key:  # a single insert is atomic on its own: no transaction round trips
-            await self._orders.add(order)
-            return order
-        try:
-            async with self._mongo.transaction() as session:
-                await self._idempotency.claim(key, order.id, session)
-                await self._orders.add(order, session)
-        except RequestReplayed:
-            return await self.get(principal, await self._idempotency.wait_for(key))
+        outcome = await self._idempotency.run_once(
+            key, order.id, lambda session: self._orders.add(order, session), single_write=True)
+        if isinstance(outcome, Replayed):
+            return await self.get(principal, outcome.result_id)
         return order
 
     async def _draft(self, principal: Principal, data: OrderInput) -> SalesOrder:
@@ -113,7 +111,7 @@ class OrderService:
                 reason="CUSTOMER_NOT_ORDERABLE", metadata={"customer_id": customer.id})
         moment = now()
         order = SalesOrder(
-            id=str(ObjectId()), number="", customer_id=customer.id, currency=currency, lines=[],
+            id=new_id(), number="", customer_id=customer.id, currency=currency, lines=[],
             discount_rate=Decimal(0), shipping=Decimal(0), totals=rules.totals_of([], Decimal(0)),
             owner_id=data.owner_id or principal.subject,
             team_id=data.team_id or principal.team_id, audit=Audit.new(principal.subject, moment))

@@ -6,9 +6,6 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from ..domain import products as rules
 from ..domain import validation as check
 from ..domain.access import Principal
@@ -23,9 +20,9 @@ from ..domain.listing import (
 )
 from ..domain.money import MoneyError, parse_decimal
 from ..domain.products import MovementReason, Product, StockMovement
-from ..store.mongo import Idempotency, Mongo, RequestReplayed
-from ..store.products import ProductRepository
 from .clock import now
+from .ids import new_id
+from .ports import IdempotencyKeys, ProductRecords, Replayed, Session, idempotency_key
 
 
 def _price(raw: str) -> Decimal:
@@ -49,29 +46,24 @@ ORDER_BY = {"create_time": "create_time", "name": "name", "sku": "sku",
 
 
 class ProductService:
-    def __init__(self, mongo: Mongo, repo: ProductRepository) -> None:
-        self._mongo = mongo
+    def __init__(self, repo: ProductRecords, idempotency: IdempotencyKeys) -> None:
         self._repo = repo
-        self._idempotency = Idempotency(mongo)
+        self._idempotency = idempotency
 
     async def create(self, principal: Principal, values: dict[str, Any],
                      request_id: str = "") -> Product:
         v = Violations()
         check.request_id(v, request_id)
         v.raise_if_any()
-        key = Idempotency.key("product", principal.subject, request_id) if request_id else ""
-        if key and (existing := await self._idempotency.find(key)):
-            return await self.get(existing)
-        product = rules.new_product(values, id=str(ObjectId()), actor=principal.subject,
+        key = idempotency_key("product", principal.subject, request_id)
+        product = rules.new_product(values, id=new_id(), actor=principal.subject,
                                     now=now())
-        async def work(session: AsyncClientSession) -> None:
-            await self._idempotency.claim(key, product.id, session)
-            await self._repo.add(product, session)
-
-        try:  # retried on a write conflict, so a racing create of the SKU is ALREADY_EXISTS
-            await self._mongo.run_transaction(work)
-        except RequestReplayed:
-            return await self.get(await self._idempotency.wait_for(key))
+        # In a transaction retried on write conflicts: a racing create of the same SKU then
+        # fails on the unique index as ALREADY_EXISTS.
+        outcome = await self._idempotency.run_once(
+            key, product.id, lambda session: self._repo.add(product, session))
+        if isinstance(outcome, Replayed):
+            return await self.get(outcome.result_id)
         return product
 
     async def get(self, product_id: str, field_path: str = "id") -> Product:
@@ -132,14 +124,19 @@ class ProductService:
         v = Violations()
         check.request_id(v, request_id)
         v.raise_if_any()
-        key = Idempotency.key("stock", principal.subject, request_id) if request_id else ""
-        if key and (existing := await self._idempotency.find(key)):
-            return await self._replayed_adjustment(existing)
+        # The key names the product too, so one request_id reused for another product is
+        # a new adjustment rather than a replay of the first.
+        key = idempotency_key("stock", principal.subject,
+                              f"{product_id}:{request_id}" if request_id else "")
+        if key and (earlier := await self._idempotency.find(key)):
+            return await self._replayed_adjustment(earlier)
         current = await self.get(product_id, "product_id")
         if current.is_deleted:
             raise FailedPrecondition(f"product {current.sku} is deleted", reason="PRODUCT_DELETED")
-        movement_id = str(ObjectId())
-        async def work(session: AsyncClientSession) -> tuple[Product, StockMovement]:
+        movement_id = new_id()
+
+        async def work(session: Session) -> tuple[Product, StockMovement]:
+            assert session is not None
             moved = await self._repo.move_stock(product_id, delta, session)
             if moved is None:
                 latest = await self._repo.get(product_id, session)
@@ -147,15 +144,13 @@ class ProductService:
             movement = StockMovement(movement_id, product_id, delta, reason, note,
                                      moved.stock.on_hand, principal.subject, now())
             await self._repo.add_movement(movement, session)
-            # Claimed last: claim() reads any write conflict as a replay of the same key, and
-            # the conflict concurrent adjustments of one product have is on the product.
-            await self._idempotency.claim(key, movement_id, session)
             return moved, movement
 
-        try:  # retried on a write conflict: concurrent adjustments of one product serialise
-            return await self._mongo.run_transaction(work)
-        except RequestReplayed:
-            return await self._replayed_adjustment(await self._idempotency.wait_for(key))
+        # Retried on write conflicts, so concurrent adjustments of one product serialise.
+        outcome = await self._idempotency.run_once(key, movement_id, work)
+        if isinstance(outcome, Replayed):
+            return await self._replayed_adjustment(outcome.result_id)
+        return outcome
 
     async def _replayed_adjustment(self, movement_id: str) -> tuple[Product, StockMovement]:
         movement = await self._repo.get_movement(movement_id)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ..domain.access import Scope
@@ -108,7 +109,8 @@ class CustomerStats:
         self._docs = mongo.db.customers
 
     async def record(self, customer_id: str, count: int, amount: Money, when: datetime | None,
-                     session: AsyncClientSession) -> None:
+                     session: AsyncClientSession) -> Customer | None:
+        """Applies the change and returns the customer as updated (None if it is gone)."""
         key = ObjectId(customer_id)
         latest = {"$max": {"stats.last_order_time": when}} if when is not None else {}
         attempts: list[tuple[dict[str, Any], dict[str, Any]]] = [
@@ -120,7 +122,10 @@ class CustomerStats:
               "$set": {"stats.total_spent": codec.money_doc(amount)}}),
             ({"_id": key}, {"$inc": {"stats.order_count": count}}),
         ]
-        for query, update in attempts:
-            result = await self._docs.update_one(query, {**update, **latest}, session=session)
-            if result.matched_count:
-                return
+        for match, update in attempts:
+            doc = await self._docs.find_one_and_update(
+                match, {**update, **latest}, return_document=ReturnDocument.AFTER,
+                session=session)
+            if doc is not None:
+                return from_doc(doc)
+        return None

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from ..domain.errors import Aborted, Unavailable
+from ..services.ports import Replayed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,13 +63,6 @@ class Mongo:
         for name, models in INDEXES.items():
             await self.db[name].create_indexes(models)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncClientSession]:
-        """One multi-document transaction: committed on exit, aborted on any exception."""
-        async with self.client.start_session() as session:
-            async with await session.start_transaction():
-                yield session
-
     async def run_transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         """Runs `work` in a transaction, retrying it whole on transient write conflicts (as
         concurrent confirms of one product cause); a domain error aborts it untouched."""
@@ -95,45 +88,56 @@ class Mongo:
         await self.client.close()
 
 
+class RequestReplayed(Exception):
+    """Raised inside a transaction whose idempotency key another call committed first."""
+
+
 class Idempotency:
-    """Remembers which record a (caller, request_id) created, so a retry returns it."""
+    """Remembers what a (caller, request_id) created, so that a retry returns it (AIP-155).
+
+    The key is written in the creating transaction, after the work, so the record and its
+    key commit together or not at all.
+    """
 
     def __init__(self, mongo: Mongo) -> None:
+        self._mongo = mongo
         self._keys = mongo.db.idempotency_keys
-
-    @staticmethod
-    def key(kind: str, subject: str, request_id: str) -> str:
-        return f"{kind}:{subject}:{request_id}"
 
     async def find(self, key: str) -> str | None:
         doc = await self._keys.find_one({"_id": key})
         return None if doc is None else str(doc["result_id"])
 
-    async def claim(self, key: str, result_id: str, session: AsyncClientSession) -> None:
-        """Records the key inside the creating transaction, so the record and its key commit
-        together. Raises RequestReplayed if another call with the key got there first."""
+    async def run_once(self, key: str, result_id: str,
+                       work: Callable[[AsyncClientSession | None], Awaitable[T]],
+                       *, single_write: bool = False) -> T | Replayed:
+        """Runs `work` once per key, in a transaction retried on write conflicts. Without a
+        key, a `single_write` (atomic by itself) runs outside any transaction."""
         if not key:
-            return
-        try:
-            await self._keys.insert_one({"_id": key, "result_id": result_id}, session=session)
-        except (DuplicateKeyError, OperationFailure) as exc:
-            if isinstance(exc, DuplicateKeyError) or exc.has_error_label(
-                    "TransientTransactionError"):
-                raise RequestReplayed(key) from exc
-            raise
+            return await (work(None) if single_write else self._mongo.run_transaction(work))
+        if (earlier := await self.find(key)) is not None:
+            return Replayed(earlier)
 
-    async def wait_for(self, key: str, attempts: int = 50) -> str:
-        """The record id of a replayed request, once the first call's transaction commits."""
+        async def claimed(session: AsyncClientSession) -> T:
+            result = await work(session)
+            try:
+                await self._keys.insert_one({"_id": key, "result_id": result_id},
+                                            session=session)
+            except DuplicateKeyError:
+                raise RequestReplayed(key) from None
+            return result
+
+        try:
+            return await self._mongo.run_transaction(claimed)
+        except RequestReplayed:
+            return Replayed(await self._wait_for(key))
+
+    async def _wait_for(self, key: str, attempts: int = 50) -> str:
         for _ in range(attempts):
             if (found := await self.find(key)) is not None:
                 return found
             await asyncio.sleep(0.02)
         raise Aborted("a call with the same request_id is still in progress; retry",
                       reason="REQUEST_IN_PROGRESS")
-
-
-class RequestReplayed(Exception):
-    """A create raced with an earlier call that used the same request_id."""
 
 
 def unavailable(exc: PyMongoError) -> Unavailable:
