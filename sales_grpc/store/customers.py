@@ -80,9 +80,15 @@ class CustomerRepository:
 
     async def save(self, customer: Customer, expected_version: int,
                    session: AsyncClientSession | None = None) -> bool:
-        """Writes the customer only if nobody else changed it since `expected_version`."""
-        result = await self._docs.replace_one(
-            {"_id": ObjectId(customer.id), "version": expected_version}, to_doc(customer),
+        """Writes the customer only if nobody else changed it since `expected_version`.
+
+        The sales statistics are left as stored: orders change them concurrently without
+        bumping the version, and an edit made from an older read must not roll them back.
+        """
+        doc = to_doc(customer)
+        del doc["stats"], doc["_id"]
+        result = await self._docs.update_one(
+            {"_id": ObjectId(customer.id), "version": expected_version}, {"$set": doc},
             session=session)
         return result.matched_count == 1
 

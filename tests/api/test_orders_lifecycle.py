@@ -193,3 +193,4 @@ async def test_state_changes_reach_the_redis_stream_with_unique_event_ids(shop, 
         await asyncio.sleep(0.1)
     assert sorted(seen.values()) == ["erp.sales.v1.OrderCancelled", "erp.sales.v1.OrderConfirmed",
                                      "erp.sales.v1.StockReleased", "erp.sales.v1.StockReserved"]
+

@@ -1,0 +1,44 @@
+"""The MongoDB adapters against a real SecantusDB: writes that race must not undo each other."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+from sales_grpc.bootstrap import build
+from sales_grpc.config import Settings
+from sales_grpc.domain.access import Principal, Role
+from sales_grpc.domain.customers import CustomerType
+from sales_grpc.domain.money import Money
+from sales_grpc.store.customers import CustomerRepository, CustomerStats
+from sales_grpc.store.paging import PageTokens
+
+ADMIN = Principal("admin-s", Role.ADMIN, frozenset({"sales:create"}))
+
+
+async def test_saving_a_customer_read_before_an_order_keeps_the_orders_statistics(embedded):
+    settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
+                        database_name=f"store_{uuid.uuid4().hex[:6]}",
+                        secret_key="store-secret-0123456789-0123456789-01")
+    app = await build(settings)
+    try:
+        created = await app.customers.create(ADMIN, {
+            "first_name": "Sam", "last_name": "Stale", "email": "sam@example.com",
+            "customer_type": CustomerType.INDIVIDUAL})
+        repo = CustomerRepository(app.mongo, PageTokens(settings.secret_key))
+        stale = await repo.get(created.id)
+        assert stale is not None and stale.stats.order_count == 0
+
+        async def confirm_effect(session):
+            await CustomerStats(app.mongo).record(created.id, 1, Money.parse("USD", "42.50"),
+                                                  None, session)
+
+        await app.mongo.run_transaction(confirm_effect)  # an order confirmed meanwhile
+        edited = replace(stale, notes="edited from an old read", version=stale.version + 1)
+        assert await repo.save(edited, expected_version=stale.version)
+        after = await repo.get(created.id)
+        assert after is not None and after.notes == "edited from an old read"
+        assert after.stats.order_count == 1
+        assert after.stats.total_spent == Money.parse("USD", "42.50")
+    finally:
+        await app.close()
