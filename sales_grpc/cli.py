@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -148,9 +149,24 @@ def _banner(address: str, servers: EmbeddedServers, data_dir: Path) -> str:
     ])
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """gRPC binds with SO_REUSEPORT, so a second `dev` on a busy port would silently share it
+    with the first (and its other database); a plain bind sees the port is taken."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            _fail(f"cannot listen on {_address(host, port)}: {exc.strerror}; is another server "
+                  "running? Pick another with --port", 1)
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     data_dir = args.data_dir.resolve()
     port = args.port if args.port is not None else int(os.environ.get("SERVICE_PORT") or 50051)
+    _check_port_free(args.host, port)
     early = _EarlySignals()
     servers: EmbeddedServers | None = None
     try:
