@@ -15,6 +15,7 @@ from .services.customers import CustomerService
 from .services.order_lifecycle import OrderLifecycle
 from .services.orders import OrderService
 from .services.products import ProductService
+from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
 from .store.mongo import Idempotency, Mongo
 from .store.orders import OrderRepository
@@ -44,7 +45,9 @@ async def build(settings: Settings) -> App:
     await mongo.ensure_indexes()
     tokens = PageTokens(settings.secret_key)
     idempotency = Idempotency(mongo)
-    customer_records = CustomerRepository(mongo, tokens)
+    redis = aioredis.from_url(settings.redis_url)
+    customer_cache = DocumentCache(redis, f"{settings.database_name}:customer")
+    customer_records = CustomerRepository(mongo, tokens, customer_cache)
     product_records = ProductRepository(mongo, tokens)
     order_records = OrderRepository(mongo, tokens)
     outbox = Outbox(mongo)
@@ -52,11 +55,11 @@ async def build(settings: Settings) -> App:
     return App(
         settings=settings,
         mongo=mongo,
-        redis=aioredis.from_url(settings.redis_url),
+        redis=redis,
         customers=customers,
         products=ProductService(product_records, idempotency),
         orders=OrderService(order_records, product_records, customers, idempotency, settings),
         order_lifecycle=OrderLifecycle(mongo, order_records, StockLedger(mongo),
-                                       CustomerStats(mongo), outbox),
+                                       CustomerStats(mongo, customer_cache), outbox),
         outbox=outbox,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,13 +21,39 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
 }
 
 
+class VerifiedTokens:
+    """Tokens whose signature and claims were checked, so a client that reuses its token (as
+    clients do) skips the signature check. Bounded, least recently used first out, and a
+    token's `exp` is checked again on every hit."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def get(self, token: str) -> Principal | None:
+        item = self._items.get(token)
+        if item is None:
+            return None
+        if item[1] <= time.time():
+            del self._items[token]
+            return None
+        self._items.move_to_end(token)
+        return item[0]
+
+    def put(self, token: str, principal: Principal, expires: float) -> None:
+        self._items[token] = (principal, expires)
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
 class Authenticator:
     """Turns a bearer token into a Principal; algorithms come from configuration only."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, remember: int = 10_000) -> None:
         self._settings = settings
         self._algorithms = list(settings.allowed_algorithms)
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._verified = VerifiedTokens(remember)
 
     async def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -36,10 +63,13 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("authorization metadata must be `Bearer <token>`",
                                   reason="TOKEN_MALFORMED")
-        key = await self._key_for(token.strip())
+        token = token.strip()
+        if (known := self._verified.get(token)) is not None:
+            return known
+        key = await self._key_for(token)
         try:
             claims = jwt.decode(
-                token.strip(), key, algorithms=self._algorithms,
+                token, key, algorithms=self._algorithms,
                 issuer=self._settings.jwt_issuer or None,
                 audience=self._settings.jwt_audience or None,
                 options={"require": ["sub", "exp"],
@@ -49,7 +79,9 @@ class Authenticator:
             raise Unauthenticated("the token has expired", reason="TOKEN_EXPIRED") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"the token is invalid: {exc}", reason="TOKEN_INVALID") from None
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)
+        self._verified.put(token, principal, float(claims["exp"]))
+        return principal
 
     async def _key_for(self, token: str) -> Any:
         if self._jwks is None:

@@ -48,7 +48,9 @@ class SalesServer:
         self.server = grpc.aio.server(
             interceptors=[EdgeInterceptor(Authenticator(app.settings),
                                           required_permissions(SALES_SERVICES))],
-            options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)],
+            # No SO_REUSEPORT: a second server on a taken port must fail, not share the calls.
+            options=[("grpc.max_receive_message_length", 4 * 1024 * 1024),
+                     ("grpc.so_reuseport", 0)],
         )
         customer_service_pb2_grpc.add_CustomerServiceServicer_to_server(
             CustomerServicer(app.customers), self.server)

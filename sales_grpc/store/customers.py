@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from bson import ObjectId
@@ -20,6 +21,7 @@ from ..domain.customers import (
 from ..domain.listing import Condition, SortKey
 from ..domain.money import Money
 from . import codec, query
+from .cache import DocumentCache
 from .mongo import Mongo
 from .paging import PageTokens, fetch_page
 
@@ -62,17 +64,25 @@ def from_doc(d: dict[str, Any]) -> Customer:
 
 
 class CustomerRepository:
-    def __init__(self, mongo: Mongo, tokens: PageTokens) -> None:
+    def __init__(self, mongo: Mongo, tokens: PageTokens, cache: DocumentCache | None = None
+                 ) -> None:
         self._mongo = mongo
         self._docs = mongo.db.customers
         self._tokens = tokens
+        self._cache = cache
 
     async def next_code_sequence(self) -> int:
         return await self._mongo.next_sequence("customer_code")
 
     async def get(self, customer_id: str, session: AsyncClientSession | None = None
                   ) -> Customer | None:
-        doc = await self._docs.find_one({"_id": ObjectId(customer_id)}, session=session)
+        """Reads outside a transaction may come from the cache (see store/cache.py)."""
+        cache = self._cache if session is None else None
+        doc = await cache.get(customer_id) if cache else None
+        if doc is None:
+            doc = await self._docs.find_one({"_id": ObjectId(customer_id)}, session=session)
+            if doc is not None and cache:
+                await cache.put(customer_id, doc)
         return None if doc is None else from_doc(doc)
 
     async def add(self, customer: Customer, session: AsyncClientSession | None = None) -> None:
@@ -90,6 +100,7 @@ class CustomerRepository:
         result = await self._docs.update_one(
             {"_id": ObjectId(customer.id), "version": expected_version}, {"$set": doc},
             session=session)
+        await forget(self._cache, customer.id)
         return result.matched_count == 1
 
     async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
@@ -111,8 +122,9 @@ class CustomerStats:
     currency still count, without adding to the amount.
     """
 
-    def __init__(self, mongo: Mongo) -> None:
+    def __init__(self, mongo: Mongo, cache: DocumentCache | None = None) -> None:
         self._docs = mongo.db.customers
+        self._cache = cache
 
     async def record(self, customer_id: str, count: int, amount: Money, when: datetime | None,
                      session: AsyncClientSession) -> Customer | None:
@@ -133,5 +145,13 @@ class CustomerStats:
                 match, {**update, **latest}, return_document=ReturnDocument.AFTER,
                 session=session)
             if doc is not None:
+                await forget(self._cache, customer_id)
                 return from_doc(doc)
         return None
+
+
+async def forget(cache: DocumentCache | None, customer_id: str) -> None:
+    """Drops the cached customer once the write is durable: after the commit, in a
+    transaction."""
+    if cache is not None:
+        await Mongo.after_commit(partial(cache.drop, customer_id))

@@ -82,7 +82,12 @@ def _spawn(name: str, argv: list[str], port: int, log: Path) -> ChildProcess:
     with open(log, "ab") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
-    _wait_for_port(port, process, name, log)
+    try:
+        _wait_for_port(port, process, name, log)
+    except BaseException:  # Ctrl-C or a signal mid-start must not orphan the child
+        process.kill()
+        process.wait()
+        raise
     return ChildProcess(name, port, process, log)
 
 
@@ -139,7 +144,7 @@ def start_embedded(data_dir: Path | None, mongo_port: int = 0, redis_port: int =
     try:
         redis = start_redis(data_dir / "redis" if data_dir else None, redis_port,
                             data_dir / "logs" if data_dir else None)
-    except Exception:
+    except BaseException:
         mongo.stop()
         raise
     return EmbeddedServers(mongo, redis)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
@@ -17,6 +18,8 @@ from ..services.ports import Replayed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar(
+    "after_commit", default=None)
 
 INDEXES: dict[str, list[IndexModel]] = {
     "customers": [
@@ -65,9 +68,32 @@ class Mongo:
 
     async def run_transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         """Runs `work` in a transaction, retrying it whole on transient write conflicts (as
-        concurrent confirms of one product cause); a domain error aborts it untouched."""
-        async with self.client.start_session() as session:
-            return await session.with_transaction(work)
+        concurrent confirms of one product cause); a domain error aborts it untouched.
+        Hooks registered with `after_commit` meanwhile run once it has committed."""
+        hooks: list[Callable[[], Awaitable[None]]] = []
+
+        async def attempt(session: AsyncClientSession) -> T:
+            hooks.clear()  # a retried attempt registers its own hooks again
+            return await work(session)
+
+        token = _after_commit.set(hooks)
+        try:
+            async with self.client.start_session() as session:
+                result = await session.with_transaction(attempt)
+        finally:
+            _after_commit.reset(token)
+        for hook in hooks:
+            await hook()
+        return result
+
+    @staticmethod
+    async def after_commit(hook: Callable[[], Awaitable[None]]) -> None:
+        """Runs `hook` when the current transaction commits, or now outside a transaction."""
+        pending = _after_commit.get()
+        if pending is None:
+            await hook()
+        else:
+            pending.append(hook)
 
     async def next_sequence(self, series: str) -> int:
         """An atomic per-series counter; numbers are unique, a failed create leaves a gap."""

@@ -22,7 +22,7 @@ from sales_grpc.domain.money import Money
 from sales_grpc.domain.products import MovementReason
 from sales_grpc.services.order_lines import LineInput
 from sales_grpc.services.orders import OrderInput
-from sales_grpc.store.embedded import start_mongo
+from sales_grpc.store.embedded import free_port, start_mongo
 from sales_grpc.store.outbox import OutboxRelay
 
 ADMIN = Principal("admin-r", Role.ADMIN, frozenset({"sales:read", "sales:create",
@@ -104,4 +104,20 @@ async def test_a_relay_that_crashes_after_publishing_loses_no_event(embedded):
         assert sorted(set(ids)) == sorted(written) and len(ids) == 4  # at least once
     finally:
         await app.redis.delete(stream)
+        await app.close()
+
+
+async def test_customers_are_still_served_when_redis_is_down(embedded):
+    settings = Settings(mongodb_url=embedded.mongodb_url,
+                        redis_url=f"redis://127.0.0.1:{free_port()}/0",  # nobody listens
+                        database_name=f"noredis_{uuid.uuid4().hex[:6]}",
+                        secret_key="noredis-secret-0123456789-0123456789-0")
+    app = await build(settings)
+    try:
+        created = await app.customers.create(ADMIN, {
+            "first_name": "Nora", "last_name": "Nocache", "email": "nora@example.com",
+            "customer_type": CustomerType.INDIVIDUAL})
+        assert (await app.customers.get(ADMIN, created.id)).customer_code == \
+            created.customer_code
+    finally:
         await app.close()
