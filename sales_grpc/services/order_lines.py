@@ -10,6 +10,7 @@ from ..domain.errors import Violations
 from ..domain.money import Money, MoneyError, parse_decimal
 from ..domain.orders import OrderLine
 from ..domain.pricing import LineAmounts
+from ..domain.products import Product
 from ..domain.validation import OBJECT_ID
 from .ports import ProductRecords
 
@@ -36,17 +37,24 @@ def parse_rate(v: Violations, path: str, text: str) -> Decimal:
     return rate
 
 
-async def build_lines(v: Violations, inputs: list[LineInput], currency: str,
-                      products: ProductRecords, default_tax_rate: Decimal,
-                      prefix: str = "sales_order.lines") -> list[OrderLine]:
+async def load_catalog(products: ProductRecords, inputs: list[LineInput]
+                       ) -> dict[str, Product]:
+    """The products the lines name, in one round trip (none for an oversized order)."""
+    if len(inputs) > rules.MAX_LINES:
+        return {}
+    return await products.get_many(
+        [item.product_id for item in inputs if OBJECT_ID.fullmatch(item.product_id)])
+
+
+def build_lines(v: Violations, inputs: list[LineInput], currency: str,
+                catalog: dict[str, Product], default_tax_rate: Decimal,
+                prefix: str = "sales_order.lines") -> list[OrderLine]:
     if not inputs:
         v.add(prefix, "an order needs at least one line")
     if len(inputs) > rules.MAX_LINES:
         v.add(prefix, f"an order has at most {rules.MAX_LINES} lines (got {len(inputs)})")
         return []
     lines: list[OrderLine] = []
-    catalog = await products.get_many(
-        [item.product_id for item in inputs if OBJECT_ID.fullmatch(item.product_id)])
     for i, item in enumerate(inputs):
         path = f"{prefix}[{i}]"
         if not 1 <= item.quantity <= rules.MAX_QUANTITY:

@@ -3,6 +3,7 @@ order_lifecycle.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,11 +20,12 @@ from ..domain.errors import (
 )
 from ..domain.money import Money, MoneyError, check_currency
 from ..domain.orders import OrderState, SalesOrder
+from ..domain.products import Product
 from ..domain.records import Audit
 from .clock import now
 from .customers import CustomerService
 from .ids import new_id
-from .order_lines import LineInput, build_lines, parse_rate
+from .order_lines import LineInput, build_lines, load_catalog, parse_rate
 from .order_queries import changed_concurrently, list_orders, visible
 from .ports import (
     IdempotencyKeys,
@@ -103,7 +105,10 @@ class OrderService:
         except MoneyError as exc:
             v.add("sales_order.currency_code", str(exc))
         v.raise_if_any()
-        customer = await self._customers.get(principal, data.customer_id)
+        # The customer and the catalog are independent reads: one wait instead of two.
+        customer, catalog = await asyncio.gather(
+            self._customers.get(principal, data.customer_id),
+            load_catalog(self._products, data.lines or []))
         if customer.is_deleted or customer.status.value == "suspended":
             raise FailedPrecondition(
                 f"customer {customer.customer_code} is "
@@ -119,14 +124,14 @@ class OrderService:
                 not principal.is_privileged:
             raise PermissionDenied("a sales rep can only create orders they own",
                                    reason="ASSIGNMENT_NOT_ALLOWED")
-        await self._apply(principal, order, data, {"lines", "discount_rate", "shipping_charge",
-                                                   "notes"})
+        self._apply(principal, order, data, {"lines", "discount_rate", "shipping_charge",
+                                             "notes"}, catalog)
         order.history.append(rules.HistoryEntry("created", None, OrderState.DRAFT,
                                                 principal.subject, moment))
         return order
 
-    async def _apply(self, principal: Principal, order: SalesOrder, data: OrderInput,
-                     fields: set[str]) -> None:
+    def _apply(self, principal: Principal, order: SalesOrder, data: OrderInput,
+               fields: set[str], catalog: dict[str, Product]) -> None:
         v = Violations()
         if "discount_rate" in fields:
             order.discount_rate = parse_rate(v, "sales_order.discount_rate", data.discount_rate)
@@ -143,8 +148,8 @@ class OrderService:
             check.text(v, "sales_order.notes", data.notes, required=False, max_len=2000)
             order.notes = data.notes
         if "lines" in fields:
-            order.lines = await build_lines(v, data.lines or [], order.currency, self._products,
-                                            self._settings.default_tax_rate)
+            order.lines = build_lines(v, data.lines or [], order.currency, catalog,
+                                      self._settings.default_tax_rate)
         v.raise_if_any()
         rules.check_discounts(principal, [("sales_order.discount_rate", order.discount_rate)] + [
             (f"sales_order.lines[{i}].discount_rate", line.discount_rate)
@@ -166,7 +171,9 @@ class OrderService:
         order.check_etag(etag)
         order.require_draft()
         expected = order.version
-        await self._apply(principal, order, data, set(mask))
+        catalog = await load_catalog(self._products, data.lines or []) \
+            if "lines" in mask else {}
+        self._apply(principal, order, data, set(mask), catalog)
         moment = now()
         order.history.append(rules.HistoryEntry("updated", order.state, order.state,
                                                 principal.subject, moment, ",".join(sorted(mask))))
