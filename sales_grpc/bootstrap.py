@@ -49,7 +49,7 @@ async def build(settings: Settings) -> App:
     customer_cache = DocumentCache(redis, f"{settings.database_name}:customer")
     customer_records = CustomerRepository(mongo, tokens, customer_cache)
     product_records = ProductRepository(mongo, tokens)
-    order_records = OrderRepository(mongo, tokens)
+    order_records = OrderRepository(mongo, tokens, settings.order_number_block)
     outbox = Outbox(mongo)
     customers = CustomerService(customer_records, idempotency)
     return App(

@@ -34,6 +34,10 @@ class Settings:
     default_currency: str = "USD"
     shutdown_grace_seconds: float = 10.0
     order_number_format: str = "SO-{year}-{seq:06d}"
+    # Order numbers each process draws per database round trip. 1 keeps numbers in creation
+    # order across instances; larger saves a round trip per order, and a restart skips the
+    # unused rest of a block (numbers stay unique either way).
+    order_number_block: int = 10
     algorithms: tuple[str, ...] = field(default=())
 
     @property
