@@ -10,7 +10,7 @@ from ..domain import orders as rules
 from ..domain import validation as check
 from ..domain.access import Principal
 from ..domain.customers import Customer
-from ..domain.errors import InvalidArgument, PermissionDenied, Violations
+from ..domain.errors import Aborted, InvalidArgument, PermissionDenied, Violations
 from ..domain.money import Money
 from ..domain.orders import OrderState, SalesOrder
 from ..domain.products import MovementReason, StockMovement
@@ -63,7 +63,23 @@ class OrderLifecycle:
                                   str(order.totals.grand_total), order.currency, overridden),
                 ev.StockReserved(order.id, _quantities(order))])
 
-        return await self._transactions.run_transaction(work)
+        try:
+            return await self._transactions.run_transaction(work)
+        except _ShortStock as short:
+            raise await self._shortage(short.order) from None
+
+    async def _shortage(self, order: SalesOrder) -> Exception:
+        """Which products were short, read after the abort released everything: accurate to
+        the moment of reading (stock can arrive in between; then a retry will do)."""
+        wanted = order.reserved_quantities()
+        available = await self._stock.availability(list(wanted))
+        skus = {line.product_id: line.sku for line in order.lines}
+        short = [(pid, skus[pid], qty, available.get(pid, 0))
+                 for pid, qty in wanted.items() if available.get(pid, 0) < qty]
+        if not short:
+            return Aborted(f"stock for {order.number} changed while confirming; retry",
+                           reason="STOCK_CHANGED")
+        return rules.shortage_error(order.number, short)
 
     async def start_processing(self, principal: Principal, order_id: str, etag: str
                                ) -> SalesOrder:
@@ -76,10 +92,10 @@ class OrderLifecycle:
     async def ship(self, principal: Principal, order_id: str, etag: str) -> SalesOrder:
         async def work(session: Session) -> SalesOrder:
             order, moment = await self._begin(principal, order_id, etag, "shipped", session)
-            for product_id, quantity in order.reserved_quantities().items():
-                await self._stock.ship(StockMovement(
-                    new_id(), product_id, -quantity, MovementReason.SHIPMENT,
-                    f"sales order {order.number}", 0, principal.subject, moment), session)
+            await self._stock.ship_all([
+                StockMovement(new_id(), product_id, -quantity, MovementReason.SHIPMENT,
+                              f"sales order {order.number}", 0, principal.subject, moment)
+                for product_id, quantity in order.reserved_quantities().items()], session)
             return await self._commit(order, principal, moment, session,
                                       [ev.OrderShipped(order.id, order.number)])
 
@@ -109,8 +125,7 @@ class OrderLifecycle:
             events: list[ev.DomainEvent] = [ev.OrderCancelled(order.id, order.number,
                                                               order.cancel_reason)]
             if held:
-                for product_id, quantity in order.reserved_quantities().items():
-                    await self._stock.release(product_id, quantity, session)
+                await self._stock.release_all(order.reserved_quantities(), session)
                 events.append(ev.StockReleased(order.id, _quantities(order)))
             if counted:
                 await self._stats.record(order.customer_id, -1, Money(
@@ -144,16 +159,8 @@ class OrderLifecycle:
         return order
 
     async def _reserve(self, order: SalesOrder, session: Session) -> None:
-        """Reserves every line or raises listing every shortage; the transaction's abort
-        undoes the reservations already made."""
-        shortages: list[tuple[str, str, int, int]] = []
-        skus = {line.product_id: line.sku for line in order.lines}
-        for product_id, quantity in order.reserved_quantities().items():
-            if not await self._stock.reserve(product_id, quantity, session):
-                available = await self._stock.available(product_id, session)
-                shortages.append((product_id, skus[product_id], quantity, available))
-        if shortages:
-            raise rules.shortage_error(order.number, shortages)
+        if not await self._stock.reserve_all(order.reserved_quantities(), session):
+            raise _ShortStock(order)  # aborts: the reservations already made are undone
 
     async def _check_credit(self, order: SalesOrder, customer: Customer | None, override: bool,
                             session: Session) -> bool:
@@ -169,6 +176,14 @@ class OrderLifecycle:
         raise rules.credit_error(customer.customer_code if customer else order.customer_id,
                                  limit.amount, exposure, order.totals.grand_total,
                                  order.currency)
+
+
+class _ShortStock(Exception):
+    """Raised inside the confirm transaction to abort it when a product is short."""
+
+    def __init__(self, order: SalesOrder) -> None:
+        super().__init__(order.number)
+        self.order = order
 
 
 def _quantities(order: SalesOrder) -> list[ev.StockQuantity]:

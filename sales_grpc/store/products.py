@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -157,45 +158,49 @@ class ProductRepository:
 
 
 class StockLedger:
-    """Reservation-side stock changes made by orders, each inside the order's transaction.
+    """Reservation-side stock changes made by orders, inside the order's transaction.
 
-    Every change is one conditional $inc on the product document, so concurrent orders can
-    never take `available` below zero.
+    Each product's change is one conditional $inc, so concurrent orders can never take
+    `available` below zero; an order's products go in one bulk write, one round trip.
     """
 
     def __init__(self, mongo: Mongo) -> None:
         self._docs = mongo.db.products
         self._movements = mongo.db.stock_movements
 
-    async def reserve(self, product_id: str, quantity: int, session: AsyncClientSession
-                      ) -> bool:
-        result = await self._docs.update_one(
-            {"_id": ObjectId(product_id), "stock.available": {"$gte": quantity}},
-            {"$inc": {"stock.reserved": quantity, "stock.available": -quantity}},
-            session=session)
-        return result.modified_count == 1
+    async def reserve_all(self, quantities: dict[str, int], session: AsyncClientSession
+                          ) -> bool:
+        """Reserves every quantity, or returns False if any product was short (the caller
+        aborts the transaction, which undoes the ones that succeeded)."""
+        result = await self._docs.bulk_write([
+            UpdateOne({"_id": ObjectId(pid), "stock.available": {"$gte": qty}},
+                      {"$inc": {"stock.reserved": qty, "stock.available": -qty}})
+            for pid, qty in quantities.items()], ordered=False, session=session)
+        return result.modified_count == len(quantities)
 
-    async def available(self, product_id: str, session: AsyncClientSession) -> int:
-        doc = await self._docs.find_one({"_id": ObjectId(product_id)}, {"stock.available": 1},
-                                        session=session)
-        return int(doc["stock"]["available"]) if doc else 0
+    async def availability(self, product_ids: list[str]) -> dict[str, int]:
+        docs = await self._docs.find({"_id": {"$in": [ObjectId(p) for p in product_ids]}},
+                                     {"stock.available": 1}).to_list()
+        return {str(d["_id"]): int(d["stock"]["available"]) for d in docs}
 
-    async def release(self, product_id: str, quantity: int, session: AsyncClientSession
-                      ) -> None:
-        await self._docs.update_one(
-            {"_id": ObjectId(product_id)},
-            {"$inc": {"stock.reserved": -quantity, "stock.available": quantity}},
-            session=session)
+    async def release_all(self, quantities: dict[str, int], session: AsyncClientSession
+                          ) -> None:
+        await self._docs.bulk_write([
+            UpdateOne({"_id": ObjectId(pid)},
+                      {"$inc": {"stock.reserved": -qty, "stock.available": qty}})
+            for pid, qty in quantities.items()], ordered=False, session=session)
 
-    async def ship(self, movement: StockMovement, session: AsyncClientSession) -> None:
-        """Turns a reservation into an outbound movement: on hand and reserved both drop."""
-        quantity = -movement.quantity_delta
-        doc = await self._docs.find_one_and_update(
-            {"_id": ObjectId(movement.product_id)},
-            {"$inc": {"stock.on_hand": -quantity, "stock.reserved": -quantity}},
-            return_document=ReturnDocument.AFTER, session=session)
-        on_hand = int(doc["stock"]["on_hand"]) if doc else 0
-        await self._movements.insert_one(
-            movement_doc(StockMovement(movement.id, movement.product_id, movement.quantity_delta,
-                                       movement.reason, movement.note, on_hand, movement.actor,
-                                       movement.create_time)), session=session)
+    async def ship_all(self, movements: list[StockMovement], session: AsyncClientSession
+                       ) -> None:
+        """Turns reservations into outbound movements: on hand and reserved both drop, and
+        each product's ledger gets its SHIPMENT entry."""
+        ids = [ObjectId(m.product_id) for m in movements]
+        await self._docs.bulk_write([
+            UpdateOne({"_id": oid}, {"$inc": {"stock.on_hand": m.quantity_delta,
+                                              "stock.reserved": m.quantity_delta}})
+            for oid, m in zip(ids, movements, strict=True)], ordered=False, session=session)
+        on_hand = {d["_id"]: int(d["stock"]["on_hand"]) for d in await self._docs.find(
+            {"_id": {"$in": ids}}, {"stock.on_hand": 1}, session=session).to_list()}
+        await self._movements.insert_many([
+            movement_doc(replace(m, on_hand_after=on_hand.get(oid, 0)))
+            for oid, m in zip(ids, movements, strict=True)], session=session)

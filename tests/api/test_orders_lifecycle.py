@@ -12,6 +12,7 @@ from grpc_status import rpc_status
 from erp.sales.v1 import customer_service_pb2 as cpb
 from erp.sales.v1 import events_pb2
 from erp.sales.v1 import order_service_pb2 as opb
+from erp.sales.v1 import product_service_pb2 as ppb
 
 from .order_fixtures import Shop, line
 
@@ -36,6 +37,12 @@ async def test_a_confirmed_order_reserves_stock_and_shipping_takes_it_off_hand(s
                                               metadata=shop.md)).sales_order
     stock = await shop.stock(product.id)
     assert (stock.on_hand, stock.reserved, stock.available) == (6, 0, 6)
+    ledger = await shop.products.ListStockMovements(
+        ppb.ListStockMovementsRequest(product_id=product.id), metadata=shop.md)
+    shipped = ledger.movements[0]  # newest first
+    assert (shipped.reason, shipped.quantity_delta, shipped.on_hand_after) == (
+        ppb.STOCK_MOVEMENT_REASON_SHIPMENT, -4, 6)
+    assert order.number in shipped.note
     order = (await shop.orders.DeliverSalesOrder(opb.DeliverSalesOrderRequest(id=order.id),
                                                  metadata=shop.md)).sales_order
     assert order.state == opb.SALES_ORDER_STATE_DELIVERED
