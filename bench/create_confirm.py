@@ -9,9 +9,10 @@ two products with ample stock:
 * service: CreateSalesOrder then ConfirmSalesOrder through the real server (a child process
   by default, LOG_LEVEL WARNING) over a real loopback channel with a real admin token;
 * baseline: the same writes straight through PyMongo's AsyncMongoClient: insert the order
-  document, then one `session.with_transaction`: find the order, two conditional $inc stock
-  reservations, the customer stats update, the order replace with a version check, and an
-  outbox insert_many of two events, with documents shaped like store/orders.py `to_doc`.
+  document, then one `session.with_transaction`: find the order, the two conditional $inc
+  stock reservations in one bulk write (as the service does), the customer stats update, the
+  order replace with a version check, and an outbox insert_many of two events, with documents
+  shaped like store/orders.py `to_doc`.
 
 In-flight orders use disjoint customers and products (pools of 2 x the highest concurrency),
 so neither side measures write-conflict retries on one hot document.
@@ -33,7 +34,7 @@ from typing import Any
 
 import grpc
 from bson import Decimal128, ObjectId
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from erp.sales.v1 import customer_service_pb2 as cpb
@@ -189,12 +190,13 @@ class Baseline:
             self.attempts += 1
             order = await self.orders.find_one({"_id": order_id}, session=session)
             assert order is not None
-            for line in order["lines"]:
-                q = line["quantity"]
-                result = await self.products.update_one(
-                    {"_id": ObjectId(line["product_id"]), "stock.available": {"$gte": q}},
-                    {"$inc": {"stock.reserved": q, "stock.available": -q}}, session=session)
-                assert result.modified_count == 1, "baseline ran out of stock"
+            reserved = await self.products.bulk_write([
+                UpdateOne({"_id": ObjectId(line["product_id"]),
+                           "stock.available": {"$gte": line["quantity"]}},
+                          {"$inc": {"stock.reserved": line["quantity"],
+                                    "stock.available": -line["quantity"]}})
+                for line in order["lines"]], ordered=False, session=session)
+            assert reserved.modified_count == len(order["lines"]), "baseline ran out of stock"
             confirmed = datetime.now(UTC)
             await self.customers.update_one(
                 {"_id": ObjectId(order["customer_id"])},
