@@ -168,20 +168,8 @@ def apply_update(customer: Customer, changes: dict[str, Any], *, principal: Prin
 
 
 def check_mask(paths: list[str]) -> list[str]:
-    v = Violations()
-    if not paths:
-        v.add("update_mask", "is required: name the fields to change")
-    fields = []
-    for path in paths:
-        top = path.split(".", 1)[0]
-        if top not in EDITABLE:
-            v.add("update_mask", f"{path!r} is not an editable customer field")
-        elif "." in path and top not in MASK_ALIASES:
-            v.add("update_mask", f"{path!r}: {top} has no sub-fields")
-        else:
-            fields.append(top)
-    v.raise_if_any("invalid update_mask")
-    return sorted(set(fields))
+    return check.update_mask(paths, EDITABLE, kind="customer",
+                             with_subfields=frozenset(MASK_ALIASES))
 
 
 def format_code(sequence: int) -> str:

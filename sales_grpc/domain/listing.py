@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .errors import InvalidArgument
 
@@ -137,3 +138,12 @@ def text_converter(raw: str) -> str:
     if not raw or len(raw) > 200:
         raise ValueError("text must be 1 to 200 characters")
     return raw
+
+
+def decimal_converter(raw: str) -> Decimal:
+    from .money import MoneyError, parse_decimal
+
+    try:
+        return parse_decimal(raw)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from exc

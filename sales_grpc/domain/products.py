@@ -151,21 +151,9 @@ def apply_update(product: Product, changes: dict[str, Any], *, actor: str,
 
 
 def check_mask(paths: list[str]) -> list[str]:
-    v = Violations()
-    if not paths:
-        v.add("update_mask", "is required: name the fields to change")
-    fields = []
-    for path in paths:
-        top = path.split(".", 1)[0]
-        if top not in EDITABLE:
-            v.add("update_mask", f"{path!r} is not an editable product field"
-                  + (" (stock changes through AdjustStock)" if top == "stock" else ""))
-        elif "." in path and top not in ("unit_price", "cost"):
-            v.add("update_mask", f"{path!r}: {top} has no sub-fields")
-        else:
-            fields.append(top)
-    v.raise_if_any("invalid update_mask")
-    return sorted(set(fields))
+    return check.update_mask(paths, EDITABLE, kind="product",
+                             with_subfields=frozenset({"unit_price", "cost"}),
+                             hints={"stock": "stock changes through AdjustStock"})
 
 
 def check_deletable(product: Product) -> None:

@@ -60,3 +60,25 @@ def object_id(path: str, value: str) -> str:
 def request_id(v: Violations, value: str) -> None:
     if len(value) > MAX_REQUEST_ID:
         v.add("request_id", f"must be at most {MAX_REQUEST_ID} characters")
+
+
+def update_mask(paths: list[str], editable: frozenset[str], *, kind: str,
+                with_subfields: frozenset[str] = frozenset(),
+                hints: dict[str, str] | None = None) -> list[str]:
+    """The top-level fields an update mask names (AIP-134). A path into a message field
+    (`billing_address.locality`) replaces the whole field; unknown paths are refused."""
+    v = Violations()
+    if not paths:
+        v.add("update_mask", "is required: name the fields to change")
+    fields = []
+    for path in paths:
+        top = path.split(".", 1)[0]
+        if top not in editable:
+            hint = (hints or {}).get(top, "editable: " + ", ".join(sorted(editable)))
+            v.add("update_mask", f"{path!r} is not an editable {kind} field ({hint})")
+        elif "." in path and top not in with_subfields:
+            v.add("update_mask", f"{path!r}: {top} has no sub-fields")
+        else:
+            fields.append(top)
+    v.raise_if_any("invalid update_mask")
+    return sorted(set(fields))

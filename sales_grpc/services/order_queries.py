@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from ..domain.access import Principal, in_scope, scope_of
 from ..domain.errors import Aborted, NotFound
 from ..domain.listing import (
     FilterField,
+    decimal_converter,
     enum_converter,
     page_size,
     parse_filter,
     parse_order_by,
     text_converter,
 )
-from ..domain.money import MoneyError, parse_decimal
 from ..domain.orders import OrderState, SalesOrder
 from .ports import OrderRecords
-
-
-def _decimal(raw: str) -> Decimal:
-    try:
-        return parse_decimal(raw)
-    except MoneyError as exc:
-        raise ValueError(str(exc)) from exc
 
 
 def _time(raw: str) -> datetime:
@@ -44,7 +36,7 @@ FILTERS = {
     "customer_id": FilterField("customer_id", _EQ, text_converter),
     "owner_id": FilterField("owner_id", _EQ, text_converter),
     "create_time": FilterField("create_time", _RANGE - {"="}, _time),
-    "grand_total": FilterField("totals.grand_total", _RANGE, _decimal),
+    "grand_total": FilterField("totals.grand_total", _RANGE, decimal_converter),
     "text": FilterField("text", frozenset({":"}), text_converter),
 }
 ORDER_BY = {"create_time": "create_time", "number": "number",

@@ -159,24 +159,17 @@ class OrderService:
 
     async def update(self, principal: Principal, order_id: str, mask: list[str],
                      data: OrderInput, etag: str) -> SalesOrder:
-        v = Violations()
-        if not mask:
-            v.add("update_mask", "is required: name the fields to change")
-        for path in mask:
-            if path not in EDITABLE:
-                v.add("update_mask", f"{path!r} is not editable; editable: "
-                      + ", ".join(sorted(EDITABLE)))
-        v.raise_if_any("invalid update_mask")
+        fields = check.update_mask(mask, EDITABLE, kind="draft order")
         order = await self.get(principal, order_id)
         order.check_etag(etag)
         order.require_draft()
         expected = order.version
         catalog = await load_catalog(self._products, data.lines or []) \
-            if "lines" in mask else {}
-        self._apply(principal, order, data, set(mask), catalog)
+            if "lines" in fields else {}
+        self._apply(principal, order, data, set(fields), catalog)
         moment = now()
         order.history.append(rules.HistoryEntry("updated", order.state, order.state,
-                                                principal.subject, moment, ",".join(sorted(mask))))
+                                                principal.subject, moment, ",".join(fields)))
         order.touch(principal, moment)
         if not await self._orders.save(order, expected):
             raise changed_concurrently(order)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 from ..domain import products as rules
@@ -13,24 +12,16 @@ from ..domain.errors import Aborted, FailedPrecondition, InvalidArgument, NotFou
 from ..domain.listing import (
     FilterField,
     bool_converter,
+    decimal_converter,
     page_size,
     parse_filter,
     parse_order_by,
     text_converter,
 )
-from ..domain.money import MoneyError, parse_decimal
 from ..domain.products import MovementReason, Product, StockMovement
 from .clock import now
 from .ids import new_id
 from .ports import IdempotencyKeys, ProductRecords, Replayed, Session, idempotency_key
-
-
-def _price(raw: str) -> Decimal:
-    try:
-        return parse_decimal(raw)
-    except MoneyError as exc:
-        raise ValueError(str(exc)) from exc
-
 
 _EQ = frozenset({"=", "!="})
 FILTERS = {
@@ -38,7 +29,7 @@ FILTERS = {
     "sku": FilterField("sku", _EQ, lambda raw: raw),
     "active": FilterField("active", frozenset({"="}), bool_converter),
     "unit_price": FilterField("unit_price.amount", frozenset({"=", "!=", "<", "<=", ">", ">="}),
-                              _price),
+                              decimal_converter),
     "text": FilterField("text", frozenset({":"}), text_converter),
 }
 ORDER_BY = {"create_time": "create_time", "name": "name", "sku": "sku",
