@@ -25,7 +25,7 @@ def generate(out: Path) -> None:
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     bin_dir = Path(sys.executable).parent
     protos = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
-    subprocess.run(
+    result = subprocess.run(
         [
             sys.executable, "-m", "grpc_tools.protoc",
             f"-I{PROTOS}", f"-I{well_known}",
@@ -35,8 +35,10 @@ def generate(out: Path) -> None:
             f"--mypy_out={out}", f"--mypy_grpc_out={out}",
             *protos,
         ],
-        check=True, cwd=PROTOS,
+        cwd=PROTOS, capture_output=True, text=True,
     )
+    if result.returncode:  # protoc's plugins chatter on success; show it only on failure
+        sys.exit(f"protoc failed:\n{result.stdout}{result.stderr}")
     for package in {p.parent for p in out.rglob("*_pb2.py")}:
         while package != out:
             (package / "__init__.py").touch()
