@@ -66,10 +66,10 @@ class Authenticator:
         token = token.strip()
         if (known := self._verified.get(token)) is not None:
             return known
-        key = await self._key_for(token)
+        key, algorithms = await self._key_for(token)
         try:
             claims = jwt.decode(
-                token, key, algorithms=self._algorithms,
+                token, key, algorithms=algorithms,
                 issuer=self._settings.jwt_issuer or None,
                 audience=self._settings.jwt_audience or None,
                 options={"require": ["sub", "exp"],
@@ -83,17 +83,24 @@ class Authenticator:
         self._verified.put(token, principal, float(claims["exp"]))
         return principal
 
-    async def _key_for(self, token: str) -> Any:
+    async def _key_for(self, token: str) -> tuple[Any, list[str]]:
+        """The verification key and the algorithms it may verify. A JWKS key verifies only
+        its own algorithm, so a token cannot pick, say, ES256 against an RSA key's id."""
         if self._jwks is None:
-            return self._settings.secret_key
+            return self._settings.secret_key, self._algorithms
         jwks = self._jwks
         try:  # PyJWKClient fetches over blocking HTTP and caches; keep it off the event loop
-            return (await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)).key
+            signing = await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)
         except jwt.PyJWKClientError as exc:
             raise Unauthenticated(f"no signing key for the token: {exc}",
                                   reason="TOKEN_INVALID") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"the token is invalid: {exc}", reason="TOKEN_INVALID") from None
+        algorithm = signing.algorithm_name
+        if algorithm not in self._algorithms:
+            raise Unauthenticated(f"the token's key is for {algorithm}, which is not allowed",
+                                  reason="TOKEN_INVALID")
+        return signing.key, [algorithm]
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

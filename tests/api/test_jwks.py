@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import grpc
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from erp.sales.v1 import product_service_pb2 as ppb
 from erp.sales.v1 import product_service_pb2_grpc as pgrpc
@@ -19,12 +19,16 @@ from sales_grpc.bootstrap import build
 from sales_grpc.config import Settings
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
 
 
 @pytest.fixture(scope="module")
 def jwks_url():
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
-    body = json.dumps({"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
+    ec_public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(EC_KEY.public_key()))
+    body = json.dumps({"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"},
+                                {**ec_public, "kid": "k2", "use": "sig", "alg": "ES256"}]}
+                      ).encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's name
@@ -45,7 +49,7 @@ def jwks_url():
 @pytest.fixture
 async def stub(embedded, jwks_url):
     settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
-                        database_name="jwks", algorithm="RS256", jwks_url=jwks_url,
+                        database_name="jwks", algorithm="RS256,ES256", jwks_url=jwks_url,
                         jwt_issuer="https://auth.example", jwt_audience="sales-service",
                         secret_key="unused-with-jwks-0123456789-0123456789")
     app = await build(settings)
@@ -58,17 +62,18 @@ async def stub(embedded, jwks_url):
     await app.close()
 
 
-def _token(key=KEY, algorithm="RS256", **overrides) -> tuple[tuple[str, str], ...]:
+def _token(key=KEY, algorithm="RS256", kid="k1", **overrides) -> tuple[tuple[str, str], ...]:
     claims = {"sub": "svc-1", "role": "admin", "permissions": ["sales:read"],
               "iss": "https://auth.example", "aud": "sales-service",
               "exp": int(time.time()) + 300, **overrides}
-    token = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": "k1"})
+    token = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid})
     return (("authorization", f"Bearer {token}"),)
 
 
-async def test_an_rs256_token_from_the_auth_service_is_accepted(stub):
-    response = await stub.ListCategories(ppb.ListCategoriesRequest(), metadata=_token())
-    assert response is not None
+async def test_rs256_and_es256_tokens_from_the_auth_service_are_accepted(stub):
+    for metadata in (_token(), _token(key=EC_KEY, algorithm="ES256", kid="k2")):
+        response = await stub.ListCategories(ppb.ListCategoriesRequest(), metadata=metadata)
+        assert isinstance(response, ppb.ListCategoriesResponse)
 
 
 @pytest.mark.parametrize("metadata", [
@@ -76,6 +81,7 @@ async def test_an_rs256_token_from_the_auth_service_is_accepted(stub):
     lambda: _token(iss="https://evil.example"),
     lambda: _token(key=rsa.generate_private_key(public_exponent=65537, key_size=2048)),
     lambda: _token(key="a-shared-secret-someone-guessed-0123456789", algorithm="HS256"),
+    lambda: _token(key=EC_KEY, algorithm="ES256", kid="k1"),  # signed by the wrong key
 ])
 async def test_wrong_audience_issuer_key_or_algorithm_is_unauthenticated(stub, metadata):
     with pytest.raises(grpc.aio.AioRpcError) as err:

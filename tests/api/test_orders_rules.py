@@ -243,3 +243,15 @@ async def test_list_filters_by_state_and_total_and_pages_without_gaps(shop, runn
     assert sorted(seen) == sorted(o.id for o in made)
     await _fails(grpc.StatusCode.INVALID_ARGUMENT, shop.orders.ListSalesOrders(
         opb.ListSalesOrdersRequest(filter='create_time > "yesterday"'), metadata=md))
+
+
+async def test_a_transition_with_a_stale_etag_is_aborted_and_moves_no_stock(shop):
+    customer = await shop.customer()
+    product = await shop.product(stock=5)
+    order = await shop.order(customer.id, line(product.id, 2))
+    await shop.orders.UpdateSalesOrder(opb.UpdateSalesOrderRequest(
+        sales_order=opb.SalesOrder(id=order.id, notes="edited by a colleague"),
+        update_mask=field_mask_pb2.FieldMask(paths=["notes"])), metadata=shop.md)
+    err = await _fails(grpc.StatusCode.ABORTED, shop.confirm(order.id, etag=order.etag))
+    assert "stale" in err.details()
+    assert (await shop.stock(product.id)).reserved == 0
