@@ -12,6 +12,7 @@ from ..config import Settings
 from ..domain import orders as rules
 from ..domain import validation as check
 from ..domain.access import Principal
+from ..domain.customers import CustomerStatus
 from ..domain.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -109,7 +110,7 @@ class OrderService:
         customer, catalog = await asyncio.gather(
             self._customers.get(principal, data.customer_id),
             load_catalog(self._products, data.lines or []))
-        if customer.is_deleted or customer.status.value == "suspended":
+        if customer.is_deleted or customer.status is CustomerStatus.SUSPENDED:
             raise FailedPrecondition(
                 f"customer {customer.customer_code} is "
                 f"{'deleted' if customer.is_deleted else 'suspended'}; no new orders",
