@@ -255,3 +255,16 @@ async def test_a_transition_with_a_stale_etag_is_aborted_and_moves_no_stock(shop
     err = await _fails(grpc.StatusCode.ABORTED, shop.confirm(order.id, etag=order.etag))
     assert "stale" in err.details()
     assert (await shop.stock(product.id)).reserved == 0
+
+
+async def test_a_suspended_customer_gets_no_new_orders(shop):
+    from erp.sales.v1 import customer_service_pb2 as cpb
+
+    customer = await shop.customer()
+    product = await shop.product()
+    await shop.customers.UpdateCustomer(cpb.UpdateCustomerRequest(
+        customer=cpb.Customer(id=customer.id, status=cpb.CUSTOMER_STATUS_SUSPENDED),
+        update_mask=field_mask_pb2.FieldMask(paths=["status"])), metadata=shop.md)
+    err = await _fails(grpc.StatusCode.FAILED_PRECONDITION,
+                       shop.order(customer.id, line(product.id, 1)))
+    assert "suspended" in err.details()
