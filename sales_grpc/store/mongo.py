@@ -43,7 +43,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("customer_id", ASCENDING), ("state", ASCENDING)]),
         IndexModel([("create_time", DESCENDING)]),
     ],
-    "outbox": [IndexModel([("published", ASCENDING), ("occur_time", ASCENDING)])],
+    "outbox": [IndexModel([("published", ASCENDING), ("occur_time", ASCENDING)]),
+               IndexModel([("published", ASCENDING), ("publish_time", ASCENDING)])],
 }
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -27,6 +28,10 @@ from .mongo import Mongo
 
 log = logging.getLogger(__name__)
 STREAM = "sales.events"
+# The stream keeps about this many entries (XADD MAXLEN ~): consumers far behind that lose the
+# oldest, as Redis streams do; the outbox keeps published events for RETENTION to replay.
+STREAM_MAXLEN = 1_000_000
+RETENTION = timedelta(days=7)
 
 # Encodes an outbox document into the bytes published as the stream entry's `data`.
 Encoder = Callable[[dict[str, Any]], bytes]
@@ -52,20 +57,30 @@ class Outbox:
                                  limit=limit)
         return await cursor.to_list()
 
-    async def mark_published(self, event_ids: list[str]) -> None:
+    async def mark_published(self, event_ids: list[str], now: datetime) -> None:
         await self._docs.update_many({"_id": {"$in": event_ids}},
-                                     {"$set": {"published": True}})
+                                     {"$set": {"published": True, "publish_time": now}})
+
+    async def purge_published(self, before: datetime) -> int:
+        """Forgets events published before `before`; unpublished ones are never purged."""
+        result = await self._docs.delete_many({"published": True,
+                                               "publish_time": {"$lt": before}})
+        return result.deleted_count
 
 
 class OutboxRelay:
     def __init__(self, outbox: Outbox, redis: aioredis.Redis, encode: Encoder,
-                 stream: str = STREAM, batch: int = 100, idle_seconds: float = 0.2) -> None:
+                 stream: str = STREAM, batch: int = 100, idle_seconds: float = 0.2,
+                 retention: timedelta = RETENTION, stream_maxlen: int = STREAM_MAXLEN) -> None:
         self._outbox = outbox
         self._redis = redis
         self._encode = encode
         self._stream = stream
         self._batch = batch
         self._idle = idle_seconds
+        self._retention = retention
+        self._maxlen = stream_maxlen
+        self._next_purge = 0.0
 
     async def publish_pending(self) -> int:
         """Publishes one batch; returns how many events went out."""
@@ -75,15 +90,26 @@ class OutboxRelay:
         async with self._redis.pipeline(transaction=False) as pipe:
             for doc in docs:
                 pipe.xadd(self._stream, {"event_id": doc["_id"], "type": doc["type"],
-                                         "data": self._encode(doc)})
+                                         "data": self._encode(doc)},
+                          maxlen=self._maxlen, approximate=True)
             await pipe.execute()
-        await self._outbox.mark_published([doc["_id"] for doc in docs])
+        await self._outbox.mark_published([doc["_id"] for doc in docs], datetime.now(UTC))
         return len(docs)
+
+    async def purge_if_due(self) -> None:
+        """Hourly, forgets published events older than the retention (7 days by default)."""
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + 3600
+        purged = await self._outbox.purge_published(datetime.now(UTC) - self._retention)
+        if purged:
+            log.info("outbox: purged %d published events", purged)
 
     async def run(self) -> None:
         while True:
             try:
                 if await self.publish_pending() == 0:
+                    await self.purge_if_due()
                     await asyncio.sleep(self._idle)
             except (PyMongoError, RedisError) as exc:
                 log.warning("outbox relay: %s; retrying", exc)

@@ -62,3 +62,33 @@ async def test_numbers_drawn_in_blocks_by_two_processes_never_repeat(embedded):
     finally:
         await first.close()
         await second.close()
+
+
+async def test_published_events_are_purged_after_the_retention_and_pending_ones_never(embedded):
+    from datetime import UTC, datetime, timedelta
+
+    from sales_grpc.api.converters.events import encode_event
+    from sales_grpc.domain.events import OrderShipped
+    from sales_grpc.store.outbox import Outbox, OutboxRelay
+
+    settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
+                        database_name=f"purge_{uuid.uuid4().hex[:6]}",
+                        secret_key="purge-secret-0123456789-0123456789-012")
+    app = await build(settings)
+    stream = f"purge-{uuid.uuid4().hex[:6]}"
+    try:
+        outbox = Outbox(app.mongo)
+
+        async def write(session, number):
+            await outbox.add([OrderShipped("o1", number)], "me", datetime.now(UTC), session)
+
+        await app.mongo.run_transaction(lambda s: write(s, "SO-1"))
+        relay = OutboxRelay(outbox, app.redis, encode_event, stream=stream,
+                            retention=timedelta(0))
+        assert await relay.publish_pending() == 1
+        await app.mongo.run_transaction(lambda s: write(s, "SO-2"))  # still pending
+        assert await outbox.purge_published(datetime.now(UTC) + timedelta(seconds=1)) == 1
+        assert [d["data"]["number"] for d in await outbox.pending(10)] == ["SO-2"]
+    finally:
+        await app.redis.delete(stream)
+        await app.close()
