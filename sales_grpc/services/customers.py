@@ -71,12 +71,12 @@ class CustomerService:
         return customer
 
     async def list_page(self, principal: Principal, *, filter: str = "", order_by: str = "",
-                   size: int = 0, token: str = "", show_deleted: bool = False
-                   ) -> tuple[list[Customer], str]:
+                        size: int = 0, token: str = "", show_deleted: bool = False
+                        ) -> tuple[list[Customer], str]:
         conditions = parse_filter(filter, FILTERS)
         order = parse_order_by(order_by, ORDER_BY, "create_time")
         return await self._repo.list_page(scope_of(principal), conditions, order, page_size(size),
-                                     token, show_deleted)
+                                          token, show_deleted)
 
     async def search(self, principal: Principal, text: str, size: int = 0, token: str = ""
                      ) -> tuple[list[Customer], str]:
@@ -86,7 +86,7 @@ class CustomerService:
         condition = Condition("text", "text", ":", text)
         order = parse_order_by("customer_code", ORDER_BY, "customer_code")
         return await self._repo.list_page(scope_of(principal), [condition], order, page_size(size),
-                                     token, show_deleted=False)
+                                          token, show_deleted=False)
 
     async def update(self, principal: Principal, customer_id: str, mask: list[str],
                      values: dict[str, Any], etag: str) -> Customer:

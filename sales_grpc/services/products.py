@@ -74,7 +74,7 @@ class ProductService:
         return product
 
     async def list_page(self, *, filter: str = "", order_by: str = "", size: int = 0,
-                   token: str = "", show_deleted: bool = False) -> tuple[list[Product], str]:
+                        token: str = "", show_deleted: bool = False) -> tuple[list[Product], str]:
         conditions = parse_filter(filter, FILTERS)
         order = parse_order_by(order_by, ORDER_BY, "create_time")
         return await self._repo.list_page(conditions, order, page_size(size), token, show_deleted)

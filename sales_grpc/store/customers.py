@@ -104,7 +104,7 @@ class CustomerRepository:
         return result.matched_count == 1
 
     async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
-                   size: int, token: str, show_deleted: bool) -> tuple[list[Customer], str]:
+                        size: int, token: str, show_deleted: bool) -> tuple[list[Customer], str]:
         clauses = query.scoped(scope) + query.build(conditions, TEXT_PATHS)
         if not show_deleted:
             clauses.append({"delete_time": None})

@@ -123,7 +123,7 @@ class OrderRepository:
         return U(rows[0]["sum"]) if rows else Decimal(0)
 
     async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
-                   size: int, token: str) -> tuple[list[SalesOrder], str]:
+                        size: int, token: str) -> tuple[list[SalesOrder], str]:
         clauses = query.scoped(scope) + query.build(conditions, TEXT_PATHS)
         docs, next_token = await fetch_page(self._docs, query.all_of(clauses), order, size,
                                             token, self._tokens)

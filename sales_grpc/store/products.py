@@ -125,7 +125,7 @@ class ProductRepository:
         return None if doc is None else movement_from(doc)
 
     async def list_page(self, conditions: list[Condition], order: list[SortKey], size: int,
-                   token: str, show_deleted: bool) -> tuple[list[Product], str]:
+                        token: str, show_deleted: bool) -> tuple[list[Product], str]:
         clauses = query.build(conditions, TEXT_PATHS)
         if not show_deleted:
             clauses.append({"delete_time": None})
