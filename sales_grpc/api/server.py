@@ -82,8 +82,8 @@ class SalesServer:
         while True:
             up = await self.app.mongo.ping()
             if up != serving:
-                log.warning("database %s", "reachable: SERVING" if up else
-                            "unreachable: NOT_SERVING")
+                log.log(logging.INFO if up else logging.WARNING, "database %s",
+                        "reachable: SERVING" if up else "unreachable: NOT_SERVING")
                 await self._set_all(SERVING if up else NOT_SERVING)
                 serving = up
             await asyncio.sleep(self._interval)
