@@ -48,7 +48,7 @@ class OrderServicer(pb_grpc.OrderServiceServicer):
                                ) -> pb.UpdateSalesOrderResponse:
         order = await self._orders.update(
             caller(), request.sales_order.id, list(request.update_mask.paths),
-            order_in(request.sales_order), request.sales_order.etag)
+            order_in(request.sales_order, request.update_mask.paths), request.sales_order.etag)
         return pb.UpdateSalesOrderResponse(sales_order=order_out(order))
 
     async def ConfirmSalesOrder(self, request: pb.ConfirmSalesOrderRequest, context: Context

@@ -268,3 +268,19 @@ async def test_a_suspended_customer_gets_no_new_orders(shop):
     err = await _fails(grpc.StatusCode.FAILED_PRECONDITION,
                        shop.order(customer.id, line(product.id, 1)))
     assert "suspended" in err.details()
+
+
+async def test_an_update_ignores_bad_values_outside_its_mask_but_not_inside(shop):
+    customer = await shop.customer()
+    product = await shop.product()
+    order = await shop.order(customer.id, line(product.id, 1))
+    bad_price = line(product.id, 1, unit_price=usd("abc"))
+    notes_only = await shop.orders.UpdateSalesOrder(opb.UpdateSalesOrderRequest(
+        sales_order=opb.SalesOrder(id=order.id, notes="ok", lines=[bad_price]),
+        update_mask=field_mask_pb2.FieldMask(paths=["notes"])), metadata=shop.md)
+    assert notes_only.sales_order.notes == "ok"
+    err = await _fails(grpc.StatusCode.INVALID_ARGUMENT, shop.orders.UpdateSalesOrder(
+        opb.UpdateSalesOrderRequest(sales_order=opb.SalesOrder(id=order.id, lines=[bad_price]),
+                                    update_mask=field_mask_pb2.FieldMask(paths=["lines"])),
+        metadata=shop.md))
+    assert "sales_order.lines[0].unit_price.amount" in err.details()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -40,7 +41,8 @@ def only_masked(v: Violations, prefix: str, mask: Sequence[str] | None) -> None:
         return
     masked = {path.split(".", 1)[0] for path in mask}
     v.items = [item for item in v.items
-               if item.field.removeprefix(prefix + ".").split(".", 1)[0] in masked]
+               if re.split(r"[.\[]", item.field.removeprefix(prefix + "."), maxsplit=1)[0]
+               in masked]
 
 
 def money_out(money: Money | None) -> money_pb2.Money | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from erp.sales.v1 import money_pb2
@@ -12,12 +13,22 @@ from ...domain.money import Money
 from ...domain.orders import HistoryEntry, OrderState, SalesOrder
 from ...services.order_lines import LineInput
 from ...services.orders import OrderInput
-from .common import audit_out, enum_names, enum_out, money_in, money_out, timestamp
+from .common import (
+    audit_out,
+    enum_names,
+    enum_out,
+    money_in,
+    money_out,
+    only_masked,
+    timestamp,
+)
 
 STATES = enum_names(pb.SalesOrderState.DESCRIPTOR, "SALES_ORDER_STATE_")
 
 
-def order_in(message: pb.SalesOrder) -> OrderInput:
+def order_in(message: pb.SalesOrder, mask: Sequence[str] | None = None) -> OrderInput:
+    """The order's editable values; on update (`mask` given) bad values outside the mask
+    are ignored like the fields themselves."""
     v = Violations()
     lines = []
     for i, line in enumerate(message.lines):
@@ -26,6 +37,7 @@ def order_in(message: pb.SalesOrder) -> OrderInput:
         lines.append(LineInput(line.product_id, line.quantity, price, line.discount_rate))
     shipping = (money_in(v, "sales_order.shipping_charge", message.shipping_charge)
                 if message.HasField("shipping_charge") else None)
+    only_masked(v, "sales_order", mask)
     v.raise_if_any()
     return OrderInput(customer_id=message.customer_id, currency=message.currency_code,
                       lines=lines, discount_rate=message.discount_rate, shipping=shipping,
