@@ -284,3 +284,20 @@ async def test_an_update_ignores_bad_values_outside_its_mask_but_not_inside(shop
                                     update_mask=field_mask_pb2.FieldMask(paths=["lines"])),
         metadata=shop.md))
     assert "sales_order.lines[0].unit_price.amount" in err.details()
+
+
+async def test_a_draft_whose_customer_was_suspended_meanwhile_cannot_be_confirmed(shop):
+    from erp.sales.v1 import customer_service_pb2 as cpb
+
+    customer = await shop.customer()
+    product = await shop.product(stock=3)
+    order = await shop.order(customer.id, line(product.id, 1))
+    await shop.customers.UpdateCustomer(cpb.UpdateCustomerRequest(
+        customer=cpb.Customer(id=customer.id, status=cpb.CUSTOMER_STATUS_SUSPENDED),
+        update_mask=field_mask_pb2.FieldMask(paths=["status"])), metadata=shop.md)
+    err = await _fails(grpc.StatusCode.FAILED_PRECONDITION, shop.confirm(order.id))
+    assert "suspended" in err.details()
+    assert (await shop.stock(product.id)).reserved == 0
+    stats = (await shop.customers.GetCustomer(cpb.GetCustomerRequest(id=customer.id),
+                                              metadata=shop.md)).customer.sales_stats
+    assert stats.order_count == 0
