@@ -194,8 +194,9 @@ class OrderServiceServicer:
         """Confirms a draft and reserves stock for every line, all or nothing, in
         one transaction.
 
-        Returns FAILED_PRECONDITION if the order is not a draft, if stock is short
-        (a PreconditionFailure lists each product and the missing quantity, and
+        Returns FAILED_PRECONDITION if the order is not a draft, if its customer
+        has been deleted or suspended since, if stock is short (a
+        PreconditionFailure lists each product and the missing quantity, and
         nothing is reserved), or if the customer's open exposure would exceed the
         credit limit without an override. Returns PERMISSION_DENIED when a sales
         rep asks for an override and ABORTED for a stale etag.
