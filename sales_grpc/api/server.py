@@ -45,6 +45,7 @@ class SalesServer:
         self.health = health.aio.HealthServicer()
         self._interval = health_interval
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
         self.server = grpc.aio.server(
             interceptors=[EdgeInterceptor(Authenticator(app.settings),
                                           required_permissions(SALES_SERVICES))],
@@ -79,27 +80,30 @@ class SalesServer:
     async def _watch_database(self) -> None:
         """NOT_SERVING while MongoDB is unreachable, so load balancers route around us."""
         serving: bool | None = None
-        while True:
+        while not self._stopping.is_set():
             up = await self.app.mongo.ping()
-            if up != serving:
+            if up != serving and not self._stopping.is_set():
                 log.log(logging.INFO if up else logging.WARNING, "database %s",
                         "reachable: SERVING" if up else "unreachable: NOT_SERVING")
                 await self._set_all(SERVING if up else NOT_SERVING)
                 serving = up
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
 
     async def stop(self, grace: float) -> None:
         """Flips health to NOT_SERVING first, then drains in-flight calls for `grace` seconds."""
+        self._stopping.set()  # before health flips, so the watcher cannot flip it back
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        self.relay.stop()
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Bounded: a task stuck in the driver's server selection must not hold shutdown.
+        await asyncio.wait(self._tasks, timeout=2.0)
         # One last batch after draining, so events of the calls just finished go out now;
-        # whatever still fails stays in the outbox for the next start.
+        # whatever still fails (say, the database is down) stays in the outbox for next time.
         with contextlib.suppress(Exception):
-            await self.relay.publish_pending()
+            await asyncio.wait_for(self.relay.publish_pending(), 2.0)
 
     async def wait(self) -> None:
         await self.server.wait_for_termination()

@@ -9,6 +9,7 @@ consumers deduplicate by the unique event_id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -81,6 +82,7 @@ class OutboxRelay:
         self._retention = retention
         self._maxlen = stream_maxlen
         self._next_purge = 0.0
+        self._stopped = asyncio.Event()
 
     async def publish_pending(self) -> int:
         """Publishes one batch; returns how many events went out."""
@@ -106,11 +108,20 @@ class OutboxRelay:
             log.info("outbox: purged %d published events", purged)
 
     async def run(self) -> None:
-        while True:
+        """Publishes until `stop()`. The stop flag, not only task cancellation, ends the loop:
+        a cancellation that lands inside the driver's server selection can be absorbed."""
+        while not self._stopped.is_set():
             try:
                 if await self.publish_pending() == 0:
                     await self.purge_if_due()
-                    await asyncio.sleep(self._idle)
+                    await self._pause(self._idle)
             except (PyMongoError, RedisError) as exc:
                 log.warning("outbox relay: %s; retrying", exc)
-                await asyncio.sleep(1.0)
+                await self._pause(1.0)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
