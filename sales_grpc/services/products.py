@@ -85,8 +85,9 @@ class ProductService:
         current = await self.get(product_id, "product.id")
         current.check_etag(etag)
         changes = {name: values.get(name) for name in fields}
-        if changes.get("active", True) is None:
-            changes["active"] = True
+        if "active" in changes and changes["active"] is None:
+            raise InvalidArgument.of("product.active", "is named in update_mask but not set; "
+                                     "send true or false")
         updated = rules.apply_update(current, changes, actor=principal.subject, now=now())
         return await self._save(updated, current)
 

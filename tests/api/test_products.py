@@ -302,3 +302,16 @@ async def test_product_fields_outside_the_update_mask_are_ignored_even_if_invali
         update_mask=FieldMask(paths=["name"])), metadata=rep)).product
     assert updated.name == "Renamed"
     assert updated.unit_price == created.unit_price
+
+
+
+async def test_naming_active_in_the_mask_without_a_value_is_invalid_not_a_silent_true(
+        running, admin):
+    created = await create_product(running, admin, active=False)
+    failure = await fails(products(running).UpdateProduct(pb.UpdateProductRequest(
+        product=pb.Product(id=created.id), update_mask=FieldMask(paths=["active"])),
+        metadata=admin), StatusCode.INVALID_ARGUMENT)
+    assert "product.active" in failure.fields
+    again = (await products(running).GetProduct(pb.GetProductRequest(id=created.id),
+                                                metadata=admin)).product
+    assert again.active is False
