@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
@@ -22,6 +23,7 @@ T = TypeVar("T")
 _after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar(
     "after_commit", default=None)
 
+RETENTION_SECONDS = 7 * 24 * 3600
 INDEXES: dict[str, list[IndexModel]] = {
     "customers": [
         IndexModel([("customer_code", ASCENDING)], unique=True),
@@ -43,8 +45,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("customer_id", ASCENDING), ("state", ASCENDING)]),
         IndexModel([("create_time", DESCENDING)]),
     ],
+    # Published events are kept a week, then MongoDB's TTL monitor removes them; pending ones
+    # have no publish_time, so they are never removed.
     "outbox": [IndexModel([("published", ASCENDING), ("occur_time", ASCENDING)]),
-               IndexModel([("published", ASCENDING), ("publish_time", ASCENDING)])],
+               IndexModel([("publish_time", ASCENDING)], expireAfterSeconds=RETENTION_SECONDS)],
+    # A retry is expected within minutes (AIP-155); a key is remembered for a week.
+    "idempotency_keys": [IndexModel([("create_time", ASCENDING)],
+                                    expireAfterSeconds=RETENTION_SECONDS)],
 }
 
 
@@ -171,8 +178,8 @@ class Idempotency:
         async def claimed(session: AsyncClientSession) -> T:
             result = await work(session)
             try:
-                await self._keys.insert_one({"_id": key, "result_id": result_id},
-                                            session=session)
+                await self._keys.insert_one({"_id": key, "result_id": result_id,
+                                             "create_time": datetime.now(UTC)}, session=session)
             except DuplicateKeyError:
                 raise RequestReplayed(key) from None
             return result

@@ -12,10 +12,9 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -30,9 +29,9 @@ from .mongo import Mongo
 log = logging.getLogger(__name__)
 STREAM = "sales.events"
 # The stream keeps about this many entries (XADD MAXLEN ~): consumers far behind that lose the
-# oldest, as Redis streams do; the outbox keeps published events for RETENTION to replay.
+# oldest, as Redis streams do; the outbox keeps published events for a week (a TTL index on
+# publish_time, see store/mongo.py) to replay from.
 STREAM_MAXLEN = 1_000_000
-RETENTION = timedelta(days=7)
 
 # Encodes an outbox document into the bytes published as the stream entry's `data`.
 Encoder = Callable[[dict[str, Any]], bytes]
@@ -62,26 +61,18 @@ class Outbox:
         await self._docs.update_many({"_id": {"$in": event_ids}},
                                      {"$set": {"published": True, "publish_time": now}})
 
-    async def purge_published(self, before: datetime) -> int:
-        """Forgets events published before `before`; unpublished ones are never purged."""
-        result = await self._docs.delete_many({"published": True,
-                                               "publish_time": {"$lt": before}})
-        return result.deleted_count
-
 
 class OutboxRelay:
     def __init__(self, outbox: Outbox, redis: aioredis.Redis, encode: Encoder,
                  stream: str = STREAM, batch: int = 100, idle_seconds: float = 0.2,
-                 retention: timedelta = RETENTION, stream_maxlen: int = STREAM_MAXLEN) -> None:
+                 stream_maxlen: int = STREAM_MAXLEN) -> None:
         self._outbox = outbox
         self._redis = redis
         self._encode = encode
         self._stream = stream
         self._batch = batch
         self._idle = idle_seconds
-        self._retention = retention
         self._maxlen = stream_maxlen
-        self._next_purge = 0.0
         self._stopped = asyncio.Event()
 
     async def publish_pending(self) -> int:
@@ -98,22 +89,12 @@ class OutboxRelay:
         await self._outbox.mark_published([doc["_id"] for doc in docs], datetime.now(UTC))
         return len(docs)
 
-    async def purge_if_due(self) -> None:
-        """Hourly, forgets published events older than the retention (7 days by default)."""
-        if time.monotonic() < self._next_purge:
-            return
-        self._next_purge = time.monotonic() + 3600
-        purged = await self._outbox.purge_published(datetime.now(UTC) - self._retention)
-        if purged:
-            log.info("outbox: purged %d published events", purged)
-
     async def run(self) -> None:
         """Publishes until `stop()`. The stop flag, not only task cancellation, ends the loop:
         a cancellation that lands inside the driver's server selection can be absorbed."""
         while not self._stopped.is_set():
             try:
                 if await self.publish_pending() == 0:
-                    await self.purge_if_due()
                     await self._pause(self._idle)
             except (PyMongoError, RedisError) as exc:
                 log.warning("outbox relay: %s; retrying", exc)
