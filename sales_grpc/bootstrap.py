@@ -45,7 +45,10 @@ async def build(settings: Settings) -> App:
     await mongo.ensure_indexes()
     tokens = PageTokens(settings.secret_key)
     idempotency = Idempotency(mongo)
-    redis = aioredis.from_url(settings.redis_url)
+    # Short timeouts: Redis is a cache and an event pipe here, so a hung Redis must cost a
+    # cache miss (or a relay retry), never a hung call.
+    redis = aioredis.from_url(settings.redis_url, socket_timeout=settings.redis_timeout_seconds,
+                              socket_connect_timeout=settings.redis_timeout_seconds)
     customer_cache = DocumentCache(redis, f"{settings.database_name}:customer")
     customer_records = CustomerRepository(mongo, tokens, customer_cache)
     product_records = ProductRepository(mongo, tokens)

@@ -14,6 +14,7 @@ class Settings:
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     database_name: str = "erp_sales"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_seconds: float = 0.5
     service_host: str = "0.0.0.0"
     service_port: int = 50051
     environment: str = "development"

@@ -121,3 +121,26 @@ async def test_customers_are_still_served_when_redis_is_down(embedded):
             created.customer_code
     finally:
         await app.close()
+
+
+async def test_a_redis_that_accepts_but_never_answers_costs_a_cache_miss_not_a_hang(embedded):
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(1 << 16):  # read commands, never reply, until the client goes
+            pass
+        writer.close()
+
+    mute = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = mute.sockets[0].getsockname()[1]
+    settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=f"redis://127.0.0.1:{port}/0",
+                        database_name=f"mute_{uuid.uuid4().hex[:6]}",
+                        secret_key="mute-secret-0123456789-0123456789-0123")
+    app = await build(settings)
+    try:
+        created = await app.customers.create(ADMIN, {
+            "first_name": "Max", "last_name": "Mute", "email": "max@example.com",
+            "customer_type": CustomerType.INDIVIDUAL})
+        fetched = await asyncio.wait_for(app.customers.get(ADMIN, created.id), 10)
+        assert fetched.customer_code == created.customer_code
+    finally:
+        mute.close()
+        await app.close()
