@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 _DEV_SECRET = "dev-only-secret-change-me-in-production-0001"
@@ -39,11 +39,11 @@ class Settings:
     # order across instances; larger saves a round trip per order, and a restart skips the
     # unused rest of a block (numbers stay unique either way).
     order_number_block: int = 10
-    algorithms: tuple[str, ...] = field(default=())
 
     @property
     def allowed_algorithms(self) -> tuple[str, ...]:
-        return self.algorithms or tuple(a.strip() for a in self.algorithm.split(",") if a.strip())
+        """ALGORITHM may list several, comma-separated (e.g. `RS256,ES256` for a JWKS)."""
+        return tuple(a.strip() for a in self.algorithm.split(",") if a.strip())
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -51,7 +51,7 @@ class Settings:
         values: dict[str, object] = {}
         for name, f in cls.__dataclass_fields__.items():
             raw = env.get(name.upper())
-            if raw is None or name == "algorithms":
+            if raw is None:
                 continue
             values[name] = _convert(name, raw, f.type)
         values.update(overrides)

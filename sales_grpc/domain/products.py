@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 from . import validation as check
-from .errors import FailedPrecondition, InvalidArgument, PreconditionViolation, Violations
+from .errors import FailedPrecondition, PreconditionViolation, Violations
 from .money import Money
 from .records import Audit, Versioned
 
@@ -199,11 +199,3 @@ def short_stock_error(product: Product, delta: int) -> FailedPrecondition:
             f"on hand would fall below the {product.stock.reserved} reserved units")],
     )
 
-
-def parse_tax_rate(raw: str) -> Decimal:
-    from .money import MoneyError, parse_decimal
-
-    try:
-        return parse_decimal(raw, max_places=6)
-    except MoneyError as exc:
-        raise InvalidArgument.of("product.tax_rate", str(exc)) from exc

@@ -47,6 +47,8 @@ class ProductService:
         check.request_id(v, request_id)
         v.raise_if_any()
         key = idempotency_key("product", principal.subject, request_id)
+        if key and (earlier := await self._idempotency.find(key)):
+            return await self.get(earlier)  # before the SKU check, which a replay would fail
         product = rules.new_product(values, id=new_id(), actor=principal.subject,
                                     now=now())
         # In a transaction retried on write conflicts: a racing create of the same SKU then

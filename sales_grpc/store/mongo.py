@@ -15,7 +15,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from ..domain.errors import Aborted, Unavailable
+from ..domain.errors import Aborted
 from ..services.ports import Replayed
 
 log = logging.getLogger(__name__)
@@ -169,11 +169,12 @@ class Idempotency:
                        work: Callable[[AsyncClientSession | None], Awaitable[T]],
                        *, single_write: bool = False) -> T | Replayed:
         """Runs `work` once per key, in a transaction retried on write conflicts. Without a
-        key, a `single_write` (atomic by itself) runs outside any transaction."""
+        key, a `single_write` (atomic by itself) runs outside any transaction.
+
+        Callers look the key up with `find` first (before drawing numbers or checking
+        uniqueness); this covers the race of two calls that both found nothing."""
         if not key:
             return await (work(None) if single_write else self._mongo.run_transaction(work))
-        if (earlier := await self.find(key)) is not None:
-            return Replayed(earlier)
 
         async def claimed(session: AsyncClientSession) -> T:
             result = await work(session)
@@ -196,8 +197,3 @@ class Idempotency:
             await asyncio.sleep(0.02)
         raise Aborted("a call with the same request_id is still in progress; retry",
                       reason="REQUEST_IN_PROGRESS")
-
-
-def unavailable(exc: PyMongoError) -> Unavailable:
-    log.warning("database unavailable: %s", exc)
-    return Unavailable("the database is unavailable; retry later", reason="DATABASE_UNAVAILABLE")
