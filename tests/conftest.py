@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -25,10 +26,22 @@ def embedded() -> Iterator[EmbeddedServers]:
 
 
 @pytest.fixture(scope="session")
-def settings(embedded: EmbeddedServers) -> Settings:
-    return Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
-                    database_name=f"test_{uuid.uuid4().hex[:8]}",
-                    secret_key="test-secret-for-the-suite-only-0123456789", log_level="WARNING")
+def fresh_settings(embedded: EmbeddedServers) -> Callable[..., Settings]:
+    """Settings for a database of its own on the session's servers; keywords override."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "mongodb_url": embedded.mongodb_url, "redis_url": embedded.redis_url,
+            "database_name": f"test_{uuid.uuid4().hex[:8]}",
+            "secret_key": "test-secret-for-the-suite-only-0123456789", "log_level": "WARNING"}
+        return Settings(**{**values, **overrides})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def settings(fresh_settings: Callable[..., Settings]) -> Settings:
+    return fresh_settings()
 
 
 @dataclass

@@ -16,7 +16,6 @@ from erp.sales.v1 import product_service_pb2 as ppb
 from erp.sales.v1 import product_service_pb2_grpc as pgrpc
 from sales_grpc.api.server import SalesServer
 from sales_grpc.bootstrap import build
-from sales_grpc.config import Settings
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
@@ -47,11 +46,9 @@ def jwks_url():
 
 
 @pytest.fixture
-async def stub(embedded, jwks_url):
-    settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
-                        database_name="jwks", algorithm="RS256,ES256", jwks_url=jwks_url,
-                        jwt_issuer="https://auth.example", jwt_audience="sales-service",
-                        secret_key="unused-with-jwks-0123456789-0123456789")
+async def stub(fresh_settings, jwks_url):
+    settings = fresh_settings(algorithm="RS256,ES256", jwks_url=jwks_url,
+                              jwt_issuer="https://auth.example", jwt_audience="sales-service")
     app = await build(settings)
     server = SalesServer(app)
     port = await server.start("127.0.0.1:0")

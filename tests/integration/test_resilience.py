@@ -15,7 +15,6 @@ from sales_grpc.api.auth import mint_token
 from sales_grpc.api.converters.events import encode_event
 from sales_grpc.api.server import SalesServer
 from sales_grpc.bootstrap import build
-from sales_grpc.config import Settings
 from sales_grpc.domain.access import Principal, Role
 from sales_grpc.domain.customers import CustomerType
 from sales_grpc.domain.money import Money
@@ -34,11 +33,11 @@ async def _health(channel: grpc.aio.Channel, service: str = "") -> int:
     return (await stub.Check(health_pb2.HealthCheckRequest(service=service))).status
 
 
-async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_dies(embedded):
+async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_dies(
+        fresh_settings):
     mongo = start_mongo(None)
-    settings = Settings(mongodb_url=f"mongodb://127.0.0.1:{mongo.port}/?directConnection=true",
-                        redis_url=embedded.redis_url, database_name="resilience",
-                        secret_key="resilience-secret-0123456789-0123456789")
+    settings = fresh_settings(
+        mongodb_url=f"mongodb://127.0.0.1:{mongo.port}/?directConnection=true")
     app = await build(settings)
     server = SalesServer(app, health_interval=0.2)
     port = await server.start("127.0.0.1:0")
@@ -66,11 +65,9 @@ async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_
         mongo.stop()
 
 
-async def test_a_relay_that_crashes_after_publishing_loses_no_event(embedded):
+async def test_a_relay_that_crashes_after_publishing_loses_no_event(fresh_settings):
     """Without a running server, so no other relay marks the events meanwhile."""
-    settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
-                        database_name=f"relay_{uuid.uuid4().hex[:6]}",
-                        secret_key="relay-secret-0123456789-0123456789-01")
+    settings = fresh_settings()
     app = await build(settings)
     stream = f"relay-test-{uuid.uuid4().hex[:6]}"
     try:
@@ -107,11 +104,8 @@ async def test_a_relay_that_crashes_after_publishing_loses_no_event(embedded):
         await app.close()
 
 
-async def test_customers_are_still_served_when_redis_is_down(embedded):
-    settings = Settings(mongodb_url=embedded.mongodb_url,
-                        redis_url=f"redis://127.0.0.1:{free_port()}/0",  # nobody listens
-                        database_name=f"noredis_{uuid.uuid4().hex[:6]}",
-                        secret_key="noredis-secret-0123456789-0123456789-0")
+async def test_customers_are_still_served_when_redis_is_down(fresh_settings):
+    settings = fresh_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nobody listens
     app = await build(settings)
     try:
         created = await app.customers.create(ADMIN, {
@@ -123,7 +117,7 @@ async def test_customers_are_still_served_when_redis_is_down(embedded):
         await app.close()
 
 
-async def test_a_redis_that_accepts_but_never_answers_costs_a_cache_miss_not_a_hang(embedded):
+async def test_a_redis_that_accepts_but_never_answers_costs_a_cache_miss_not_a_hang(fresh_settings):
     async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while await reader.read(1 << 16):  # read commands, never reply, until the client goes
             pass
@@ -131,9 +125,7 @@ async def test_a_redis_that_accepts_but_never_answers_costs_a_cache_miss_not_a_h
 
     mute = await asyncio.start_server(swallow, "127.0.0.1", 0)
     port = mute.sockets[0].getsockname()[1]
-    settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=f"redis://127.0.0.1:{port}/0",
-                        database_name=f"mute_{uuid.uuid4().hex[:6]}",
-                        secret_key="mute-secret-0123456789-0123456789-0123")
+    settings = fresh_settings(redis_url=f"redis://127.0.0.1:{port}/0")
     app = await build(settings)
     try:
         created = await app.customers.create(ADMIN, {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -13,14 +12,11 @@ from erp.sales.v1 import customer_service_pb2_grpc as cgrpc
 from sales_grpc.api.auth import mint_token
 from sales_grpc.api.server import SalesServer
 from sales_grpc.bootstrap import build
-from sales_grpc.config import Settings
 from sales_grpc.domain.access import Role
 
 
-async def test_stopping_turns_health_not_serving_and_drains_the_call_in_flight(embedded):
-    settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
-                        database_name=f"shutdown_{uuid.uuid4().hex[:6]}",
-                        secret_key="shutdown-secret-0123456789-0123456789")
+async def test_stopping_turns_health_not_serving_and_drains_the_call_in_flight(fresh_settings):
+    settings = fresh_settings()
     app = await build(settings)
     server = SalesServer(app)
     port = await server.start("127.0.0.1:0")

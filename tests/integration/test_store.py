@@ -6,7 +6,6 @@ import uuid
 from dataclasses import replace
 
 from sales_grpc.bootstrap import build
-from sales_grpc.config import Settings
 from sales_grpc.domain.access import Principal, Role
 from sales_grpc.domain.customers import CustomerType
 from sales_grpc.domain.money import Money
@@ -16,10 +15,8 @@ from sales_grpc.store.paging import PageTokens
 ADMIN = Principal("admin-s", Role.ADMIN, frozenset({"sales:create"}))
 
 
-async def test_saving_a_customer_read_before_an_order_keeps_the_orders_statistics(embedded):
-    settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
-                        database_name=f"store_{uuid.uuid4().hex[:6]}",
-                        secret_key="store-secret-0123456789-0123456789-01")
+async def test_saving_a_customer_read_before_an_order_keeps_the_orders_statistics(fresh_settings):
+    settings = fresh_settings()
     app = await build(settings)
     try:
         created = await app.customers.create(ADMIN, {
@@ -64,7 +61,8 @@ async def test_numbers_drawn_in_blocks_by_two_processes_never_repeat(embedded):
         await second.close()
 
 
-async def test_published_events_and_idempotency_keys_expire_but_pending_events_never(embedded):
+async def test_published_events_and_idempotency_keys_expire_but_pending_events_never(
+        fresh_settings):
     """MongoDB's TTL monitor does the removing (about once a minute, too slow to wait for
     here); this checks what it keys on: a TTL index, and a publish time only once published."""
     from datetime import UTC, datetime
@@ -74,9 +72,7 @@ async def test_published_events_and_idempotency_keys_expire_but_pending_events_n
     from sales_grpc.store.mongo import RETENTION_SECONDS
     from sales_grpc.store.outbox import Outbox, OutboxRelay
 
-    settings = Settings(mongodb_url=embedded.mongodb_url, redis_url=embedded.redis_url,
-                        database_name=f"ttl_{uuid.uuid4().hex[:6]}",
-                        secret_key="ttl-secret-0123456789-0123456789-01234")
+    settings = fresh_settings()
     app = await build(settings)
     stream = f"ttl-{uuid.uuid4().hex[:6]}"
     try:
