@@ -10,6 +10,7 @@ from erp.sales.v1 import product_service_pb2 as pb
 from erp.sales.v1 import product_service_pb2_grpc as pb_grpc
 
 from ..domain.errors import Violations
+from ..domain.products import Product
 from ..services.products import ProductService
 from .context import caller
 from .converters.products import movement_out, product_out, reason_in, values_in
@@ -22,8 +23,8 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
         self._products = products
         self._tax = default_tax_rate
 
-    def _out(self, product: object) -> pb.Product:
-        return product_out(product, self._tax)  # type: ignore[arg-type]
+    def _out(self, product: Product) -> pb.Product:
+        return product_out(product, self._tax)
 
     async def CreateProduct(self, request: pb.CreateProductRequest, context: Context
                             ) -> pb.CreateProductResponse:

@@ -167,6 +167,17 @@ def apply_update(customer: Customer, changes: dict[str, Any], *, principal: Prin
     return updated
 
 
+def check_orderable(customer: Customer | None, customer_id: str, doing: str) -> None:
+    """Deleted (archived) and suspended customers get no new orders, and their drafts cannot
+    be confirmed; `doing` names what was refused, for the message."""
+    if customer is not None and not customer.is_deleted and \
+            customer.status is not CustomerStatus.SUSPENDED:
+        return
+    state = "suspended" if customer is not None and not customer.is_deleted else "deleted"
+    raise FailedPrecondition(f"{doing}: the customer is {state}",
+                             reason="CUSTOMER_NOT_ORDERABLE", metadata={"customer_id": customer_id})
+
+
 def check_mask(paths: list[str]) -> list[str]:
     return check.update_mask(paths, EDITABLE, kind="customer",
                              with_subfields=frozenset(MASK_ALIASES))

@@ -9,10 +9,9 @@ from ..domain import events as ev
 from ..domain import orders as rules
 from ..domain import validation as check
 from ..domain.access import Principal
-from ..domain.customers import Customer, CustomerStatus
+from ..domain.customers import Customer, check_orderable
 from ..domain.errors import (
     Aborted,
-    FailedPrecondition,
     InvalidArgument,
     PermissionDenied,
     Violations,
@@ -57,7 +56,8 @@ class OrderLifecycle:
             # read; if the check fails, the transaction's abort undoes the update.
             grand = Money(order.currency, order.totals.grand_total)
             customer = await self._stats.record(order.customer_id, 1, grand, moment, session)
-            _check_orderable(customer, order)
+            check_orderable(customer, order.customer_id,
+                            f"order {order.number} cannot be confirmed")
             overridden = await self._check_credit(order, customer, override, session)
             await self._reserve(order, session)
             order.credit_limit_overridden = overridden
@@ -183,15 +183,6 @@ class OrderLifecycle:
         raise rules.credit_error(customer.customer_code if customer else order.customer_id,
                                  limit.amount, exposure, order.totals.grand_total,
                                  order.currency)
-
-
-def _check_orderable(customer: Customer | None, order: SalesOrder) -> None:
-    """A customer archived or suspended since the draft was made can no longer buy."""
-    if customer is None or customer.is_deleted or customer.status is CustomerStatus.SUSPENDED:
-        state = "suspended" if customer and not customer.is_deleted else "deleted"
-        raise FailedPrecondition(
-            f"order {order.number} cannot be confirmed: its customer is {state}",
-            reason="CUSTOMER_NOT_ORDERABLE", metadata={"customer_id": order.customer_id})
 
 
 class _ShortStock(Exception):

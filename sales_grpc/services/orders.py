@@ -12,9 +12,8 @@ from ..config import Settings
 from ..domain import orders as rules
 from ..domain import validation as check
 from ..domain.access import Principal
-from ..domain.customers import CustomerStatus
+from ..domain.customers import check_orderable
 from ..domain.errors import (
-    FailedPrecondition,
     InvalidArgument,
     PermissionDenied,
     Violations,
@@ -110,11 +109,7 @@ class OrderService:
         customer, catalog = await asyncio.gather(
             self._customers.get(principal, data.customer_id),
             load_catalog(self._products, data.lines or []))
-        if customer.is_deleted or customer.status is CustomerStatus.SUSPENDED:
-            raise FailedPrecondition(
-                f"customer {customer.customer_code} is "
-                f"{'deleted' if customer.is_deleted else 'suspended'}; no new orders",
-                reason="CUSTOMER_NOT_ORDERABLE", metadata={"customer_id": customer.id})
+        check_orderable(customer, customer.id, f"no new orders for {customer.customer_code}")
         moment = now()
         order = SalesOrder(
             id=new_id(), number="", customer_id=customer.id, currency=currency, lines=[],
