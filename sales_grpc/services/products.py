@@ -103,10 +103,11 @@ class ProductService:
         return await self._save(archived, current)
 
     async def _save(self, updated: Product, current: Product) -> Product:
-        if not await self._repo.save(updated, expected_version=current.version):
+        saved = await self._repo.save(updated, expected_version=current.version)
+        if saved is None:
             raise Aborted(f"product {current.sku} was changed concurrently; re-read and retry",
                           metadata={"id": current.id})
-        return await self.get(updated.id)
+        return saved
 
     async def categories(self) -> list[tuple[str, int, int]]:
         return await self._repo.categories()

@@ -95,17 +95,19 @@ class ProductRepository:
         except DuplicateKeyError as exc:
             raise _sku_taken(product.sku) from exc
 
-    async def save(self, product: Product, expected_version: int) -> bool:
-        """Writes catalog fields only if the version still matches; stock is left as stored,
-        because reservations change it concurrently without bumping the version."""
+    async def save(self, product: Product, expected_version: int) -> Product | None:
+        """Writes catalog fields only if the version still matches, and returns the product
+        as stored (None on a version mismatch). Stock is left as stored, because reservations
+        change it concurrently without bumping the version."""
         doc = to_doc(product)
         del doc["stock"]
         try:
-            result = await self._docs.update_one(
-                {"_id": ObjectId(product.id), "version": expected_version}, {"$set": doc})
+            saved = await self._docs.find_one_and_update(
+                {"_id": ObjectId(product.id), "version": expected_version}, {"$set": doc},
+                return_document=ReturnDocument.AFTER)
         except DuplicateKeyError as exc:
             raise _sku_taken(product.sku) from exc
-        return result.matched_count == 1
+        return None if saved is None else from_doc(saved)
 
     async def move_stock(self, product_id: str, delta: int, session: AsyncClientSession
                          ) -> Product | None:
