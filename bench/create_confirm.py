@@ -11,7 +11,7 @@ two products with ample stock:
 * baseline: the same writes straight through PyMongo's AsyncMongoClient: insert the order
   document, then one `session.with_transaction`: find the order, the two conditional $inc
   stock reservations in one bulk write (as the service does), the customer stats update, the
-  order replace with a version check, and an outbox insert_many of two events, with documents
+  order $set with a version check, and an outbox insert_many of two events, with documents
   shaped like store/orders.py `to_doc`.
 
 In-flight orders use disjoint customers and products (pools of 2 x the highest concurrency),
@@ -209,8 +209,9 @@ class Baseline:
                          update_time=confirmed)
             order["history"].append({"action": "confirmed", "from": "draft", "to": "confirmed",
                                      "actor": "bench-admin", "time": confirmed, "note": ""})
-            result = await self.orders.replace_one({"_id": order_id, "version": version},
-                                                   order, session=session)
+            fields = {k: v for k, v in order.items() if k != "_id"}
+            result = await self.orders.update_one({"_id": order_id, "version": version},
+                                                  {"$set": fields}, session=session)
             assert result.matched_count == 1
             oid = str(order_id)
             quantities = [{"product_id": line["product_id"], "sku": line["sku"],

@@ -60,7 +60,7 @@ def to_doc(o: SalesOrder) -> dict[str, Any]:
         "confirm_time": o.confirm_time, "ship_time": o.ship_time,
         "deliver_time": o.deliver_time, "cancel_time": o.cancel_time,
         "cancel_reason": o.cancel_reason, "credit_limit_overridden": o.credit_limit_overridden,
-        "invoiced": False, "history": [_history_doc(h) for h in o.history],
+        "history": [_history_doc(h) for h in o.history],
     }
 
 
@@ -106,8 +106,12 @@ class OrderRepository:
 
     async def save(self, order: SalesOrder, expected_version: int,
                    session: AsyncClientSession | None = None) -> bool:
-        result = await self._docs.replace_one(
-            {"_id": ObjectId(order.id), "version": expected_version}, to_doc(order),
+        """Writes the order's own fields if the version matches; $set rather than a replace,
+        so fields other documents keep on the order (an invoice's mark) are left alone."""
+        doc = to_doc(order)
+        del doc["_id"]
+        result = await self._docs.update_one(
+            {"_id": ObjectId(order.id), "version": expected_version}, {"$set": doc},
             session=session)
         return result.matched_count == 1
 
@@ -115,7 +119,8 @@ class OrderRepository:
                             session: AsyncClientSession) -> Decimal:
         """Grand totals of the customer's confirmed, not yet invoiced orders in `currency`."""
         cursor = await self._docs.aggregate([
-            {"$match": {"customer_id": customer_id, "currency": currency, "invoiced": False,
+            {"$match": {"customer_id": customer_id, "currency": currency,
+                        "invoiced": {"$ne": True},
                         "state": {"$in": [s.value for s in OPEN_EXPOSURE]}}},
             {"$group": {"_id": None, "sum": {"$sum": "$totals.grand_total"}}},
         ], session=session)
