@@ -76,6 +76,13 @@ def rep(running: Running) -> tuple[tuple[str, str], ...]:
 
 
 @pytest.fixture
+def clerk(running: Running) -> tuple[tuple[str, str], ...]:
+    """A sales rep whose token the Auth service gave the catalog and stock permissions."""
+    return running.token("clerk-1", Role.SALES_REP, "team-a", [
+        "sales:read", "sales:create", "sales:update", "sales:catalog", "sales:stock"])
+
+
+@pytest.fixture
 def manager(running: Running) -> tuple[tuple[str, str], ...]:
     return running.token("manager-a", Role.SALES_MANAGER, "team-a")
 

@@ -27,7 +27,7 @@ class Principal:
 
     @property
     def is_privileged(self) -> bool:
-        """Managers and admins may grant discounts above the limit, override credit, etc."""
+        """Managers and admins: what else each role may do is domain/authorization.py's table."""
         return self.role in (Role.SALES_MANAGER, Role.ADMIN)
 
 
@@ -52,6 +52,10 @@ def scope_of(principal: Principal) -> Scope:
         return Scope()
     if principal.role is Role.SALES_MANAGER and principal.team_id:
         return Scope(team_id=principal.team_id)
+    if principal.role is Role.SALES_REP:
+        # A rep's own records in the rep's own team: a record a manager handed to a rep of
+        # another team stays in its team's view, not the other team's rep's.
+        return Scope(owner_id=principal.subject, team_id=principal.team_id)
     return Scope(owner_id=principal.subject)
 
 

@@ -8,8 +8,9 @@ from enum import Enum
 from typing import Any
 
 from . import validation as check
-from .access import Principal, Role
-from .errors import FailedPrecondition, InvalidArgument, PermissionDenied, Violations
+from .access import Principal
+from .authorization import Move, authorize, check_assignment
+from .errors import FailedPrecondition, InvalidArgument, Violations
 from .money import Money
 from .records import Address, Audit, Versioned
 
@@ -120,16 +121,18 @@ def _require_company(v: Violations, kind: CustomerType | None, company: str, pre
         v.add(f"{prefix}.company_name", "is required for business and government customers")
 
 
-def check_assignment(principal: Principal, owner_id: str, team_id: str) -> None:
-    """Reps keep records for themselves; managers assign within their team; admins anywhere."""
-    if principal.role is Role.ADMIN:
-        return
-    if owner_id != principal.subject and principal.role is not Role.SALES_MANAGER:
-        raise PermissionDenied("a sales rep can only own their own customers",
-                               reason="ASSIGNMENT_NOT_ALLOWED")
-    if team_id != principal.team_id:
-        raise PermissionDenied("only an admin can assign a customer to another team",
-                               reason="ASSIGNMENT_NOT_ALLOWED")
+def check_credit_moves(principal: Principal, before: Customer | None, after: Customer) -> None:
+    """Credit terms and suspensions are decisions for a manager or admin (authorization.py);
+    `before` is None on create, where the defaults need no one's decision."""
+    if after.credit_limit != (before.credit_limit if before else None):
+        authorize(principal, Move.SET_CREDIT_LIMIT, detail="credit_limit")
+    if after.payment_terms is not (before.payment_terms if before else PaymentTerms.NET_30):
+        authorize(principal, Move.SET_PAYMENT_TERMS, detail="payment_terms")
+    was_suspended = before is not None and before.status is CustomerStatus.SUSPENDED
+    if after.status is CustomerStatus.SUSPENDED and not was_suspended:
+        authorize(principal, Move.SUSPEND_CUSTOMER, detail="status")
+    if was_suspended and after.status is not CustomerStatus.SUSPENDED:
+        authorize(principal, Move.LIFT_SUSPENSION, detail="status")
 
 
 def new_customer(values: dict[str, Any], *, id: str, code: str, principal: Principal,
@@ -147,7 +150,10 @@ def new_customer(values: dict[str, Any], *, id: str, code: str, principal: Princ
     _require_company(v, values["customer_type"], values.get("company_name", ""), "customer")
     v.raise_if_any()
     check_assignment(principal, values["owner_id"], values["team_id"])
-    return Customer(id=id, customer_code=code, audit=Audit.new(principal.subject, now), **values)
+    customer = Customer(id=id, customer_code=code, audit=Audit.new(principal.subject, now),
+                        **values)
+    check_credit_moves(principal, None, customer)
+    return customer
 
 
 def apply_update(customer: Customer, changes: dict[str, Any], *, principal: Principal,
@@ -162,6 +168,7 @@ def apply_update(customer: Customer, changes: dict[str, Any], *, principal: Prin
     v.raise_if_any()
     if "owner_id" in changes or "team_id" in changes:
         check_assignment(principal, updated.owner_id, updated.team_id)
+    check_credit_moves(principal, customer, updated)
     updated.audit = customer.audit.touched(principal.subject, now)
     updated.version = customer.version + 1
     return updated

@@ -8,8 +8,9 @@ from decimal import Decimal
 from enum import Enum
 
 from .access import Principal
-from .errors import FailedPrecondition, PermissionDenied, PreconditionViolation
-from .pricing import LineAmounts, Totals, price_line, total
+from .authorization import Move, authorize, check_assignment
+from .errors import FailedPrecondition, InvalidArgument, PreconditionViolation
+from .pricing import LineAmounts, Totals, effective_discount, price_line, total
 from .records import Audit, Versioned
 
 MAX_LINES = 200
@@ -53,6 +54,12 @@ class OrderLine:
     discount_rate: Decimal
     tax_rate: Decimal
     amounts: LineAmounts
+    # The catalog price when the line was priced: what discounts are measured against.
+    list_price: Decimal
+
+    def effective_discount(self, order_discount: Decimal) -> Decimal:
+        return effective_discount(self.list_price, self.unit_price, self.discount_rate,
+                                  order_discount)
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,7 @@ def reprice(lines: list[OrderLine], order_discount: Decimal, currency: str
         OrderLine(line.product_id, line.sku, line.product_name, line.quantity, line.unit_price,
                   line.price_given, line.discount_rate, line.tax_rate,
                   price_line(line.quantity, line.unit_price, line.discount_rate,
-                             order_discount, line.tax_rate, currency))
+                             order_discount, line.tax_rate, currency), line.list_price)
         for line in lines
     ]
 
@@ -140,18 +147,45 @@ def totals_of(lines: list[OrderLine], shipping: Decimal) -> Totals:
     return total([line.amounts for line in lines], shipping)
 
 
-def check_discounts(principal: Principal, rates: list[tuple[str, Decimal]], limit: Decimal
-                    ) -> None:
-    """A rep may give at most the configured discount; managers and admins may give more."""
-    if principal.is_privileged:
-        return
-    over = [(path, rate) for path, rate in rates if rate > limit]
-    if over:
-        path, rate = over[0]
-        raise PermissionDenied(
-            f"{path} {rate} exceeds the discount limit {limit}; a sales manager must approve it",
-            reason="DISCOUNT_ABOVE_LIMIT",
-            metadata={"limit": str(limit), "field": path, "requested": str(rate)})
+def assignment(principal: Principal, customer_team: str, owner_id: str, team_id: str
+               ) -> tuple[str, str]:
+    """The owner and team of a new order. Its team is its customer's, so the order stays in
+    the view of the team that holds the customer; its owner defaults to the caller, and
+    giving it to someone else follows the rules for customers (authorization.py)."""
+    if team_id and team_id != customer_team:
+        raise InvalidArgument.of("sales_order.team_id", "must be the customer's team "
+                                 f"{customer_team[:40]!r}, or empty")
+    owner = owner_id or principal.subject
+    check_assignment(principal, owner, customer_team)
+    return owner, customer_team
+
+
+def check_discounts(principal: Principal, lines: list[OrderLine], order_discount: Decimal,
+                    limit: Decimal, prefix: str = "sales_order") -> None:
+    """Above `limit` off the list price needs a manager or admin. The limit applies to each
+    line's effective discount: a price override, the line discount and the order discount
+    combined, so no mix of them gives away more than one of them may."""
+    for i, line in enumerate(lines):
+        rate = line.effective_discount(order_discount)
+        if rate > limit:
+            field_path = f"{prefix}.lines[{i}]"
+            authorize(principal, Move.DISCOUNT_ABOVE_LIMIT,
+                      detail=f"{field_path} ({line.sku[:40]}) is {percent(rate)} off its list "
+                      f"price {line.list_price}, above the {percent(limit)} limit",
+                      metadata={"limit": str(limit), "field": field_path,
+                                "requested": rate_text(rate)})
+
+
+def percent(rate: Decimal) -> str:
+    return f"{(rate * 100).quantize(Decimal('0.01')).normalize():f}%"
+
+
+def rate_text(rate: Decimal) -> str:
+    """A rate for people and clients: at most 6 places, no trailing zeros ("0.36")."""
+    return f"{rate.quantize(RATE_PLACES).normalize():f}"
+
+
+RATE_PLACES = Decimal("0.000001")
 
 
 def shortage_error(number: str, shortages: list[tuple[str, str, int, int]]

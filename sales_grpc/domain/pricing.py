@@ -44,6 +44,17 @@ def price_line(quantity: int, unit_price: Decimal, line_discount: Decimal,
     return LineAmounts(gross, own + share, tax)
 
 
+def effective_discount(list_price: Decimal, unit_price: Decimal, line_discount: Decimal,
+                       order_discount: Decimal) -> Decimal:
+    """The share of the list price the customer does not pay, before tax: a price below list,
+    the line's discount and the order's discount combined (0.2 and 0.2 make 0.36). Exact;
+    a price above list is a markup, which is no discount rather than a negative one."""
+    if list_price <= 0:
+        return Decimal(0)  # nothing listed to discount from
+    paid = unit_price / list_price * (1 - line_discount) * (1 - order_discount)
+    return max(Decimal(0), 1 - paid)
+
+
 def total(lines: list[LineAmounts], shipping: Decimal) -> Totals:
     return Totals(
         subtotal=sum((line.gross for line in lines), Decimal(0)),
@@ -51,3 +62,4 @@ def total(lines: list[LineAmounts], shipping: Decimal) -> Totals:
         tax_total=sum((line.tax for line in lines), Decimal(0)),
         shipping=shipping,
     )
+

@@ -9,13 +9,9 @@ from ..domain import events as ev
 from ..domain import orders as rules
 from ..domain import validation as check
 from ..domain.access import Principal
+from ..domain.authorization import Move, authorize
 from ..domain.customers import Customer, check_orderable
-from ..domain.errors import (
-    Aborted,
-    InvalidArgument,
-    PermissionDenied,
-    Violations,
-)
+from ..domain.errors import Aborted, InvalidArgument, Violations
 from ..domain.money import Money
 from ..domain.orders import OrderState, SalesOrder
 from ..domain.products import MovementReason, StockMovement
@@ -44,9 +40,8 @@ class OrderLifecycle:
 
     async def confirm(self, principal: Principal, order_id: str, etag: str,
                       override: bool = False, override_reason: str = "") -> SalesOrder:
-        if override and not principal.is_privileged:
-            raise PermissionDenied("only a sales manager or admin can override a credit limit",
-                                   reason="OVERRIDE_NOT_ALLOWED")
+        if override:
+            authorize(principal, Move.OVERRIDE_CREDIT_LIMIT)
         if override and not override_reason.strip():
             raise InvalidArgument.of("override_reason", "is required with an override")
 

@@ -71,11 +71,15 @@ def build_lines(v: Violations, inputs: list[LineInput], currency: str,
             v.add(f"{path}.product_id", f"product {product.sku} is "
                   f"{'deleted' if product.is_deleted else 'inactive'} and cannot be sold")
             continue
+        # The list price must be in the order's currency: it is what discounts (and so the
+        # discount limit) are measured against, and the catalog has one price per product.
+        if product.unit_price.currency != currency:
+            v.add(f"{path}.product_id", f"{product.sku} is listed in "
+                  f"{product.unit_price.currency}, the order is in {currency}")
+            continue
         price = item.unit_price or product.unit_price
         if price.currency != currency:
-            which = "unit_price.currency_code" if item.unit_price else "product_id"
-            v.add(f"{path}.{which}", f"{product.sku} is priced in {price.currency}, the order "
-                  f"is in {currency}")
+            v.add(f"{path}.unit_price.currency_code", f"must be the order's currency {currency}")
             continue
         if not Decimal(0) <= price.amount < rules.MAX_UNIT_PRICE:
             v.add(f"{path}.unit_price.amount", "must be between 0 and 1000000000")
@@ -83,5 +87,6 @@ def build_lines(v: Violations, inputs: list[LineInput], currency: str,
         lines.append(OrderLine(product.id, product.sku, product.name, item.quantity,
                                price.amount, item.unit_price is not None, discount,
                                product.effective_tax_rate(default_tax_rate),
-                               LineAmounts(Decimal(0), Decimal(0), Decimal(0))))
+                               LineAmounts(Decimal(0), Decimal(0), Decimal(0)),
+                               product.unit_price.amount))
     return lines

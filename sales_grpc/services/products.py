@@ -8,6 +8,7 @@ from typing import Any
 from ..domain import products as rules
 from ..domain import validation as check
 from ..domain.access import Principal
+from ..domain.authorization import Move, authorize
 from ..domain.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, Violations
 from ..domain.listing import (
     FilterField,
@@ -43,6 +44,7 @@ class ProductService:
 
     async def create(self, principal: Principal, values: dict[str, Any],
                      request_id: str = "") -> Product:
+        authorize(principal, Move.EDIT_CATALOG)
         v = Violations()
         check.request_id(v, request_id)
         v.raise_if_any()
@@ -83,6 +85,7 @@ class ProductService:
 
     async def update(self, principal: Principal, product_id: str, mask: list[str],
                      values: dict[str, Any], etag: str) -> Product:
+        authorize(principal, Move.EDIT_CATALOG)
         fields = rules.check_mask(mask)
         current = await self.get(product_id, "product.id")
         current.check_etag(etag)
@@ -94,6 +97,7 @@ class ProductService:
         return await self._save(updated, current)
 
     async def delete(self, principal: Principal, product_id: str, etag: str) -> Product:
+        authorize(principal, Move.EDIT_CATALOG)
         current = await self.get(product_id)
         current.check_etag(etag)
         rules.check_deletable(current)
@@ -115,6 +119,7 @@ class ProductService:
     async def adjust_stock(self, principal: Principal, product_id: str, delta: int,
                            reason: MovementReason | None, note: str, request_id: str = ""
                            ) -> tuple[Product, StockMovement]:
+        authorize(principal, Move.ADJUST_STOCK)
         reason = rules.check_adjustment(delta, reason, note)
         v = Violations()
         check.request_id(v, request_id)

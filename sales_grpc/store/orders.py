@@ -27,13 +27,16 @@ def _line_doc(line: OrderLine) -> dict[str, Any]:
             "price_given": line.price_given, "discount_rate": D(line.discount_rate),
             "tax_rate": D(line.tax_rate), "gross": D(line.amounts.gross),
             "discount": D(line.amounts.discount), "tax": D(line.amounts.tax),
-            "total": D(line.amounts.total)}
+            "total": D(line.amounts.total), "list_price": D(line.list_price)}
 
 
 def _line_from(d: dict[str, Any]) -> OrderLine:
     return OrderLine(d["product_id"], d["sku"], d["product_name"], d["quantity"],
                      U(d["unit_price"]), d["price_given"], U(d["discount_rate"]),
-                     U(d["tax_rate"]), LineAmounts(U(d["gross"]), U(d["discount"]), U(d["tax"])))
+                     U(d["tax_rate"]), LineAmounts(U(d["gross"]), U(d["discount"]), U(d["tax"])),
+                     # Orders written before list prices were kept: their price was the list's
+                     # unless given, and a given one was checked against the limit then.
+                     U(d.get("list_price", d["unit_price"])))
 
 
 def _history_doc(h: HistoryEntry) -> dict[str, Any]:

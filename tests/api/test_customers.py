@@ -34,19 +34,19 @@ async def test_output_only_fields_sent_on_create_are_ignored(running, rep):
     assert created.sales_stats.order_count == 0
 
 
-async def test_every_field_survives_a_round_trip(running, rep):
+async def test_every_field_survives_a_round_trip(running, manager):
     address = address_pb2.PostalAddress(address_lines=["1 Main St", "Suite 2"],
                                         locality="Springfield", administrative_area="IL",
                                         postal_code="62701", region_code="US")
     created = await create_customer(
-        running, rep, customer_type=pb.CUSTOMER_TYPE_BUSINESS, company_name="Acme Ltd",
+        running, manager, customer_type=pb.CUSTOMER_TYPE_BUSINESS, company_name="Acme Ltd",
         phone="+1 (555) 010-0000", billing_address=address, shipping_address=address,
-        payment_terms=pb.PAYMENT_TERMS_NET_60, credit_limit=money("5000.005"),
+        payment_terms=pb.PAYMENT_TERMS_NET_60, credit_limit=money("5000.50"),
         tax_id="US-123", notes="line one\nline two", status=pb.CUSTOMER_STATUS_PROSPECT)
     fetched = (await customers(running).GetCustomer(pb.GetCustomerRequest(id=created.id),
-                                                    metadata=rep)).customer
+                                                    metadata=manager)).customer
     assert fetched == created
-    assert fetched.credit_limit.amount == "5000.005"
+    assert fetched.credit_limit.amount == "5000.50"
     assert list(fetched.billing_address.address_lines) == ["1 Main St", "Suite 2"]
     assert fetched.payment_terms == pb.PAYMENT_TERMS_NET_60
 

@@ -215,10 +215,12 @@ async def test_search_folds_case_beyond_ascii(running):
 
 async def test_an_admin_filters_by_team_and_payment_terms(running, admin):
     team = unique("team")
-    owner = running.token(unique("rep"), Role.SALES_REP, team)
-    net60 = await create_customer(running, owner, payment_terms=pb.PAYMENT_TERMS_NET_60)
-    await create_customer(running, owner)
-    await create_customer(running, _own_rep(running), payment_terms=pb.PAYMENT_TERMS_NET_60)
+    owner = unique("rep")
+    net60 = await create_customer(running, admin, owner_id=owner, team_id=team,
+                                  payment_terms=pb.PAYMENT_TERMS_NET_60)
+    await create_customer(running, admin, owner_id=owner, team_id=team)
+    await create_customer(running, admin, owner_id=owner, team_id=unique("team"),
+                          payment_terms=pb.PAYMENT_TERMS_NET_60)
     stub = customers(running)
     in_team = await stub.ListCustomers(pb.ListCustomersRequest(filter=f'team_id = "{team}"'),
                                        metadata=admin)

@@ -30,50 +30,50 @@ async def _stocked(running, metadata, on_hand, **fields):
     return created
 
 
-async def test_a_receipt_adds_stock_and_writes_a_ledger_entry(running, rep):
-    created = await create_product(running, rep)
+async def test_a_receipt_adds_stock_and_writes_a_ledger_entry(running, clerk):
+    created = await create_product(running, clerk)
     reply = await products(running).AdjustStock(
-        _adjust(created.id, 12, RECEIPT, "PO-17"), metadata=rep)
+        _adjust(created.id, 12, RECEIPT, "PO-17"), metadata=clerk)
     assert (reply.product.stock.on_hand, reply.product.stock.available) == (12, 12)
     movement = reply.movement
     assert (movement.quantity_delta, movement.reason, movement.note) == (12, RECEIPT, "PO-17")
     assert (movement.on_hand_after, movement.actor, movement.product_id) == (
-        12, "rep-1", created.id)
+        12, "clerk-1", created.id)
     assert movement.HasField("create_time")
 
 
-async def test_a_correction_below_zero_is_failed_precondition_and_moves_nothing(running, rep):
-    created = await _stocked(running, rep, 5)
+async def test_a_correction_below_zero_is_failed_precondition_and_moves_nothing(running, clerk):
+    created = await _stocked(running, clerk, 5)
     stub = products(running)
-    failure = await fails(stub.AdjustStock(_adjust(created.id, -6, CORRECTION), metadata=rep),
+    failure = await fails(stub.AdjustStock(_adjust(created.id, -6, CORRECTION), metadata=clerk),
                           StatusCode.FAILED_PRECONDITION)
     assert failure.info.reason == "INSUFFICIENT_STOCK"
     [violation] = failure.precondition.violations
     assert (violation.type, violation.subject) == ("INSUFFICIENT_STOCK", f"products/{created.id}")
-    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=clerk)
     assert fetched.product.stock.on_hand == 5
     ledger = await stub.ListStockMovements(pb.ListStockMovementsRequest(product_id=created.id),
-                                           metadata=rep)
+                                           metadata=clerk)
     assert [m.quantity_delta for m in ledger.movements] == [5]
 
 
-async def test_a_correction_down_to_exactly_zero_is_allowed(running, rep):
-    created = await _stocked(running, rep, 5)
+async def test_a_correction_down_to_exactly_zero_is_allowed(running, clerk):
+    created = await _stocked(running, clerk, 5)
     reply = await products(running).AdjustStock(_adjust(created.id, -5, CORRECTION),
-                                                metadata=rep)
+                                                metadata=clerk)
     assert reply.product.stock.on_hand == 0
 
 
-async def test_a_positive_write_off_is_invalid_argument(running, rep):
-    created = await _stocked(running, rep, 5)
+async def test_a_positive_write_off_is_invalid_argument(running, clerk):
+    created = await _stocked(running, clerk, 5)
     failure = await fails(products(running).AdjustStock(_adjust(created.id, 2, WRITE_OFF),
-                                                        metadata=rep),
+                                                        metadata=clerk),
                           StatusCode.INVALID_ARGUMENT)
     assert set(failure.fields) == {"quantity_delta"}
 
 
-async def test_bad_adjustments_are_invalid_argument_naming_the_field(running, rep):
-    created = await create_product(running, rep)
+async def test_bad_adjustments_are_invalid_argument_naming_the_field(running, clerk):
+    created = await create_product(running, clerk)
     stub = products(running)
     for request, field in (
             (_adjust(created.id, 0, CORRECTION), "quantity_delta"),
@@ -84,62 +84,62 @@ async def test_bad_adjustments_are_invalid_argument_naming_the_field(running, re
             (_adjust(created.id, 1, RECEIPT, note="n" * 501), "note"),
             (_adjust(created.id, 1, RECEIPT, request_id="r" * 101), "request_id"),
             (_adjust("nope", 1, RECEIPT), "product_id")):
-        failure = await fails(stub.AdjustStock(request, metadata=rep),
+        failure = await fails(stub.AdjustStock(request, metadata=clerk),
                               StatusCode.INVALID_ARGUMENT)
         assert field in failure.fields
 
 
-async def test_adjusting_an_unknown_product_is_not_found(running, rep):
+async def test_adjusting_an_unknown_product_is_not_found(running, clerk):
     await fails(products(running).AdjustStock(_adjust("0123456789abcdef01234567", 1, RECEIPT),
-                                              metadata=rep), StatusCode.NOT_FOUND)
+                                              metadata=clerk), StatusCode.NOT_FOUND)
 
 
-async def test_a_retried_adjustment_with_one_request_id_moves_stock_once(running, rep):
-    created = await create_product(running, rep)
+async def test_a_retried_adjustment_with_one_request_id_moves_stock_once(running, clerk):
+    created = await create_product(running, clerk)
     stub = products(running)
     request = _adjust(created.id, 7, RECEIPT, request_id=unique("req"))
-    first = await stub.AdjustStock(request, metadata=rep)
-    second = await stub.AdjustStock(request, metadata=rep)
+    first = await stub.AdjustStock(request, metadata=clerk)
+    second = await stub.AdjustStock(request, metadata=clerk)
     assert second.movement.id == first.movement.id
     assert second.product.stock.on_hand == 7
-    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=clerk)
     assert fetched.product.stock.on_hand == 7
 
 
-async def test_concurrent_retries_of_one_adjustment_move_stock_once(running, rep):
-    created = await create_product(running, rep)
+async def test_concurrent_retries_of_one_adjustment_move_stock_once(running, clerk):
+    created = await create_product(running, clerk)
     stub = products(running)
     request = _adjust(created.id, 3, RECEIPT, request_id=unique("req"))
-    replies = await asyncio.gather(*(stub.AdjustStock(request, metadata=rep) for _ in range(4)),
+    replies = await asyncio.gather(*(stub.AdjustStock(request, metadata=clerk) for _ in range(4)),
                                    return_exceptions=True)
     ok = [r for r in replies if isinstance(r, pb.AdjustStockResponse)]
     assert {r.code() for r in replies if r not in ok} <= {StatusCode.ABORTED}
     assert ok and len({r.movement.id for r in ok}) == 1
-    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=clerk)
     assert fetched.product.stock.on_hand == 3
 
 
-async def test_concurrent_write_offs_take_exactly_the_stock_there_is(running, rep):
-    created = await _stocked(running, rep, 3)
+async def test_concurrent_write_offs_take_exactly_the_stock_there_is(running, clerk):
+    created = await _stocked(running, clerk, 3)
     stub = products(running)
     replies = await asyncio.gather(
-        *(stub.AdjustStock(_adjust(created.id, -1, WRITE_OFF), metadata=rep) for _ in range(6)),
+        *(stub.AdjustStock(_adjust(created.id, -1, WRITE_OFF), metadata=clerk) for _ in range(6)),
         return_exceptions=True)
     codes = sorted(getattr(r, "code", lambda: StatusCode.OK)().name for r in replies)
     assert codes == ["FAILED_PRECONDITION"] * 3 + ["OK"] * 3
-    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=clerk)
     assert fetched.product.stock.on_hand == 0
 
 
-async def test_concurrent_receipts_all_land(running, rep):
-    created = await create_product(running, rep)
+async def test_concurrent_receipts_all_land(running, clerk):
+    created = await create_product(running, clerk)
     stub = products(running)
-    await asyncio.gather(*(stub.AdjustStock(_adjust(created.id, 2, RECEIPT), metadata=rep)
+    await asyncio.gather(*(stub.AdjustStock(_adjust(created.id, 2, RECEIPT), metadata=clerk)
                            for _ in range(5)))
-    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=clerk)
     assert fetched.product.stock.on_hand == 10
     ledger = await stub.ListStockMovements(pb.ListStockMovementsRequest(product_id=created.id),
-                                           metadata=rep)
+                                           metadata=clerk)
     assert sorted(m.on_hand_after for m in ledger.movements) == [2, 4, 6, 8, 10]
 
 
@@ -151,24 +151,24 @@ async def test_adjusting_a_deleted_product_is_failed_precondition(running, manag
                                               metadata=manager), StatusCode.FAILED_PRECONDITION)
 
 
-async def test_stock_movements_are_listed_newest_first_and_page(running, rep):
-    created = await create_product(running, rep)
+async def test_stock_movements_are_listed_newest_first_and_page(running, clerk):
+    created = await create_product(running, clerk)
     stub = products(running)
     for delta, reason in ((10, RECEIPT), (-2, WRITE_OFF), (1, CORRECTION)):
-        await stub.AdjustStock(_adjust(created.id, delta, reason), metadata=rep)
+        await stub.AdjustStock(_adjust(created.id, delta, reason), metadata=clerk)
     first = await stub.ListStockMovements(pb.ListStockMovementsRequest(
-        product_id=created.id, page_size=2), metadata=rep)
+        product_id=created.id, page_size=2), metadata=clerk)
     second = await stub.ListStockMovements(pb.ListStockMovementsRequest(
-        product_id=created.id, page_size=2, page_token=first.next_page_token), metadata=rep)
+        product_id=created.id, page_size=2, page_token=first.next_page_token), metadata=clerk)
     movements = [*first.movements, *second.movements]
     assert [m.quantity_delta for m in movements] == [1, -2, 10]
     assert [m.on_hand_after for m in movements] == [9, 8, 10]
     assert second.next_page_token == ""
 
 
-async def test_listing_the_movements_of_an_unknown_product_is_not_found(running, rep):
+async def test_listing_the_movements_of_an_unknown_product_is_not_found(running, clerk):
     await fails(products(running).ListStockMovements(
-        pb.ListStockMovementsRequest(product_id="0123456789abcdef01234567"), metadata=rep),
+        pb.ListStockMovementsRequest(product_id="0123456789abcdef01234567"), metadata=clerk),
         StatusCode.NOT_FOUND)
 
 
@@ -251,12 +251,12 @@ async def test_low_stock_counts_available_not_on_hand(running, manager):
 
 
 async def test_concurrent_adjustments_each_sent_twice_move_stock_once_per_request_id(running,
-                                                                                    rep):
-    created = await create_product(running, rep)
+                                                                                    clerk):
+    created = await create_product(running, clerk)
     stub = products(running)
     requests = [_adjust(created.id, 1, RECEIPT, request_id=unique("req")) for _ in range(6)]
-    replies = await asyncio.gather(*(stub.AdjustStock(r, metadata=rep)
+    replies = await asyncio.gather(*(stub.AdjustStock(r, metadata=clerk)
                                      for r in requests + requests))
     assert len({r.movement.id for r in replies}) == 6
-    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=rep)
+    fetched = await stub.GetProduct(pb.GetProductRequest(id=created.id), metadata=clerk)
     assert fetched.product.stock.on_hand == 6

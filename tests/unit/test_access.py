@@ -3,11 +3,11 @@
 from sales_grpc.domain.access import Principal, Role, Scope, in_scope, scope_of
 
 
-def test_a_rep_sees_only_the_customers_they_own():
+def test_a_rep_sees_only_the_records_they_own_in_their_own_team():
     scope = scope_of(Principal("rep-1", Role.SALES_REP, team_id="team-a"))
-    assert scope == Scope(owner_id="rep-1")
+    assert scope == Scope(owner_id="rep-1", team_id="team-a")
     assert in_scope(scope, "rep-1", "team-a")
-    assert in_scope(scope, "rep-1", "team-b")
+    assert not in_scope(scope, "rep-1", "team-b")  # handed to them by another team's manager
     assert not in_scope(scope, "rep-2", "team-a")
 
 

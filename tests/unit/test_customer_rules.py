@@ -100,7 +100,7 @@ def test_an_individual_needs_no_company_name():
 
 
 def test_a_valid_customer_with_every_field_is_accepted():
-    customer = _new(company_name="Acme", customer_type=CustomerType.BUSINESS,
+    customer = _new(MANAGER, company_name="Acme", customer_type=CustomerType.BUSINESS,
                     phone="+1 (555) 010-0000", tax_id="DE123",
                     billing_address=Address(("1 Main St",), "Springfield", "IL", "62701", "US"),
                     credit_limit=Money("USD", Decimal("5000")), notes="line\nbreak\ttab")

@@ -10,7 +10,7 @@ from erp.sales.v1 import order_service_pb2 as pb
 
 from ...domain.errors import Violations
 from ...domain.money import Money
-from ...domain.orders import HistoryEntry, OrderState, SalesOrder
+from ...domain.orders import HistoryEntry, OrderState, SalesOrder, rate_text
 from ...services.order_lines import LineInput
 from ...services.orders import OrderInput
 from .common import (
@@ -63,7 +63,9 @@ def order_out(o: SalesOrder) -> pb.SalesOrder:
             quantity=x.quantity, unit_price=_money(x.unit_price, c),
             discount_rate=str(x.discount_rate), tax_rate=str(x.tax_rate),
             gross_amount=_money(x.amounts.gross, c), discount_amount=_money(x.amounts.discount, c),
-            tax_amount=_money(x.amounts.tax, c), total_amount=_money(x.amounts.total, c))
+            tax_amount=_money(x.amounts.tax, c), total_amount=_money(x.amounts.total, c),
+            list_price=_money(x.list_price, c),
+            effective_discount_rate=rate_text(x.effective_discount(o.discount_rate)))
             for x in o.lines],
         discount_rate=str(o.discount_rate), shipping_charge=_money(o.shipping, c),
         totals=pb.SalesOrderTotals(

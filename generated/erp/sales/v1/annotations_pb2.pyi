@@ -11,9 +11,18 @@ import builtins as _builtins
 DESCRIPTOR: _descriptor.FileDescriptor
 
 REQUIRED_PERMISSION_FIELD_NUMBER: _builtins.int
+ELEVATED_PERMISSION_FIELD_NUMBER: _builtins.int
 required_permission: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.MethodOptions, _builtins.str]
 """The permission a caller's token must carry to invoke the RPC, one of
 `sales:read`, `sales:create`, `sales:update` or `sales:delete`. The
 server's auth interceptor reads this option from the descriptors, so the
 contract is the single source of truth for authorization.
+"""
+elevated_permission: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.MethodOptions, _builtins.str]
+"""A business permission that a caller who is not a sales manager or admin
+needs besides `required_permission`: `sales:catalog` (create, change or
+delete products) or `sales:stock` (adjust stock). Managers and admins may
+call the RPC without it; an Auth service can grant it to, say, a catalog
+clerk. Refused calls are PERMISSION_DENIED with ErrorInfo reason
+CATALOG_CHANGE_NOT_ALLOWED or STOCK_CHANGE_NOT_ALLOWED.
 """

@@ -222,13 +222,19 @@ class Customer(_message.Message):
     phone: _builtins.str
     """The phone number: digits, spaces and `+-()./`, at most 40 characters."""
     payment_terms: Global___PaymentTerms.ValueType
-    """When the customer pays; defaults to NET_30."""
+    """When the customer pays; defaults to NET_30. A credit decision: only a
+    sales manager or admin may set it (PERMISSION_DENIED, reason
+    CREDIT_TERMS_NOT_ALLOWED).
+    """
     tax_id: _builtins.str
     """The customer's tax or VAT number, at most 50 characters."""
     notes: _builtins.str
     """Free-form notes, at most 2000 characters."""
     status: Global___CustomerStatus.ValueType
-    """Whether the customer can be sold to; defaults to ACTIVE."""
+    """Whether the customer can be sold to; defaults to ACTIVE. Only a sales
+    manager or admin may suspend a customer or lift a suspension
+    (PERMISSION_DENIED, reason SUSPENSION_NOT_ALLOWED).
+    """
     owner_id: _builtins.str
     """The subject of the sales rep who owns the customer. Defaults to the
     creating caller; only managers and admins may set another owner.
@@ -253,7 +259,9 @@ class Customer(_message.Message):
     def credit_limit(self) -> _money_pb2.Money:
         """The most the customer may owe at once (confirmed, not yet invoiced
         orders plus unpaid invoices); must not be negative. Unset means no limit
-        is enforced. Only documents in this currency count against it.
+        is enforced. Only documents in this currency count against it. A credit
+        decision: only a sales manager or admin may set or change it
+        (PERMISSION_DENIED, reason CREDIT_TERMS_NOT_ALLOWED).
         """
 
     @_builtins.property

@@ -80,6 +80,8 @@ class SalesOrderLine(_message.Message):
     DISCOUNT_AMOUNT_FIELD_NUMBER: _builtins.int
     TAX_AMOUNT_FIELD_NUMBER: _builtins.int
     TOTAL_AMOUNT_FIELD_NUMBER: _builtins.int
+    LIST_PRICE_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_DISCOUNT_RATE_FIELD_NUMBER: _builtins.int
     product_id: _builtins.str
     """The product sold. Required."""
     sku: _builtins.str
@@ -90,16 +92,25 @@ class SalesOrderLine(_message.Message):
     """The quantity, 1 to 1000000 whole units."""
     discount_rate: _builtins.str
     """The line discount as a fraction, for example `"0.10"` for 10%; empty
-    means none. Above DEFAULT_DISCOUNT_LIMIT needs a manager or admin.
+    means none.
     """
     tax_rate: _builtins.str
     """The tax rate applied: the product's rate (0 stays 0), or
     DEFAULT_TAX_RATE when the product has none. Output only.
     """
+    effective_discount_rate: _builtins.str
+    """The share of the list price the customer does not pay before tax: the
+    price override, the line discount and the order discount combined (for
+    example 0.2 and 0.2 make `"0.36"`), at most 6 decimal places; a price
+    above list counts as `"0"`. Above DEFAULT_DISCOUNT_LIMIT only a sales
+    manager or admin may set it, so a value above the limit shows an
+    approved override. Output only.
+    """
     @_builtins.property
     def unit_price(self) -> _money_pb2.Money:
         """The price of one unit in the order's currency. Unset means the
-        product's current price.
+        product's current list price. A price below list is a discount and counts
+        against the discount limit (see `effective_discount_rate`).
         """
 
     @_builtins.property
@@ -120,6 +131,12 @@ class SalesOrderLine(_message.Message):
     def total_amount(self) -> _money_pb2.Money:
         """gross - discount + tax. Output only."""
 
+    @_builtins.property
+    def list_price(self) -> _money_pb2.Money:
+        """The product's list price when the line was priced: what discounts are
+        measured against. Output only.
+        """
+
     def __init__(
         self,
         *,
@@ -134,10 +151,12 @@ class SalesOrderLine(_message.Message):
         discount_amount: _money_pb2.Money | None = ...,
         tax_amount: _money_pb2.Money | None = ...,
         total_amount: _money_pb2.Money | None = ...,
+        list_price: _money_pb2.Money | None = ...,
+        effective_discount_rate: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "gross_amount", b"gross_amount", "tax_amount", b"tax_amount", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "gross_amount", b"gross_amount", "list_price", b"list_price", "tax_amount", b"tax_amount", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "discount_rate", b"discount_rate", "gross_amount", b"gross_amount", "product_id", b"product_id", "product_name", b"product_name", "quantity", b"quantity", "sku", b"sku", "tax_amount", b"tax_amount", "tax_rate", b"tax_rate", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "discount_rate", b"discount_rate", "effective_discount_rate", b"effective_discount_rate", "gross_amount", b"gross_amount", "list_price", b"list_price", "product_id", b"product_id", "product_name", b"product_name", "quantity", b"quantity", "sku", b"sku", "tax_amount", b"tax_amount", "tax_rate", b"tax_rate", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -236,9 +255,15 @@ class SalesOrder(_message.Message):
     notes: _builtins.str
     """Free-form notes, at most 2000 characters."""
     owner_id: _builtins.str
-    """The subject of the owning sales rep; defaults to the creating caller."""
+    """The subject of the owning sales rep; defaults to the creating caller.
+    Only a sales manager (within their team) or an admin may name another
+    owner.
+    """
     team_id: _builtins.str
-    """The team of the owning rep; defaults to the caller's team."""
+    """The customer's team, always: an order stays in the view of the team that
+    holds its customer. Empty on create means the customer's team; another
+    value is INVALID_ARGUMENT. Output only after create.
+    """
     etag: _builtins.str
     """The entity tag; stale values are ABORTED on update and transitions."""
     cancel_reason: _builtins.str

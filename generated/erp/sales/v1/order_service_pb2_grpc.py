@@ -139,11 +139,13 @@ class OrderServiceServicer:
         """Creates a draft order with a unique number such as `SO-2026-000123`.
 
         Returns INVALID_ARGUMENT for bad lines (unknown, archived or inactive
-        product, quantity outside 1..1000000, a price in another currency, more
-        than 200 lines), NOT_FOUND for an unknown customer, FAILED_PRECONDITION
-        for a deleted or suspended customer, and PERMISSION_DENIED when a sales rep
-        asks for a discount above DEFAULT_DISCOUNT_LIMIT. A retry with the same
-        `request_id` returns the first call's order.
+        product, quantity outside 1..1000000, a product listed or a price given
+        in another currency, more than 200 lines) or a `team_id` other than the
+        customer's, NOT_FOUND for an unknown customer, FAILED_PRECONDITION for a
+        deleted or suspended customer, and PERMISSION_DENIED when a sales rep
+        gives a line an effective discount above DEFAULT_DISCOUNT_LIMIT (reason
+        DISCOUNT_ABOVE_LIMIT) or names another owner (ASSIGNMENT_NOT_ALLOWED). A
+        retry with the same `request_id` returns the first call's order.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -184,7 +186,9 @@ class OrderServiceServicer:
 
         Returns INVALID_ARGUMENT for bad values or mask paths, NOT_FOUND for an
         unknown order, FAILED_PRECONDITION when the order is not a draft, ABORTED
-        for a stale etag and PERMISSION_DENIED for a discount above the limit.
+        for a stale etag and PERMISSION_DENIED when a sales rep changes `lines`
+        or `discount_rate` so that a line's effective discount is above the
+        limit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -55,11 +55,13 @@ class OrderServiceStub:
     """Creates a draft order with a unique number such as `SO-2026-000123`.
 
     Returns INVALID_ARGUMENT for bad lines (unknown, archived or inactive
-    product, quantity outside 1..1000000, a price in another currency, more
-    than 200 lines), NOT_FOUND for an unknown customer, FAILED_PRECONDITION
-    for a deleted or suspended customer, and PERMISSION_DENIED when a sales rep
-    asks for a discount above DEFAULT_DISCOUNT_LIMIT. A retry with the same
-    `request_id` returns the first call's order.
+    product, quantity outside 1..1000000, a product listed or a price given
+    in another currency, more than 200 lines) or a `team_id` other than the
+    customer's, NOT_FOUND for an unknown customer, FAILED_PRECONDITION for a
+    deleted or suspended customer, and PERMISSION_DENIED when a sales rep
+    gives a line an effective discount above DEFAULT_DISCOUNT_LIMIT (reason
+    DISCOUNT_ABOVE_LIMIT) or names another owner (ASSIGNMENT_NOT_ALLOWED). A
+    retry with the same `request_id` returns the first call's order.
     """
     GetSalesOrder: _grpc.UnaryUnaryMultiCallable[_order_service_pb2.GetSalesOrderRequest, _order_service_pb2.GetSalesOrderResponse]
     """Returns one order.
@@ -84,7 +86,9 @@ class OrderServiceStub:
 
     Returns INVALID_ARGUMENT for bad values or mask paths, NOT_FOUND for an
     unknown order, FAILED_PRECONDITION when the order is not a draft, ABORTED
-    for a stale etag and PERMISSION_DENIED for a discount above the limit.
+    for a stale etag and PERMISSION_DENIED when a sales rep changes `lines`
+    or `discount_rate` so that a line's effective discount is above the
+    limit.
     """
     ConfirmSalesOrder: _grpc.UnaryUnaryMultiCallable[_order_service_pb2.ConfirmSalesOrderRequest, _order_service_pb2.ConfirmSalesOrderResponse]
     """Confirms a draft and reserves stock for every line, all or nothing, in
@@ -164,11 +168,13 @@ class OrderServiceAsyncStub(OrderServiceStub):
     """Creates a draft order with a unique number such as `SO-2026-000123`.
 
     Returns INVALID_ARGUMENT for bad lines (unknown, archived or inactive
-    product, quantity outside 1..1000000, a price in another currency, more
-    than 200 lines), NOT_FOUND for an unknown customer, FAILED_PRECONDITION
-    for a deleted or suspended customer, and PERMISSION_DENIED when a sales rep
-    asks for a discount above DEFAULT_DISCOUNT_LIMIT. A retry with the same
-    `request_id` returns the first call's order.
+    product, quantity outside 1..1000000, a product listed or a price given
+    in another currency, more than 200 lines) or a `team_id` other than the
+    customer's, NOT_FOUND for an unknown customer, FAILED_PRECONDITION for a
+    deleted or suspended customer, and PERMISSION_DENIED when a sales rep
+    gives a line an effective discount above DEFAULT_DISCOUNT_LIMIT (reason
+    DISCOUNT_ABOVE_LIMIT) or names another owner (ASSIGNMENT_NOT_ALLOWED). A
+    retry with the same `request_id` returns the first call's order.
     """
     GetSalesOrder: _aio.UnaryUnaryMultiCallable[_order_service_pb2.GetSalesOrderRequest, _order_service_pb2.GetSalesOrderResponse]  # type: ignore[assignment]
     """Returns one order.
@@ -193,7 +199,9 @@ class OrderServiceAsyncStub(OrderServiceStub):
 
     Returns INVALID_ARGUMENT for bad values or mask paths, NOT_FOUND for an
     unknown order, FAILED_PRECONDITION when the order is not a draft, ABORTED
-    for a stale etag and PERMISSION_DENIED for a discount above the limit.
+    for a stale etag and PERMISSION_DENIED when a sales rep changes `lines`
+    or `discount_rate` so that a line's effective discount is above the
+    limit.
     """
     ConfirmSalesOrder: _aio.UnaryUnaryMultiCallable[_order_service_pb2.ConfirmSalesOrderRequest, _order_service_pb2.ConfirmSalesOrderResponse]  # type: ignore[assignment]
     """Confirms a draft and reserves stock for every line, all or nothing, in
@@ -276,11 +284,13 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         """Creates a draft order with a unique number such as `SO-2026-000123`.
 
         Returns INVALID_ARGUMENT for bad lines (unknown, archived or inactive
-        product, quantity outside 1..1000000, a price in another currency, more
-        than 200 lines), NOT_FOUND for an unknown customer, FAILED_PRECONDITION
-        for a deleted or suspended customer, and PERMISSION_DENIED when a sales rep
-        asks for a discount above DEFAULT_DISCOUNT_LIMIT. A retry with the same
-        `request_id` returns the first call's order.
+        product, quantity outside 1..1000000, a product listed or a price given
+        in another currency, more than 200 lines) or a `team_id` other than the
+        customer's, NOT_FOUND for an unknown customer, FAILED_PRECONDITION for a
+        deleted or suspended customer, and PERMISSION_DENIED when a sales rep
+        gives a line an effective discount above DEFAULT_DISCOUNT_LIMIT (reason
+        DISCOUNT_ABOVE_LIMIT) or names another owner (ASSIGNMENT_NOT_ALLOWED). A
+        retry with the same `request_id` returns the first call's order.
         """
 
     @_abc_1.abstractmethod
@@ -329,7 +339,9 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Returns INVALID_ARGUMENT for bad values or mask paths, NOT_FOUND for an
         unknown order, FAILED_PRECONDITION when the order is not a draft, ABORTED
-        for a stale etag and PERMISSION_DENIED for a discount above the limit.
+        for a stale etag and PERMISSION_DENIED when a sales rep changes `lines`
+        or `discount_rate` so that a line's effective discount is above the
+        limit.
         """
 
     @_abc_1.abstractmethod

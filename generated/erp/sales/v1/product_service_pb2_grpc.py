@@ -32,6 +32,9 @@ class ProductServiceStub:
     scoped by owner. Stock quantities are whole units of the product's unit of
     measure. Every RPC returns UNAUTHENTICATED for a missing, expired or forged
     token and PERMISSION_DENIED when the token lacks the RPC's permission.
+    Changing the catalog or the stock is for sales managers and admins, or for
+    callers holding the RPC's `elevated_permission`; a sales rep without it
+    gets PERMISSION_DENIED.
     """
 
     def __init__(self, channel):
@@ -99,6 +102,9 @@ class ProductServiceServicer:
     scoped by owner. Stock quantities are whole units of the product's unit of
     measure. Every RPC returns UNAUTHENTICATED for a missing, expired or forged
     token and PERMISSION_DENIED when the token lacks the RPC's permission.
+    Changing the catalog or the stock is for sales managers and admins, or for
+    callers holding the RPC's `elevated_permission`; a sales rep without it
+    gets PERMISSION_DENIED.
     """
 
     def CreateProduct(self, request, context):
@@ -275,6 +281,9 @@ class ProductService:
     scoped by owner. Stock quantities are whole units of the product's unit of
     measure. Every RPC returns UNAUTHENTICATED for a missing, expired or forged
     token and PERMISSION_DENIED when the token lacks the RPC's permission.
+    Changing the catalog or the stock is for sales managers and admins, or for
+    callers holding the RPC's `elevated_permission`; a sales rep without it
+    gets PERMISSION_DENIED.
     """
 
     @staticmethod

@@ -33,6 +33,9 @@ class ProductServiceStub:
     scoped by owner. Stock quantities are whole units of the product's unit of
     measure. Every RPC returns UNAUTHENTICATED for a missing, expired or forged
     token and PERMISSION_DENIED when the token lacks the RPC's permission.
+    Changing the catalog or the stock is for sales managers and admins, or for
+    callers holding the RPC's `elevated_permission`; a sales rep without it
+    gets PERMISSION_DENIED.
     """
 
     @_typing.overload
@@ -114,6 +117,9 @@ class ProductServiceAsyncStub(ProductServiceStub):
     scoped by owner. Stock quantities are whole units of the product's unit of
     measure. Every RPC returns UNAUTHENTICATED for a missing, expired or forged
     token and PERMISSION_DENIED when the token lacks the RPC's permission.
+    Changing the catalog or the stock is for sales managers and admins, or for
+    callers holding the RPC's `elevated_permission`; a sales rep without it
+    gets PERMISSION_DENIED.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -191,6 +197,9 @@ class ProductServiceServicer(metaclass=_abc_1.ABCMeta):
     scoped by owner. Stock quantities are whole units of the product's unit of
     measure. Every RPC returns UNAUTHENTICATED for a missing, expired or forged
     token and PERMISSION_DENIED when the token lacks the RPC's permission.
+    Changing the catalog or the stock is for sales managers and admins, or for
+    callers holding the RPC's `elevated_permission`; a sales rep without it
+    gets PERMISSION_DENIED.
     """
 
     @_abc_1.abstractmethod
