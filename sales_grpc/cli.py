@@ -21,7 +21,8 @@ from .api.auth import mint_token
 from .api.server import SalesServer
 from .bootstrap import App, build
 from .config import Settings
-from .domain.access import PERMISSIONS, Role
+from .domain.access import Role
+from .domain.authorization import GRANTABLE
 from .store.embedded import EmbeddedServers, start_embedded
 
 log = logging.getLogger("sales_grpc.cli")
@@ -202,9 +203,9 @@ def cmd_token(args: argparse.Namespace) -> int:
     permissions = None
     if args.permissions is not None:
         permissions = [p.strip() for p in args.permissions.split(",") if p.strip()]
-        unknown = sorted(set(permissions) - set(PERMISSIONS))
+        unknown = sorted(set(permissions) - set(GRANTABLE))
         if unknown:
-            _fail(f"unknown permissions {', '.join(unknown)}; use {', '.join(PERMISSIONS)}")
+            _fail(f"unknown permissions {', '.join(unknown)}; use {', '.join(GRANTABLE)}")
     print(mint_token(settings, args.sub, Role(args.role), args.team, permissions, args.ttl))
     return 0
 

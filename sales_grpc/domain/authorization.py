@@ -12,13 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .access import Principal, Role
+from .access import PERMISSIONS, Principal, Role
 from .errors import PermissionDenied
 
 # Permissions beyond the four CRUD ones; the contract declares them on the RPCs they unlock
 # (the `elevated_permission` method option) and the README lists them.
 CATALOG_PERMISSION = "sales:catalog"
 STOCK_PERMISSION = "sales:stock"
+# Every permission a token may carry.
+GRANTABLE = (*PERMISSIONS, CATALOG_PERMISSION, STOCK_PERMISSION)
 
 _PRIVILEGED = frozenset({Role.SALES_MANAGER, Role.ADMIN})
 _ADMIN = frozenset({Role.ADMIN})
