@@ -10,6 +10,15 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from ..domain import errors as e
 
 ERROR_DOMAIN = "sales.erp"
+# Caps on what a status carries, whatever a domain error holds. A client's default limit on
+# received metadata is 16 KiB (soft 8 KiB), and the message and details travel in the
+# trailers: past it the client sees RESOURCE_EXHAUSTED instead of the real error. Domain code
+# quotes input through errors.shown(); these are the safety net for anything it missed.
+MAX_MESSAGE = 1024
+MAX_FIELD = 256
+MAX_DESCRIPTION = 512
+MAX_METADATA_VALUE = 256
+DETAILS_BUDGET = 3000  # characters of violations per status; the first always goes
 
 STATUS_CODES: dict[type[e.DomainError], grpc.StatusCode] = {
     e.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -29,25 +38,46 @@ def _packed(message: object) -> any_pb2.Any:
     return packed
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fitting(texts: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """The leading violations whose texts fit DETAILS_BUDGET (a list of 200 short products
+    keeps its first few dozen; the message says what the error is about)."""
+    kept: list[tuple[str, ...]] = []
+    used = 0
+    for item in texts:
+        used += sum(map(len, item))
+        if kept and used > DETAILS_BUDGET:
+            break
+        kept.append(item)
+    return kept
+
+
 def to_status(error: e.DomainError) -> tuple[grpc.StatusCode, status_pb2.Status]:
     code = STATUS_CODES.get(type(error), grpc.StatusCode.UNKNOWN)
     for kind, mapped in STATUS_CODES.items():
         if isinstance(error, kind):
             code = mapped
             break
-    status = status_pb2.Status(code=code.value[0], message=error.message)
-    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN,
-                                       metadata=error.metadata)
+    status = status_pb2.Status(code=code.value[0], message=_cut(error.message, MAX_MESSAGE))
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata={
+        _cut(k, 64): _cut(v, MAX_METADATA_VALUE) for k, v in error.metadata.items()})
     status.details.append(_packed(info))
     if isinstance(error, e.InvalidArgument) and error.violations:
+        fields = _fitting([(_cut(v.field, MAX_FIELD), _cut(v.description, MAX_DESCRIPTION))
+                           for v in error.violations])
         status.details.append(_packed(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in error.violations])))
+            error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
+            for field, description in fields])))
     if isinstance(error, e.FailedPrecondition) and error.violations:
+        items = _fitting([(_cut(v.type, MAX_FIELD), _cut(v.subject, MAX_FIELD),
+                           _cut(v.description, MAX_DESCRIPTION)) for v in error.violations])
         status.details.append(_packed(error_details_pb2.PreconditionFailure(violations=[
             error_details_pb2.PreconditionFailure.Violation(
-                type=v.type, subject=v.subject, description=v.description)
-            for v in error.violations])))
+                type=kind, subject=subject, description=description)
+            for kind, subject, description in items])))
     return code, status
 
 

@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """Caller input as an error message may quote it: repr-quoted and cut to `limit`
+    characters, so a 100 KB value cannot make a 100 KB status (which clients see as
+    RESOURCE_EXHAUSTED)."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit] + '…'!r} ({len(text)} characters)"
+
+
 @dataclass(frozen=True)
 class FieldViolation:
     field: str

@@ -2,7 +2,8 @@
 
 A filter is comparisons joined by AND (a subset of AIP-160): `status = ACTIVE AND
 unit_price >= 10 AND text:"acme"`. Values are quoted strings, numbers, true/false or bare
-enum names. Each resource declares the fields it allows; anything else is INVALID_ARGUMENT.
+enum names; times are quoted RFC 3339 strings. Each resource declares the fields it allows;
+anything else is INVALID_ARGUMENT.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, shown
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -21,6 +23,7 @@ MAX_FILTER_LENGTH = 1000
 _TOKEN = re.compile(
     r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<op>>=|<=|!=|=|<|>|:)|(?P<word>[A-Za-z0-9_.+-]+))'
 )
+_DATE_LIKE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             raise InvalidArgument.of(
-                "filter", f"unexpected text at position {pos}: {text[pos:pos + 20]!r}")
+                "filter", f"unexpected text at position {pos}: {shown(text[pos:], 20)}")
         kind = match.lastgroup or ""
         value = match.group(kind)
         if kind == "string":
@@ -84,23 +87,45 @@ def parse_filter(text: str, fields: Mapping[str, FilterField]) -> list[Condition
             i += 1
         if i + 3 > len(tokens):
             raise InvalidArgument.of("filter", "expected a comparison such as status = ACTIVE")
-        (name_kind, name), (op_kind, op), (_, raw) = tokens[i : i + 3]
-        if name_kind != "word" or op_kind != "op" or tokens[i + 2][0] == "op":
+        (name_kind, name), (op_kind, op), (raw_kind, raw) = tokens[i : i + 3]
+        if name_kind != "word" or op_kind != "op" or raw_kind == "op":
             raise InvalidArgument.of("filter", "expected a comparison such as status = ACTIVE")
         spec = fields.get(name)
         if spec is None:
             allowed = ", ".join(sorted(fields))
             raise InvalidArgument.of(
-                "filter", f"unknown field {name!r}; filterable fields: {allowed}")
+                "filter", f"unknown field {shown(name)}; filterable fields: {allowed}")
         if op not in spec.operators:
             raise InvalidArgument.of("filter", f"{name} does not support {op!r}")
+        if raw_kind == "word" and tokens[i + 3 : i + 4] == [("op", ":")]:
+            raise _unquoted(name, op, tokens[i + 2 :], spec)
         try:
             value = spec.convert(raw)
         except ValueError as exc:
-            raise InvalidArgument.of("filter", f"{name}: {exc}") from exc
+            hint = ""
+            if raw_kind == "word" and spec.convert is time_converter and \
+                    _DATE_LIKE.match(raw):
+                day = raw if _DATE_LIKE.fullmatch(raw) else "2026-01-01"
+                hint = f'; timestamps must be quoted: {name} {op} "{day}T00:00:00Z"'
+            raise InvalidArgument.of("filter", f"{name}: {exc}{hint}") from exc
         conditions.append(Condition(name, spec.path, op, value))
         i += 3
     return conditions
+
+
+def _unquoted(name: str, op: str, rest: list[tuple[str, str]], spec: FilterField
+              ) -> InvalidArgument:
+    """A bare value with ':' in it, such as an unquoted time: the tokenizer split it at each
+    ':', so put it back together and show the quoted form."""
+    parts = [rest[0][1]]
+    j = 1
+    while j + 1 < len(rest) and rest[j] == ("op", ":") and rest[j + 1][0] == "word":
+        parts += [":", rest[j + 1][1]]
+        j += 2
+    value = "".join(parts)
+    value = value if len(value) <= 40 else value[:40] + "…"
+    what = "timestamps" if spec.convert is time_converter else "values containing ':'"
+    return InvalidArgument.of("filter", f'{what} must be quoted: {name} {op} "{value}"')
 
 
 def parse_order_by(text: str, fields: Mapping[str, str], default: str) -> list[SortKey]:
@@ -108,11 +133,12 @@ def parse_order_by(text: str, fields: Mapping[str, str], default: str) -> list[S
     for part in (text or default).split(","):
         words = part.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
-            raise InvalidArgument.of("order_by", f"{part.strip()!r} is not `field` or `field desc`")
+            raise InvalidArgument.of(
+                "order_by", f"{shown(part.strip())} is not `field` or `field desc`")
         if words[0] not in fields:
             allowed = ", ".join(sorted(fields))
             raise InvalidArgument.of(
-                "order_by", f"cannot sort by {words[0]!r}; sortable: {allowed}")
+                "order_by", f"cannot sort by {shown(words[0])}; sortable: {allowed}")
         if any(key.path == fields[words[0]] for key in keys):  # keyset paging would loop
             raise InvalidArgument.of("order_by", f"names {words[0]!r} more than once")
         keys.append(SortKey(fields[words[0]], len(words) == 2 and words[1] == "desc"))
@@ -122,7 +148,7 @@ def parse_order_by(text: str, fields: Mapping[str, str], default: str) -> list[S
 def enum_converter(values: Mapping[str, object]) -> Callable[[str], object]:
     def convert(raw: str) -> object:
         if raw not in values:
-            raise ValueError(f"{raw!r} is not one of {', '.join(sorted(values))}")
+            raise ValueError(f"{shown(raw)} is not one of {', '.join(sorted(values))}")
         return values[raw]
 
     return convert
@@ -130,7 +156,7 @@ def enum_converter(values: Mapping[str, object]) -> Callable[[str], object]:
 
 def bool_converter(raw: str) -> bool:
     if raw not in ("true", "false"):
-        raise ValueError(f"{raw!r} is not true or false")
+        raise ValueError(f"{shown(raw)} is not true or false")
     return raw == "true"
 
 
@@ -138,6 +164,25 @@ def text_converter(raw: str) -> str:
     if not raw or len(raw) > 200:
         raise ValueError("text must be 1 to 200 characters")
     return raw
+
+
+def time_converter(raw: str) -> datetime:
+    """An RFC 3339 time with a zone, normalised to UTC. It must fit google.protobuf.Timestamp
+    (0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, fractions allowed) once in UTC, the form
+    queries and page tokens carry; Python's datetime spans exactly that range, so a time
+    that overflows in the conversion is out of it."""
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{shown(raw)} is not an RFC 3339 time such as 2026-01-01T00:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{shown(raw)} needs a time zone, such as Z")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{shown(raw)} is out of range: in UTC it must fall between "
+                         "0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z") from None
 
 
 def decimal_converter(raw: str) -> Decimal:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from ..domain.access import Principal, in_scope, scope_of
-from ..domain.errors import Aborted, NotFound
+from ..domain.errors import Aborted, NotFound, shown
 from ..domain.listing import (
     FilterField,
     decimal_converter,
@@ -14,20 +12,10 @@ from ..domain.listing import (
     parse_filter,
     parse_order_by,
     text_converter,
+    time_converter,
 )
 from ..domain.orders import OrderState, SalesOrder
 from .ports import OrderRecords
-
-
-def _time(raw: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{raw!r} is not an RFC 3339 time such as 2026-01-01T00:00:00Z") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"{raw!r} needs a time zone, such as Z")
-    return moment
-
 
 _EQ = frozenset({"=", "!="})
 _RANGE = frozenset({"=", "<", "<=", ">", ">="})
@@ -35,7 +23,7 @@ FILTERS = {
     "state": FilterField("state", _EQ, enum_converter({s.name: s.value for s in OrderState})),
     "customer_id": FilterField("customer_id", _EQ, text_converter),
     "owner_id": FilterField("owner_id", _EQ, text_converter),
-    "create_time": FilterField("create_time", _RANGE - {"="}, _time),
+    "create_time": FilterField("create_time", _RANGE - {"="}, time_converter),
     "grand_total": FilterField("totals.grand_total", _RANGE, decimal_converter),
     "text": FilterField("text", frozenset({":"}), text_converter),
 }
@@ -55,7 +43,7 @@ def visible(principal: Principal, order: SalesOrder | None, key: str) -> SalesOr
     """The order if the caller may see it; another rep's order is NOT_FOUND, not DENIED,
     so that its existence does not leak."""
     if order is None or not in_scope(scope_of(principal), order.owner_id, order.team_id):
-        raise NotFound(f"sales order {key[:40]} not found", reason="ORDER_NOT_FOUND")
+        raise NotFound(f"sales order {shown(key)} not found", reason="ORDER_NOT_FOUND")
     return order
 
 
