@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
+# The most request metadata (headers) a call may carry, soft and hard limit alike. gRPC's
+# defaults (8 KiB soft, where calls start failing at random with RESOURCE_EXHAUSTED, and
+# 16 KiB hard) are smaller than the JWTs a real Auth service issues with many group or
+# permission claims; 64 KiB fits those with room, and one value makes the limit exact.
+MAX_METADATA_BYTES = 64 * 1024
+
 SALES_SERVICES = [
     customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
     product_service_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name,
@@ -51,6 +57,8 @@ class SalesServer:
                                           required_permissions(SALES_SERVICES))],
             # No SO_REUSEPORT: a second server on a taken port must fail, not share the calls.
             options=[("grpc.max_receive_message_length", 4 * 1024 * 1024),
+                     ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+                     ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
                      ("grpc.so_reuseport", 0)],
         )
         customer_service_pb2_grpc.add_CustomerServiceServicer_to_server(
