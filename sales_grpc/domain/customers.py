@@ -110,6 +110,8 @@ def validate(v: Violations, values: dict[str, Any], prefix: str = "customer") ->
     limit = values.get("credit_limit")
     if limit is not None and limit.is_negative():
         v.add(f"{prefix}.credit_limit.amount", "must not be negative")
+    elif limit is not None and not limit.fits_minor_unit():
+        v.add(f"{prefix}.credit_limit.amount", limit.minor_unit_error())
     if "owner_id" in values:  # every customer has an owner; a blank one is nobody's
         check.text(v, f"{prefix}.owner_id", values["owner_id"], required=True, max_len=100)
     if "team_id" in values:

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from .errors import shown
+
 # ISO 4217 codes the service accepts, with their minor units (decimal places).
 MINOR_UNITS: dict[str, int] = {
     "USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "CAD": 2, "AUD": 2, "NZD": 2, "SEK": 2, "NOK": 2,
@@ -30,22 +32,22 @@ def parse_decimal(text: str, *, max_places: int = MAX_INPUT_PLACES) -> Decimal:
     """Parses a plain decimal string such as "-12.50": no exponent, NaN or infinity."""
     text = text.strip()
     if not _DECIMAL_TEXT.fullmatch(text):
-        raise MoneyError(f"{text!r} is not a decimal number such as 12.50")
+        raise MoneyError(f"{shown(text)} is not a decimal number such as 12.50")
     try:
         value = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only valid text
-        raise MoneyError(f"{text!r} is not a decimal number") from exc
+        raise MoneyError(f"{shown(text)} is not a decimal number") from exc
     if abs(value) >= MAX_ABS_AMOUNT:
-        raise MoneyError(f"{text} is out of range (at most 15 integer digits)")
+        raise MoneyError(f"{shown(text)} is out of range (at most 15 integer digits)")
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > max_places:
-        raise MoneyError(f"{text} has more than {max_places} decimal places")
+        raise MoneyError(f"{shown(text)} has more than {max_places} decimal places")
     return value.copy_abs() if value.is_zero() else value  # "-0" is plain zero
 
 
 def check_currency(code: str) -> str:
     if code not in MINOR_UNITS:
-        raise MoneyError(f"{code!r} is not a supported ISO 4217 currency code")
+        raise MoneyError(f"{shown(code)} is not a supported ISO 4217 currency code")
     return code
 
 
@@ -76,6 +78,18 @@ class Money:
 
     def is_negative(self) -> bool:
         return self.amount < 0
+
+    def fits_minor_unit(self) -> bool:
+        """Whether the amount is a whole number of the currency's minor unit: 1500 JPY or
+        12.50 USD, not 1.5 JPY or 12.505 USD. Amounts a customer sees as money (a credit
+        limit, a shipping charge) must fit; unit prices may have up to 6 places, since
+        sub-cent unit prices (0.005 USD a screw) are legitimate and lines round."""
+        return self.amount == round_to_minor(self.amount, self.currency)
+
+    def minor_unit_error(self) -> str:
+        places = MINOR_UNITS[self.currency]
+        return (f"{self.currency} amounts have at most {places} decimal places; "
+                f"{shown(self.amount)} has more")
 
     def _same_currency(self, other: Money) -> None:
         if other.currency != self.currency:

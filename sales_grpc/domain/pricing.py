@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .money import round_to_minor
+from .errors import Violations
+from .money import MAX_ABS_AMOUNT, round_to_minor
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,27 @@ def total(lines: list[LineAmounts], shipping: Decimal) -> Totals:
         shipping=shipping,
     )
 
+
+def check_within_cap(lines: list[LineAmounts], totals: Totals, prefix: str = "sales_order"
+                     ) -> None:
+    """Every line amount and every total stays below MAX_ABS_AMOUNT, the cap on amounts a
+    client may send: a computed amount past it (a million units at a near-billion price, or
+    shipping on top of a total just under it) is one no client could send back."""
+    cap = MAX_ABS_AMOUNT
+    v = Violations()
+    for i, line in enumerate(lines):
+        largest = max(line.gross, line.discount, line.tax, line.total)
+        if largest >= cap:
+            v.add(f"{prefix}.lines[{i}]", f"the line's amount would be {largest}, which "
+                  f"exceeds the cap: amounts must stay below {cap:f}")
+    for name, amount in (("subtotal", totals.subtotal), ("discount total", totals.discount_total),
+                         ("tax total", totals.tax_total)):
+        if amount >= cap:
+            v.add(f"{prefix}.lines", f"the order's {name} would be {amount}, which exceeds "
+                  f"the cap: amounts must stay below {cap:f}")
+    if totals.grand_total >= cap and not v.items:
+        pushed = totals.shipping > 0 and totals.grand_total - totals.shipping < cap
+        v.add(f"{prefix}.shipping_charge" if pushed else prefix,
+              f"the grand total would be {totals.grand_total}, which exceeds the cap: "
+              f"amounts must stay below {cap:f}")
+    v.raise_if_any("the order's amounts would exceed the cap")

@@ -16,6 +16,7 @@ from ..domain.customers import check_orderable
 from ..domain.errors import InvalidArgument, Violations
 from ..domain.money import Money, MoneyError, check_currency
 from ..domain.orders import OrderState, SalesOrder
+from ..domain.pricing import check_within_cap
 from ..domain.products import Product
 from ..domain.records import Audit
 from .clock import now
@@ -131,6 +132,8 @@ class OrderService:
                       f"must be the order's currency {order.currency}")
             elif shipping.is_negative():
                 v.add("sales_order.shipping_charge.amount", "must not be negative")
+            elif not shipping.fits_minor_unit():
+                v.add("sales_order.shipping_charge.amount", shipping.minor_unit_error())
             else:
                 order.shipping = shipping.rounded().amount
         if "notes" in fields:
@@ -145,6 +148,7 @@ class OrderService:
                                   self._settings.default_discount_limit)
         order.lines = rules.reprice(order.lines, order.discount_rate, order.currency)
         order.totals = rules.totals_of(order.lines, order.shipping)
+        check_within_cap([line.amounts for line in order.lines], order.totals)
 
     async def update(self, principal: Principal, order_id: str, mask: list[str],
                      data: OrderInput, etag: str) -> SalesOrder:
