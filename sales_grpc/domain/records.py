@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .errors import Aborted
+from .errors import Aborted, InvalidArgument, shown
+
+_ETAG = re.compile(r"v[1-9][0-9]*")
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,15 @@ class Versioned:
         return f"v{self.version}"
 
     def check_etag(self, etag: str) -> None:
-        if etag and etag != self.etag:
+        """An empty etag skips the check; one not of the form this service returns is a
+        client bug (INVALID_ARGUMENT), which retrying after a re-read would not fix."""
+        if not etag:
+            return
+        if not _ETAG.fullmatch(etag):
+            raise InvalidArgument.of(
+                "etag", f"{shown(etag)} is not an etag this service returns (v1, v2, ...)")
+        if etag != self.etag:
             raise Aborted(
-                f"etag {etag} is stale; the record is now at {self.etag}: re-read and retry",
+                f"etag {shown(etag)} is stale; the record is now at {self.etag}: re-read and retry",
                 metadata={"current_etag": self.etag},
             )

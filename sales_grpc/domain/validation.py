@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from .errors import Violations
+from .errors import Violations, shown
 from .records import Address
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -13,10 +14,19 @@ _PHONE = re.compile(r"^[0-9+\-() ./]{3,40}$")
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 _REGION = re.compile(r"^[A-Z]{2}$")
 MAX_REQUEST_ID = 100
+# Letters that render as nothing but are not Cf or whitespace (Hangul fillers, braille blank).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def blank(value: str) -> bool:
+    """Whether the value shows nothing: only whitespace, format characters (zero-width
+    spaces, joiners, BOMs, soft hyphens), controls or blank letters."""
+    return all(c.isspace() or c in _BLANK_LETTERS or unicodedata.category(c) in ("Cf", "Cc")
+               for c in value)
 
 
 def text(v: Violations, path: str, value: str, *, required: bool, max_len: int) -> None:
-    if required and not value.strip():
+    if required and blank(value):
         v.add(path, "is required")
     elif len(value) > max_len:
         v.add(path, f"must be at most {max_len} characters (got {len(value)})")
@@ -28,7 +38,7 @@ def email(v: Violations, path: str, value: str) -> None:
     if not value:
         v.add(path, "is required")
     elif len(value) > 254 or not _EMAIL.fullmatch(value):
-        v.add(path, f"{value[:60]!r} is not a valid email address")
+        v.add(path, f"{shown(value, 60)} is not a valid email address")
 
 
 def phone(v: Violations, path: str, value: str) -> None:
@@ -53,7 +63,7 @@ def object_id(path: str, value: str) -> str:
     from .errors import InvalidArgument
 
     if not OBJECT_ID.fullmatch(value or ""):
-        raise InvalidArgument.of(path, f"{value[:40]!r} is not a valid id (24 hexadecimal digits)")
+        raise InvalidArgument.of(path, f"{shown(value)} is not a valid id (24 hexadecimal digits)")
     return value
 
 
@@ -75,9 +85,9 @@ def update_mask(paths: list[str], editable: frozenset[str], *, kind: str,
         top = path.split(".", 1)[0]
         if top not in editable:
             hint = (hints or {}).get(top, "editable: " + ", ".join(sorted(editable)))
-            v.add("update_mask", f"{path!r} is not an editable {kind} field ({hint})")
+            v.add("update_mask", f"{shown(path)} is not an editable {kind} field ({hint})")
         elif "." in path and top not in with_subfields:
-            v.add("update_mask", f"{path!r}: {top} has no sub-fields")
+            v.add("update_mask", f"{shown(path)}: {top} has no sub-fields")
         else:
             fields.append(top)
     v.raise_if_any("invalid update_mask")
