@@ -82,7 +82,7 @@ def customer(n: int) -> pb.Customer:
         customer_type=pb.CUSTOMER_TYPE_BUSINESS, email=f"ada{n}@example.com",
         phone="+15555550100", billing_address=address, shipping_address=address,
         credit_limit=money_pb2.Money(currency_code="USD", amount="25000.00"),
-        tax_id=f"TAX-{n:05d}", notes="created by bench.get_customer")
+        tax_id=f"TAX-{n:05d}", notes="created by bench.get_customer", owner_id="bench-rep")
 
 
 async def seed(stub: pb_grpc.CustomerServiceStub, metadata: Any, count: int) -> list[str]:
@@ -126,7 +126,9 @@ async def measure(settings: Settings, args: argparse.Namespace, db_pid: int
         stub = pb_grpc.CustomerServiceStub(channels[0])
         token = mint_token(settings, "bench-rep", Role.SALES_REP, "bench-team")
         metadata = (("authorization", f"Bearer {token}"),)
-        ids = await seed(stub, metadata, args.customers)
+        # A manager of the rep's team seeds them: credit limits are a manager's to set.
+        manager = mint_token(settings, "bench-manager", Role.SALES_MANAGER, "bench-team")
+        ids = await seed(stub, (("authorization", f"Bearer {manager}"),), args.customers)
         requests = [pb.GetCustomerRequest(id=i) for i in ids]
         payloads = [r.SerializeToString() for r in requests]
         keys = [{"_id": ObjectId(i)} for i in ids]
