@@ -39,6 +39,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from erp.sales.v1 import customer_service_pb2 as cpb
 from erp.sales.v1 import customer_service_pb2_grpc as cgrpc
+from erp.sales.v1 import document_pb2 as dpb
 from erp.sales.v1 import money_pb2
 from erp.sales.v1 import order_service_pb2 as opb
 from erp.sales.v1 import order_service_pb2_grpc as ogrpc
@@ -260,7 +261,7 @@ async def measure(settings: Settings, args: argparse.Namespace) -> list[list[Res
             k = i % pairs
             created = (await orders.CreateSalesOrder(opb.CreateSalesOrderRequest(
                 sales_order=opb.SalesOrder(customer_id=customer_ids[k], lines=[
-                    opb.SalesOrderLine(product_id=p, quantity=q)
+                    dpb.DocumentLine(product_id=p, quantity=q)
                     for p, q in zip(product_ids[k], QUANTITIES, strict=True)])),
                 metadata=metadata)).sales_order
             confirmed = (await orders.ConfirmSalesOrder(opb.ConfirmSalesOrderRequest(

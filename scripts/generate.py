@@ -24,7 +24,10 @@ def generate(out: Path) -> None:
 
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     bin_dir = Path(sys.executable).parent
-    protos = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
+    # Vendored Google protos (protos/google/) resolve imports only: their Python modules come
+    # from googleapis-common-protos.
+    protos = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto")
+                    if p.relative_to(PROTOS).parts[0] != "google")
     result = subprocess.run(
         [
             sys.executable, "-m", "grpc_tools.protoc",

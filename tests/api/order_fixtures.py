@@ -6,6 +6,7 @@ import uuid
 
 from erp.sales.v1 import customer_service_pb2 as cpb
 from erp.sales.v1 import customer_service_pb2_grpc as cgrpc
+from erp.sales.v1 import document_pb2 as dpb
 from erp.sales.v1 import money_pb2
 from erp.sales.v1 import order_service_pb2 as opb
 from erp.sales.v1 import order_service_pb2_grpc as ogrpc
@@ -54,7 +55,7 @@ class Shop:
         return (await self.products.GetProduct(ppb.GetProductRequest(id=product_id),
                                                metadata=self.md)).product.stock
 
-    async def order(self, customer_id: str, *lines: opb.SalesOrderLine, md=None,
+    async def order(self, customer_id: str, *lines: dpb.DocumentLine, md=None,
                     **fields) -> opb.SalesOrder:
         response = await self.orders.CreateSalesOrder(opb.CreateSalesOrderRequest(
             sales_order=opb.SalesOrder(customer_id=customer_id, lines=list(lines), **fields)),
@@ -66,5 +67,5 @@ class Shop:
             id=order_id, **fields), metadata=md or self.md)).sales_order
 
 
-def line(product_id: str, quantity: int, **fields) -> opb.SalesOrderLine:
-    return opb.SalesOrderLine(product_id=product_id, quantity=quantity, **fields)
+def line(product_id: str, quantity: int, **fields) -> dpb.DocumentLine:
+    return dpb.DocumentLine(product_id=product_id, quantity=quantity, **fields)

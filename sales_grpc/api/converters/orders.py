@@ -10,8 +10,7 @@ from erp.sales.v1 import order_service_pb2 as pb
 
 from ...domain.errors import Violations
 from ...domain.money import Money
-from ...domain.orders import HistoryEntry, OrderState, SalesOrder, rate_text
-from ...services.order_lines import LineInput
+from ...domain.orders import HistoryEntry, OrderState, SalesOrder
 from ...services.orders import OrderInput
 from .common import (
     audit_out,
@@ -22,6 +21,7 @@ from .common import (
     only_masked,
     timestamp,
 )
+from .documents import line_out, lines_in, totals_out
 
 STATES = enum_names(pb.SalesOrderState.DESCRIPTOR, "SALES_ORDER_STATE_")
 
@@ -30,11 +30,7 @@ def order_in(message: pb.SalesOrder, mask: Sequence[str] | None = None) -> Order
     """The order's editable values; on update (`mask` given) bad values outside the mask
     are ignored like the fields themselves."""
     v = Violations()
-    lines = []
-    for i, line in enumerate(message.lines):
-        price = (money_in(v, f"sales_order.lines[{i}].unit_price", line.unit_price)
-                 if line.HasField("unit_price") else None)
-        lines.append(LineInput(line.product_id, line.quantity, price, line.discount_rate))
+    lines = lines_in(v, "sales_order.lines", message.lines)
     shipping = (money_in(v, "sales_order.shipping_charge", message.shipping_charge)
                 if message.HasField("shipping_charge") else None)
     only_masked(v, "sales_order", mask)
@@ -58,21 +54,9 @@ def order_out(o: SalesOrder) -> pb.SalesOrder:
         id=o.id, number=o.number, customer_id=o.customer_id,
         state=_state(o.state),  # type: ignore[arg-type]
         currency_code=c,
-        lines=[pb.SalesOrderLine(
-            product_id=x.product_id, sku=x.sku, product_name=x.product_name,
-            quantity=x.quantity, unit_price=_money(x.unit_price, c),
-            discount_rate=str(x.discount_rate), tax_rate=str(x.tax_rate),
-            gross_amount=_money(x.amounts.gross, c), discount_amount=_money(x.amounts.discount, c),
-            tax_amount=_money(x.amounts.tax, c), total_amount=_money(x.amounts.total, c),
-            list_price=_money(x.list_price, c),
-            effective_discount_rate=rate_text(x.effective_discount(o.discount_rate)))
-            for x in o.lines],
+        lines=[line_out(x, c, o.discount_rate) for x in o.lines],
         discount_rate=str(o.discount_rate), shipping_charge=_money(o.shipping, c),
-        totals=pb.SalesOrderTotals(
-            subtotal=_money(o.totals.subtotal, c),
-            discount_total=_money(o.totals.discount_total, c),
-            tax_total=_money(o.totals.tax_total, c), shipping=_money(o.totals.shipping, c),
-            grand_total=_money(o.totals.grand_total, c)),
+        totals=totals_out(o.totals, c),
         notes=o.notes, owner_id=o.owner_id, team_id=o.team_id, audit=audit_out(o.audit),
         etag=o.etag, confirm_time=timestamp(o.confirm_time), ship_time=timestamp(o.ship_time),
         deliver_time=timestamp(o.deliver_time), cancel_time=timestamp(o.cancel_time),

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from erp.sales.v1 import audit_pb2 as _audit_pb2
+from erp.sales.v1 import document_pb2 as _document_pb2
 from erp.sales.v1 import money_pb2 as _money_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -64,155 +65,6 @@ SALES_ORDER_STATE_CANCELLED: SalesOrderState.ValueType  # 6
 Global___SalesOrderState: _TypeAlias = SalesOrderState  # noqa: Y015
 
 @_typing.final
-class SalesOrderLine(_message.Message):
-    """One line of a sales order."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    PRODUCT_ID_FIELD_NUMBER: _builtins.int
-    SKU_FIELD_NUMBER: _builtins.int
-    PRODUCT_NAME_FIELD_NUMBER: _builtins.int
-    QUANTITY_FIELD_NUMBER: _builtins.int
-    UNIT_PRICE_FIELD_NUMBER: _builtins.int
-    DISCOUNT_RATE_FIELD_NUMBER: _builtins.int
-    TAX_RATE_FIELD_NUMBER: _builtins.int
-    GROSS_AMOUNT_FIELD_NUMBER: _builtins.int
-    DISCOUNT_AMOUNT_FIELD_NUMBER: _builtins.int
-    TAX_AMOUNT_FIELD_NUMBER: _builtins.int
-    TOTAL_AMOUNT_FIELD_NUMBER: _builtins.int
-    LIST_PRICE_FIELD_NUMBER: _builtins.int
-    EFFECTIVE_DISCOUNT_RATE_FIELD_NUMBER: _builtins.int
-    product_id: _builtins.str
-    """The product sold. Required."""
-    sku: _builtins.str
-    """The product's SKU when the line was priced. Output only."""
-    product_name: _builtins.str
-    """The product's name when the line was priced. Output only."""
-    quantity: _builtins.int
-    """The quantity, 1 to 1000000 whole units."""
-    discount_rate: _builtins.str
-    """The line discount as a fraction, for example `"0.10"` for 10%; empty
-    means none.
-    """
-    tax_rate: _builtins.str
-    """The tax rate applied: the product's rate (0 stays 0), or
-    DEFAULT_TAX_RATE when the product has none. Output only.
-    """
-    effective_discount_rate: _builtins.str
-    """The share of the list price the customer does not pay before tax: the
-    price override, the line discount and the order discount combined (for
-    example 0.2 and 0.2 make `"0.36"`), at most 6 decimal places; a price
-    above list counts as `"0"`. Above DEFAULT_DISCOUNT_LIMIT only a sales
-    manager or admin may set it, so a value above the limit shows an
-    approved override. Output only.
-    """
-    @_builtins.property
-    def unit_price(self) -> _money_pb2.Money:
-        """The price of one unit in the order's currency. Unset means the
-        product's current list price. A price below list is a discount and counts
-        against the discount limit (see `effective_discount_rate`).
-        """
-
-    @_builtins.property
-    def gross_amount(self) -> _money_pb2.Money:
-        """quantity x unit_price, rounded. Output only."""
-
-    @_builtins.property
-    def discount_amount(self) -> _money_pb2.Money:
-        """The line discount plus this line's share of the order discount. Output
-        only.
-        """
-
-    @_builtins.property
-    def tax_amount(self) -> _money_pb2.Money:
-        """The tax on the discounted amount. Output only."""
-
-    @_builtins.property
-    def total_amount(self) -> _money_pb2.Money:
-        """gross - discount + tax. Output only."""
-
-    @_builtins.property
-    def list_price(self) -> _money_pb2.Money:
-        """The product's list price when the line was priced: what discounts are
-        measured against. Output only.
-        """
-
-    def __init__(
-        self,
-        *,
-        product_id: _builtins.str = ...,
-        sku: _builtins.str = ...,
-        product_name: _builtins.str = ...,
-        quantity: _builtins.int = ...,
-        unit_price: _money_pb2.Money | None = ...,
-        discount_rate: _builtins.str = ...,
-        tax_rate: _builtins.str = ...,
-        gross_amount: _money_pb2.Money | None = ...,
-        discount_amount: _money_pb2.Money | None = ...,
-        tax_amount: _money_pb2.Money | None = ...,
-        total_amount: _money_pb2.Money | None = ...,
-        list_price: _money_pb2.Money | None = ...,
-        effective_discount_rate: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "gross_amount", b"gross_amount", "list_price", b"list_price", "tax_amount", b"tax_amount", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "discount_rate", b"discount_rate", "effective_discount_rate", b"effective_discount_rate", "gross_amount", b"gross_amount", "list_price", b"list_price", "product_id", b"product_id", "product_name", b"product_name", "quantity", b"quantity", "sku", b"sku", "tax_amount", b"tax_amount", "tax_rate", b"tax_rate", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___SalesOrderLine: _TypeAlias = SalesOrderLine  # noqa: Y015
-
-@_typing.final
-class SalesOrderTotals(_message.Message):
-    """The totals of an order, each the sum of the rounded line amounts. Output
-    only.
-    """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    SUBTOTAL_FIELD_NUMBER: _builtins.int
-    DISCOUNT_TOTAL_FIELD_NUMBER: _builtins.int
-    TAX_TOTAL_FIELD_NUMBER: _builtins.int
-    SHIPPING_FIELD_NUMBER: _builtins.int
-    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
-    @_builtins.property
-    def subtotal(self) -> _money_pb2.Money:
-        """The sum of the lines' gross amounts."""
-
-    @_builtins.property
-    def discount_total(self) -> _money_pb2.Money:
-        """The sum of line and order discounts."""
-
-    @_builtins.property
-    def tax_total(self) -> _money_pb2.Money:
-        """The sum of the lines' tax."""
-
-    @_builtins.property
-    def shipping(self) -> _money_pb2.Money:
-        """The shipping charge, untaxed."""
-
-    @_builtins.property
-    def grand_total(self) -> _money_pb2.Money:
-        """subtotal - discount_total + tax_total + shipping."""
-
-    def __init__(
-        self,
-        *,
-        subtotal: _money_pb2.Money | None = ...,
-        discount_total: _money_pb2.Money | None = ...,
-        tax_total: _money_pb2.Money | None = ...,
-        shipping: _money_pb2.Money | None = ...,
-        grand_total: _money_pb2.Money | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["discount_total", b"discount_total", "grand_total", b"grand_total", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_total", b"discount_total", "grand_total", b"grand_total", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___SalesOrderTotals: _TypeAlias = SalesOrderTotals  # noqa: Y015
-
-@_typing.final
 class SalesOrder(_message.Message):
     """A sales order."""
 
@@ -262,7 +114,7 @@ class SalesOrder(_message.Message):
     team_id: _builtins.str
     """The customer's team, always: an order stays in the view of the team that
     holds its customer. Empty on create means the customer's team; another
-    value is INVALID_ARGUMENT. Output only after create.
+    value is INVALID_ARGUMENT. Set on create only.
     """
     etag: _builtins.str
     """The entity tag; stale values are ABORTED on update and transitions."""
@@ -273,7 +125,7 @@ class SalesOrder(_message.Message):
     Output only.
     """
     @_builtins.property
-    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___SalesOrderLine]:
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[_document_pb2.DocumentLine]:
         """The lines, 1 to 200."""
 
     @_builtins.property
@@ -281,7 +133,7 @@ class SalesOrder(_message.Message):
         """The shipping charge; defaults to zero; must not be negative."""
 
     @_builtins.property
-    def totals(self) -> Global___SalesOrderTotals:
+    def totals(self) -> _document_pb2.DocumentTotals:
         """The totals. Output only."""
 
     @_builtins.property
@@ -312,10 +164,10 @@ class SalesOrder(_message.Message):
         customer_id: _builtins.str = ...,
         state: Global___SalesOrderState.ValueType = ...,
         currency_code: _builtins.str = ...,
-        lines: _abc.Iterable[Global___SalesOrderLine] | None = ...,
+        lines: _abc.Iterable[_document_pb2.DocumentLine] | None = ...,
         discount_rate: _builtins.str = ...,
         shipping_charge: _money_pb2.Money | None = ...,
-        totals: Global___SalesOrderTotals | None = ...,
+        totals: _document_pb2.DocumentTotals | None = ...,
         notes: _builtins.str = ...,
         owner_id: _builtins.str = ...,
         team_id: _builtins.str = ...,

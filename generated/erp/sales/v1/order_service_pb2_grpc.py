@@ -30,13 +30,10 @@ class OrderServiceStub:
     PROCESSING -> SHIPPED -> DELIVERED, or CANCELLED from DRAFT, CONFIRMED or
     PROCESSING.
 
-    Totals are exact decimals in the order's currency. Each line's amounts are
-    rounded half-up to the currency's minor unit, and every total is the sum of
-    the rounded line amounts, so the lines add up to the totals to the cent:
-    line gross = quantity x unit price; line discount = gross x line discount
-    rate; order discount = (gross - line discount) x order discount rate;
-    taxable = gross - both discounts; tax = taxable x tax rate; line total =
-    taxable + tax. Shipping is added untaxed to the grand total.
+    Totals are exact decimals in the order's currency, priced by the rule every
+    sales document shares (document.proto): each line's amounts are rounded
+    half-up to the currency's minor unit and every total is the sum of the
+    rounded line amounts, so the lines add up to the totals to the cent.
 
     Row-level access applies: a sales rep sees and changes only the orders they
     own, a manager those of their team, an admin all; an order outside the
@@ -119,13 +116,10 @@ class OrderServiceServicer:
     PROCESSING -> SHIPPED -> DELIVERED, or CANCELLED from DRAFT, CONFIRMED or
     PROCESSING.
 
-    Totals are exact decimals in the order's currency. Each line's amounts are
-    rounded half-up to the currency's minor unit, and every total is the sum of
-    the rounded line amounts, so the lines add up to the totals to the cent:
-    line gross = quantity x unit price; line discount = gross x line discount
-    rate; order discount = (gross - line discount) x order discount rate;
-    taxable = gross - both discounts; tax = taxable x tax rate; line total =
-    taxable + tax. Shipping is added untaxed to the grand total.
+    Totals are exact decimals in the order's currency, priced by the rule every
+    sales document shares (document.proto): each line's amounts are rounded
+    half-up to the currency's minor unit and every total is the sum of the
+    rounded line amounts, so the lines add up to the totals to the cent.
 
     Row-level access applies: a sales rep sees and changes only the orders they
     own, a manager those of their team, an admin all; an order outside the
@@ -348,13 +342,10 @@ class OrderService:
     PROCESSING -> SHIPPED -> DELIVERED, or CANCELLED from DRAFT, CONFIRMED or
     PROCESSING.
 
-    Totals are exact decimals in the order's currency. Each line's amounts are
-    rounded half-up to the currency's minor unit, and every total is the sum of
-    the rounded line amounts, so the lines add up to the totals to the cent:
-    line gross = quantity x unit price; line discount = gross x line discount
-    rate; order discount = (gross - line discount) x order discount rate;
-    taxable = gross - both discounts; tax = taxable x tax rate; line total =
-    taxable + tax. Shipping is added untaxed to the grand total.
+    Totals are exact decimals in the order's currency, priced by the rule every
+    sales document shares (document.proto): each line's amounts are rounded
+    half-up to the currency's minor unit and every total is the sum of the
+    rounded line amounts, so the lines add up to the totals to the cent.
 
     Row-level access applies: a sales rep sees and changes only the orders they
     own, a manager those of their team, an admin all; an order outside the

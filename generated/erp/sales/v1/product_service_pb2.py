@@ -25,17 +25,36 @@ _sym_db = _symbol_database.Default()
 from erp.sales.v1 import annotations_pb2 as erp_dot_sales_dot_v1_dot_annotations__pb2
 from erp.sales.v1 import audit_pb2 as erp_dot_sales_dot_v1_dot_audit__pb2
 from erp.sales.v1 import money_pb2 as erp_dot_sales_dot_v1_dot_money__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"erp/sales/v1/product_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x18\x65rp/sales/v1/audit.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"B\n\nStockLevel\x12\x0f\n\x07on_hand\x18\x01 \x01(\x03\x12\x10\n\x08reserved\x18\x02 \x01(\x03\x12\x11\n\tavailable\x18\x03 \x01(\x03\"\xc3\x03\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\'\n\nunit_price\x18\x06 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12!\n\x04\x63ost\x18\x07 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x15\n\x08tax_rate\x18\x08 \x01(\tH\x00\x88\x01\x01\x12\x1a\n\x12\x65\x66\x66\x65\x63tive_tax_rate\x18\t \x01(\t\x12\x17\n\x0funit_of_measure\x18\n \x01(\t\x12\'\n\x05stock\x18\x0b \x01(\x0b\x32\x18.erp.sales.v1.StockLevel\x12\x15\n\rreorder_level\x18\x0c \x01(\x03\x12\x13\n\x06\x61\x63tive\x18\r \x01(\x08H\x01\x88\x01\x01\x12&\n\x05\x61udit\x18\x0e \x01(\x0b\x32\x17.erp.sales.v1.AuditInfo\x12\x0c\n\x04\x65tag\x18\x0f \x01(\t\x12/\n\x0b\x64\x65lete_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0b\n\t_tax_rateB\t\n\x07_active\"\xdf\x01\n\rStockMovement\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproduct_id\x18\x02 \x01(\t\x12\x16\n\x0equantity_delta\x18\x03 \x01(\x03\x12\x31\n\x06reason\x18\x04 \x01(\x0e\x32!.erp.sales.v1.StockMovementReason\x12\x0c\n\x04note\x18\x05 \x01(\t\x12\x15\n\ron_hand_after\x18\x06 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x0f\x43\x61tegorySummary\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x15\n\rproduct_count\x18\x02 \x01(\x03\x12\x1c\n\x14\x61\x63tive_product_count\x18\x03 \x01(\x03\"R\n\x14\x43reateProductRequest\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"?\n\x15\x43reateProductResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\"\x1f\n\x11GetProductRequest\x12\n\n\x02id\x18\x01 \x01(\t\"<\n\x12GetProductResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\"%\n\x16GetProductBySkuRequest\x12\x0b\n\x03sku\x18\x01 \x01(\t\"A\n\x17GetProductBySkuResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\"t\n\x13ListProductsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x05 \x01(\x08\"X\n\x14ListProductsResponse\x12\'\n\x08products\x18\x01 \x03(\x0b\x32\x15.erp.sales.v1.Product\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"o\n\x14UpdateProductRequest\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"?\n\x15UpdateProductResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\"0\n\x14\x44\x65leteProductRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"?\n\x15\x44\x65leteProductResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\"\x17\n\x15ListCategoriesRequest\"K\n\x16ListCategoriesResponse\x12\x31\n\ncategories\x18\x01 \x03(\x0b\x32\x1d.erp.sales.v1.CategorySummary\"\x95\x01\n\x12\x41\x64justStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x16\n\x0equantity_delta\x18\x02 \x01(\x03\x12\x31\n\x06reason\x18\x03 \x01(\x0e\x32!.erp.sales.v1.StockMovementReason\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"l\n\x13\x41\x64justStockResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\x12-\n\x08movement\x18\x02 \x01(\x0b\x32\x1b.erp.sales.v1.StockMovement\"V\n\x19ListStockMovementsRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x1aListStockMovementsResponse\x12.\n\tmovements\x18\x01 \x03(\x0b\x32\x1b.erp.sales.v1.StockMovement\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"D\n\x1bListLowStockProductsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"`\n\x1cListLowStockProductsResponse\x12\'\n\x08products\x18\x01 \x03(\x0b\x32\x15.erp.sales.v1.Product\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xf9\x01\n\x13StockMovementReason\x12%\n!STOCK_MOVEMENT_REASON_UNSPECIFIED\x10\x00\x12!\n\x1dSTOCK_MOVEMENT_REASON_RECEIPT\x10\x01\x12$\n STOCK_MOVEMENT_REASON_CORRECTION\x10\x02\x12#\n\x1fSTOCK_MOVEMENT_REASON_WRITE_OFF\x10\x03\x12)\n%STOCK_MOVEMENT_REASON_CUSTOMER_RETURN\x10\x04\x12\"\n\x1eSTOCK_MOVEMENT_REASON_SHIPMENT\x10\x05\x32\x99\t\n\x0eProductService\x12{\n\rCreateProduct\x12\".erp.sales.v1.CreateProductRequest\x1a#.erp.sales.v1.CreateProductResponse\"!\x8a\xb5\x18\x0csales:create\x92\xb5\x18\rsales:catalog\x12_\n\nGetProduct\x12\x1f.erp.sales.v1.GetProductRequest\x1a .erp.sales.v1.GetProductResponse\"\x0e\x8a\xb5\x18\nsales:read\x12n\n\x0fGetProductBySku\x12$.erp.sales.v1.GetProductBySkuRequest\x1a%.erp.sales.v1.GetProductBySkuResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\x65\n\x0cListProducts\x12!.erp.sales.v1.ListProductsRequest\x1a\".erp.sales.v1.ListProductsResponse\"\x0e\x8a\xb5\x18\nsales:read\x12{\n\rUpdateProduct\x12\".erp.sales.v1.UpdateProductRequest\x1a#.erp.sales.v1.UpdateProductResponse\"!\x8a\xb5\x18\x0csales:update\x92\xb5\x18\rsales:catalog\x12{\n\rDeleteProduct\x12\".erp.sales.v1.DeleteProductRequest\x1a#.erp.sales.v1.DeleteProductResponse\"!\x8a\xb5\x18\x0csales:delete\x92\xb5\x18\rsales:catalog\x12k\n\x0eListCategories\x12#.erp.sales.v1.ListCategoriesRequest\x1a$.erp.sales.v1.ListCategoriesResponse\"\x0e\x8a\xb5\x18\nsales:read\x12s\n\x0b\x41\x64justStock\x12 .erp.sales.v1.AdjustStockRequest\x1a!.erp.sales.v1.AdjustStockResponse\"\x1f\x8a\xb5\x18\x0csales:update\x92\xb5\x18\x0bsales:stock\x12w\n\x12ListStockMovements\x12\'.erp.sales.v1.ListStockMovementsRequest\x1a(.erp.sales.v1.ListStockMovementsResponse\"\x0e\x8a\xb5\x18\nsales:read\x12}\n\x14ListLowStockProducts\x12).erp.sales.v1.ListLowStockProductsRequest\x1a*.erp.sales.v1.ListLowStockProductsResponse\"\x0e\x8a\xb5\x18\nsales:readb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"erp/sales/v1/product_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x18\x65rp/sales/v1/audit.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"B\n\nStockLevel\x12\x0f\n\x07on_hand\x18\x01 \x01(\x03\x12\x10\n\x08reserved\x18\x02 \x01(\x03\x12\x11\n\tavailable\x18\x03 \x01(\x03\"\xf3\x03\n\x07Product\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03sku\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12-\n\nunit_price\x18\x06 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x02\x12!\n\x04\x63ost\x18\x07 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x15\n\x08tax_rate\x18\x08 \x01(\tH\x00\x88\x01\x01\x12 \n\x12\x65\x66\x66\x65\x63tive_tax_rate\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\x0funit_of_measure\x18\n \x01(\t\x12-\n\x05stock\x18\x0b \x01(\x0b\x32\x18.erp.sales.v1.StockLevelB\x04\xe2\x41\x01\x03\x12\x15\n\rreorder_level\x18\x0c \x01(\x03\x12\x13\n\x06\x61\x63tive\x18\r \x01(\x08H\x01\x88\x01\x01\x12,\n\x05\x61udit\x18\x0e \x01(\x0b\x32\x17.erp.sales.v1.AuditInfoB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0f \x01(\t\x12\x35\n\x0b\x64\x65lete_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x42\x0b\n\t_tax_rateB\t\n\x07_active\"\xdf\x01\n\rStockMovement\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproduct_id\x18\x02 \x01(\t\x12\x16\n\x0equantity_delta\x18\x03 \x01(\x03\x12\x31\n\x06reason\x18\x04 \x01(\x0e\x32!.erp.sales.v1.StockMovementReason\x12\x0c\n\x04note\x18\x05 \x01(\t\x12\x15\n\ron_hand_after\x18\x06 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x0f\x43\x61tegorySummary\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x15\n\rproduct_count\x18\x02 \x01(\x03\x12\x1c\n\x14\x61\x63tive_product_count\x18\x03 \x01(\x03\"R\n\x14\x43reateProductRequest\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"?\n\x15\x43reateProductResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\"\x1f\n\x11GetProductRequest\x12\n\n\x02id\x18\x01 \x01(\t\"<\n\x12GetProductResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\"%\n\x16GetProductBySkuRequest\x12\x0b\n\x03sku\x18\x01 \x01(\t\"A\n\x17GetProductBySkuResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\"t\n\x13ListProductsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x05 \x01(\x08\"X\n\x14ListProductsResponse\x12\'\n\x08products\x18\x01 \x03(\x0b\x32\x15.erp.sales.v1.Product\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"u\n\x14UpdateProductRequest\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"?\n\x15UpdateProductResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\"0\n\x14\x44\x65leteProductRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"?\n\x15\x44\x65leteProductResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\"\x17\n\x15ListCategoriesRequest\"K\n\x16ListCategoriesResponse\x12\x31\n\ncategories\x18\x01 \x03(\x0b\x32\x1d.erp.sales.v1.CategorySummary\"\x95\x01\n\x12\x41\x64justStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x16\n\x0equantity_delta\x18\x02 \x01(\x03\x12\x31\n\x06reason\x18\x03 \x01(\x0e\x32!.erp.sales.v1.StockMovementReason\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"l\n\x13\x41\x64justStockResponse\x12&\n\x07product\x18\x01 \x01(\x0b\x32\x15.erp.sales.v1.Product\x12-\n\x08movement\x18\x02 \x01(\x0b\x32\x1b.erp.sales.v1.StockMovement\"V\n\x19ListStockMovementsRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x1aListStockMovementsResponse\x12.\n\tmovements\x18\x01 \x03(\x0b\x32\x1b.erp.sales.v1.StockMovement\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"D\n\x1bListLowStockProductsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"`\n\x1cListLowStockProductsResponse\x12\'\n\x08products\x18\x01 \x03(\x0b\x32\x15.erp.sales.v1.Product\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xf9\x01\n\x13StockMovementReason\x12%\n!STOCK_MOVEMENT_REASON_UNSPECIFIED\x10\x00\x12!\n\x1dSTOCK_MOVEMENT_REASON_RECEIPT\x10\x01\x12$\n STOCK_MOVEMENT_REASON_CORRECTION\x10\x02\x12#\n\x1fSTOCK_MOVEMENT_REASON_WRITE_OFF\x10\x03\x12)\n%STOCK_MOVEMENT_REASON_CUSTOMER_RETURN\x10\x04\x12\"\n\x1eSTOCK_MOVEMENT_REASON_SHIPMENT\x10\x05\x32\x99\t\n\x0eProductService\x12{\n\rCreateProduct\x12\".erp.sales.v1.CreateProductRequest\x1a#.erp.sales.v1.CreateProductResponse\"!\x8a\xb5\x18\x0csales:create\x92\xb5\x18\rsales:catalog\x12_\n\nGetProduct\x12\x1f.erp.sales.v1.GetProductRequest\x1a .erp.sales.v1.GetProductResponse\"\x0e\x8a\xb5\x18\nsales:read\x12n\n\x0fGetProductBySku\x12$.erp.sales.v1.GetProductBySkuRequest\x1a%.erp.sales.v1.GetProductBySkuResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\x65\n\x0cListProducts\x12!.erp.sales.v1.ListProductsRequest\x1a\".erp.sales.v1.ListProductsResponse\"\x0e\x8a\xb5\x18\nsales:read\x12{\n\rUpdateProduct\x12\".erp.sales.v1.UpdateProductRequest\x1a#.erp.sales.v1.UpdateProductResponse\"!\x8a\xb5\x18\x0csales:update\x92\xb5\x18\rsales:catalog\x12{\n\rDeleteProduct\x12\".erp.sales.v1.DeleteProductRequest\x1a#.erp.sales.v1.DeleteProductResponse\"!\x8a\xb5\x18\x0csales:delete\x92\xb5\x18\rsales:catalog\x12k\n\x0eListCategories\x12#.erp.sales.v1.ListCategoriesRequest\x1a$.erp.sales.v1.ListCategoriesResponse\"\x0e\x8a\xb5\x18\nsales:read\x12s\n\x0b\x41\x64justStock\x12 .erp.sales.v1.AdjustStockRequest\x1a!.erp.sales.v1.AdjustStockResponse\"\x1f\x8a\xb5\x18\x0csales:update\x92\xb5\x18\x0bsales:stock\x12w\n\x12ListStockMovements\x12\'.erp.sales.v1.ListStockMovementsRequest\x1a(.erp.sales.v1.ListStockMovementsResponse\"\x0e\x8a\xb5\x18\nsales:read\x12}\n\x14ListLowStockProducts\x12).erp.sales.v1.ListLowStockProductsRequest\x1a*.erp.sales.v1.ListLowStockProductsResponse\"\x0e\x8a\xb5\x18\nsales:readb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'erp.sales.v1.product_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['id']._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['id']._serialized_options = b'\342A\001\003'
+  _globals['_PRODUCT'].fields_by_name['sku']._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['sku']._serialized_options = b'\342A\001\002'
+  _globals['_PRODUCT'].fields_by_name['name']._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_PRODUCT'].fields_by_name['unit_price']._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['unit_price']._serialized_options = b'\342A\001\002'
+  _globals['_PRODUCT'].fields_by_name['effective_tax_rate']._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['effective_tax_rate']._serialized_options = b'\342A\001\003'
+  _globals['_PRODUCT'].fields_by_name['stock']._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['stock']._serialized_options = b'\342A\001\003'
+  _globals['_PRODUCT'].fields_by_name['audit']._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['audit']._serialized_options = b'\342A\001\003'
+  _globals['_PRODUCT'].fields_by_name['delete_time']._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['delete_time']._serialized_options = b'\342A\001\003'
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['update_mask']._loaded_options = None
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['update_mask']._serialized_options = b'\342A\001\002'
   _globals['_PRODUCTSERVICE'].methods_by_name['CreateProduct']._loaded_options = None
   _globals['_PRODUCTSERVICE'].methods_by_name['CreateProduct']._serialized_options = b'\212\265\030\014sales:create\222\265\030\rsales:catalog'
   _globals['_PRODUCTSERVICE'].methods_by_name['GetProduct']._loaded_options = None
@@ -56,56 +75,56 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRODUCTSERVICE'].methods_by_name['ListStockMovements']._serialized_options = b'\212\265\030\nsales:read'
   _globals['_PRODUCTSERVICE'].methods_by_name['ListLowStockProducts']._loaded_options = None
   _globals['_PRODUCTSERVICE'].methods_by_name['ListLowStockProducts']._serialized_options = b'\212\265\030\nsales:read'
-  _globals['_STOCKMOVEMENTREASON']._serialized_start=2616
-  _globals['_STOCKMOVEMENTREASON']._serialized_end=2865
-  _globals['_STOCKLEVEL']._serialized_start=203
-  _globals['_STOCKLEVEL']._serialized_end=269
-  _globals['_PRODUCT']._serialized_start=272
-  _globals['_PRODUCT']._serialized_end=723
-  _globals['_STOCKMOVEMENT']._serialized_start=726
-  _globals['_STOCKMOVEMENT']._serialized_end=949
-  _globals['_CATEGORYSUMMARY']._serialized_start=951
-  _globals['_CATEGORYSUMMARY']._serialized_end=1039
-  _globals['_CREATEPRODUCTREQUEST']._serialized_start=1041
-  _globals['_CREATEPRODUCTREQUEST']._serialized_end=1123
-  _globals['_CREATEPRODUCTRESPONSE']._serialized_start=1125
-  _globals['_CREATEPRODUCTRESPONSE']._serialized_end=1188
-  _globals['_GETPRODUCTREQUEST']._serialized_start=1190
-  _globals['_GETPRODUCTREQUEST']._serialized_end=1221
-  _globals['_GETPRODUCTRESPONSE']._serialized_start=1223
-  _globals['_GETPRODUCTRESPONSE']._serialized_end=1283
-  _globals['_GETPRODUCTBYSKUREQUEST']._serialized_start=1285
-  _globals['_GETPRODUCTBYSKUREQUEST']._serialized_end=1322
-  _globals['_GETPRODUCTBYSKURESPONSE']._serialized_start=1324
-  _globals['_GETPRODUCTBYSKURESPONSE']._serialized_end=1389
-  _globals['_LISTPRODUCTSREQUEST']._serialized_start=1391
-  _globals['_LISTPRODUCTSREQUEST']._serialized_end=1507
-  _globals['_LISTPRODUCTSRESPONSE']._serialized_start=1509
-  _globals['_LISTPRODUCTSRESPONSE']._serialized_end=1597
-  _globals['_UPDATEPRODUCTREQUEST']._serialized_start=1599
-  _globals['_UPDATEPRODUCTREQUEST']._serialized_end=1710
-  _globals['_UPDATEPRODUCTRESPONSE']._serialized_start=1712
-  _globals['_UPDATEPRODUCTRESPONSE']._serialized_end=1775
-  _globals['_DELETEPRODUCTREQUEST']._serialized_start=1777
-  _globals['_DELETEPRODUCTREQUEST']._serialized_end=1825
-  _globals['_DELETEPRODUCTRESPONSE']._serialized_start=1827
-  _globals['_DELETEPRODUCTRESPONSE']._serialized_end=1890
-  _globals['_LISTCATEGORIESREQUEST']._serialized_start=1892
-  _globals['_LISTCATEGORIESREQUEST']._serialized_end=1915
-  _globals['_LISTCATEGORIESRESPONSE']._serialized_start=1917
-  _globals['_LISTCATEGORIESRESPONSE']._serialized_end=1992
-  _globals['_ADJUSTSTOCKREQUEST']._serialized_start=1995
-  _globals['_ADJUSTSTOCKREQUEST']._serialized_end=2144
-  _globals['_ADJUSTSTOCKRESPONSE']._serialized_start=2146
-  _globals['_ADJUSTSTOCKRESPONSE']._serialized_end=2254
-  _globals['_LISTSTOCKMOVEMENTSREQUEST']._serialized_start=2256
-  _globals['_LISTSTOCKMOVEMENTSREQUEST']._serialized_end=2342
-  _globals['_LISTSTOCKMOVEMENTSRESPONSE']._serialized_start=2344
-  _globals['_LISTSTOCKMOVEMENTSRESPONSE']._serialized_end=2445
-  _globals['_LISTLOWSTOCKPRODUCTSREQUEST']._serialized_start=2447
-  _globals['_LISTLOWSTOCKPRODUCTSREQUEST']._serialized_end=2515
-  _globals['_LISTLOWSTOCKPRODUCTSRESPONSE']._serialized_start=2517
-  _globals['_LISTLOWSTOCKPRODUCTSRESPONSE']._serialized_end=2613
-  _globals['_PRODUCTSERVICE']._serialized_start=2868
-  _globals['_PRODUCTSERVICE']._serialized_end=4045
+  _globals['_STOCKMOVEMENTREASON']._serialized_start=2703
+  _globals['_STOCKMOVEMENTREASON']._serialized_end=2952
+  _globals['_STOCKLEVEL']._serialized_start=236
+  _globals['_STOCKLEVEL']._serialized_end=302
+  _globals['_PRODUCT']._serialized_start=305
+  _globals['_PRODUCT']._serialized_end=804
+  _globals['_STOCKMOVEMENT']._serialized_start=807
+  _globals['_STOCKMOVEMENT']._serialized_end=1030
+  _globals['_CATEGORYSUMMARY']._serialized_start=1032
+  _globals['_CATEGORYSUMMARY']._serialized_end=1120
+  _globals['_CREATEPRODUCTREQUEST']._serialized_start=1122
+  _globals['_CREATEPRODUCTREQUEST']._serialized_end=1204
+  _globals['_CREATEPRODUCTRESPONSE']._serialized_start=1206
+  _globals['_CREATEPRODUCTRESPONSE']._serialized_end=1269
+  _globals['_GETPRODUCTREQUEST']._serialized_start=1271
+  _globals['_GETPRODUCTREQUEST']._serialized_end=1302
+  _globals['_GETPRODUCTRESPONSE']._serialized_start=1304
+  _globals['_GETPRODUCTRESPONSE']._serialized_end=1364
+  _globals['_GETPRODUCTBYSKUREQUEST']._serialized_start=1366
+  _globals['_GETPRODUCTBYSKUREQUEST']._serialized_end=1403
+  _globals['_GETPRODUCTBYSKURESPONSE']._serialized_start=1405
+  _globals['_GETPRODUCTBYSKURESPONSE']._serialized_end=1470
+  _globals['_LISTPRODUCTSREQUEST']._serialized_start=1472
+  _globals['_LISTPRODUCTSREQUEST']._serialized_end=1588
+  _globals['_LISTPRODUCTSRESPONSE']._serialized_start=1590
+  _globals['_LISTPRODUCTSRESPONSE']._serialized_end=1678
+  _globals['_UPDATEPRODUCTREQUEST']._serialized_start=1680
+  _globals['_UPDATEPRODUCTREQUEST']._serialized_end=1797
+  _globals['_UPDATEPRODUCTRESPONSE']._serialized_start=1799
+  _globals['_UPDATEPRODUCTRESPONSE']._serialized_end=1862
+  _globals['_DELETEPRODUCTREQUEST']._serialized_start=1864
+  _globals['_DELETEPRODUCTREQUEST']._serialized_end=1912
+  _globals['_DELETEPRODUCTRESPONSE']._serialized_start=1914
+  _globals['_DELETEPRODUCTRESPONSE']._serialized_end=1977
+  _globals['_LISTCATEGORIESREQUEST']._serialized_start=1979
+  _globals['_LISTCATEGORIESREQUEST']._serialized_end=2002
+  _globals['_LISTCATEGORIESRESPONSE']._serialized_start=2004
+  _globals['_LISTCATEGORIESRESPONSE']._serialized_end=2079
+  _globals['_ADJUSTSTOCKREQUEST']._serialized_start=2082
+  _globals['_ADJUSTSTOCKREQUEST']._serialized_end=2231
+  _globals['_ADJUSTSTOCKRESPONSE']._serialized_start=2233
+  _globals['_ADJUSTSTOCKRESPONSE']._serialized_end=2341
+  _globals['_LISTSTOCKMOVEMENTSREQUEST']._serialized_start=2343
+  _globals['_LISTSTOCKMOVEMENTSREQUEST']._serialized_end=2429
+  _globals['_LISTSTOCKMOVEMENTSRESPONSE']._serialized_start=2431
+  _globals['_LISTSTOCKMOVEMENTSRESPONSE']._serialized_end=2532
+  _globals['_LISTLOWSTOCKPRODUCTSREQUEST']._serialized_start=2534
+  _globals['_LISTLOWSTOCKPRODUCTSREQUEST']._serialized_end=2602
+  _globals['_LISTLOWSTOCKPRODUCTSRESPONSE']._serialized_start=2604
+  _globals['_LISTLOWSTOCKPRODUCTSRESPONSE']._serialized_end=2700
+  _globals['_PRODUCTSERVICE']._serialized_start=2955
+  _globals['_PRODUCTSERVICE']._serialized_end=4132
 # @@protoc_insertion_point(module_scope)
