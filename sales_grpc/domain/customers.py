@@ -119,7 +119,7 @@ def validate(v: Violations, values: dict[str, Any], prefix: str = "customer") ->
 
 
 def _require_company(v: Violations, kind: CustomerType | None, company: str, prefix: str) -> None:
-    if kind in (CustomerType.BUSINESS, CustomerType.GOVERNMENT) and not company.strip():
+    if kind in (CustomerType.BUSINESS, CustomerType.GOVERNMENT) and check.blank(company):
         v.add(f"{prefix}.company_name", "is required for business and government customers")
 
 

@@ -11,7 +11,7 @@ from ..domain import validation as check
 from ..domain.access import Principal
 from ..domain.authorization import Move, authorize
 from ..domain.customers import Customer, check_orderable
-from ..domain.errors import Aborted, InvalidArgument, Violations
+from ..domain.errors import Aborted, Violations
 from ..domain.money import Money
 from ..domain.orders import OrderState, SalesOrder
 from ..domain.products import MovementReason, StockMovement
@@ -42,8 +42,10 @@ class OrderLifecycle:
                       override: bool = False, override_reason: str = "") -> SalesOrder:
         if override:
             authorize(principal, Move.OVERRIDE_CREDIT_LIMIT)
-        if override and not override_reason.strip():
-            raise InvalidArgument.of("override_reason", "is required with an override")
+        if override:
+            v = Violations()
+            check.text(v, "override_reason", override_reason, required=True, max_len=500)
+            v.raise_if_any()
 
         async def work(session: Session) -> SalesOrder:
             order, moment = await self._begin(principal, order_id, etag, "confirmed", session)

@@ -287,6 +287,26 @@ async def test_a_name_with_a_zero_width_joiner_between_letters_is_kept(running, 
     assert created.first_name == "Ann\u200dMarie"
 
 
+async def test_a_company_name_of_only_invisible_characters_is_missing(running, admin):
+    failure = await fails(customers(running).CreateCustomer(cpb.CreateCustomerRequest(
+        customer=cpb.Customer(first_name="Ann", last_name="Lee", email="inv@example.com",
+                              company_name="\u200b\ufeff",
+                              customer_type=cpb.CUSTOMER_TYPE_BUSINESS)), metadata=admin),
+        grpc.StatusCode.INVALID_ARGUMENT)
+    assert set(failure.fields) == {"customer.company_name"}
+
+
+async def test_a_credit_override_reason_of_only_invisible_characters_is_missing(running, admin):
+    shop = Shop(running.channel, admin)
+    customer = await shop.customer(credit_limit="1.00")
+    product = await shop.product(price="5.00")
+    order = await shop.order(customer.id, line(product.id, 1))
+    failure = await fails(shop.confirm(order.id, override_credit_limit=True,
+                                       override_reason="\u200b\u2060"),
+                          grpc.StatusCode.INVALID_ARGUMENT)
+    assert set(failure.fields) == {"override_reason"}
+
+
 # -- 7. malformed etags ------------------------------------------------------------------------
 
 
