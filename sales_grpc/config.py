@@ -6,6 +6,18 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from .domain.numbering import (
+    CREDIT_NOTE,
+    CUSTOMER_CODE,
+    INVOICE,
+    QUOTE,
+    SALES_ORDER,
+    Policy,
+    Reset,
+    Series,
+    SeriesError,
+)
+
 _DEV_SECRET = "dev-only-secret-change-me-in-production-0001"
 
 
@@ -39,11 +51,38 @@ class Settings:
     # order across instances; larger saves a round trip per order, and a restart skips the
     # unused rest of a block (numbers stay unique either way).
     order_number_block: int = 10
+    customer_code_format: str = "CUST-{seq:06d}"
+    quote_number_format: str = "QT-{year}-{seq:06d}"
+    quote_number_block: int = 10
+    # Invoices and credit notes are numbered without gaps, inside the issuing transaction.
+    invoice_number_format: str = "INV-{year}-{seq:06d}"
+    credit_note_number_format: str = "CN-{year}-{seq:06d}"
 
     @property
     def allowed_algorithms(self) -> tuple[str, ...]:
         """ALGORITHM may list several, comma-separated (e.g. `RS256,ES256` for a JWKS)."""
         return tuple(a.strip() for a in self.algorithm.split(",") if a.strip())
+
+    def number_series(self) -> dict[str, Series]:
+        """Every number series, checked: a format or block that cannot give unique numbers
+        is a ValueError naming its variable (raised by from_env and by bootstrap.build)."""
+        specs = [(SALES_ORDER, "order_number_format", Policy.BLOCK, Reset.YEARLY,
+                  "order_number_block"),
+                 (CUSTOMER_CODE, "customer_code_format", Policy.BLOCK, Reset.NEVER, ""),
+                 (QUOTE, "quote_number_format", Policy.BLOCK, Reset.YEARLY, "quote_number_block"),
+                 (INVOICE, "invoice_number_format", Policy.GAPLESS, Reset.YEARLY, ""),
+                 (CREDIT_NOTE, "credit_note_number_format", Policy.GAPLESS, Reset.YEARLY, "")]
+        series: dict[str, Series] = {}
+        for name, format_field, policy, reset, block_field in specs:
+            block = getattr(self, block_field) if block_field else 1
+            if block < 1:
+                raise ValueError(f"{block_field.upper()}={block} must be at least 1")
+            fmt = getattr(self, format_field)
+            try:
+                series[name] = Series(name, fmt, policy, reset, block)
+            except SeriesError as exc:
+                raise ValueError(f"{format_field.upper()}={fmt!r}: {exc}") from None
+        return series
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -58,6 +97,7 @@ class Settings:
         settings = cls(**values)  # type: ignore[arg-type]
         if settings.environment == "production" and settings.secret_key == _DEV_SECRET:
             raise ValueError("SECRET_KEY must be set in production")
+        settings.number_series()
         return settings
 
 
