@@ -100,6 +100,20 @@ class OrderRecords(Protocol):
                         size: int, token: str) -> Page[SalesOrder]: ...
 
 
+class NumberSeries(Protocol):
+    """Draws the next number of a series (domain/numbering.py) and returns it formatted: the
+    series, not the caller, knows its counter, format and policy, so a use case only names it.
+
+    `moment` is the document's creation time; its year picks the counter and fills `{year}`.
+    A BLOCK series ignores `session` (its numbers are drawn outside any transaction; a failed
+    create leaves a gap); pass None. A GAPLESS series needs the caller's transaction and
+    raises DrawOutsideTransaction without one: the number then commits or aborts with the
+    document it numbers. Draw it last in the transaction, since it holds the series' counter
+    until the commit and every other issuing transaction waits for it or retries."""
+
+    async def draw(self, series: str, moment: datetime, session: Session | None) -> str: ...
+
+
 class EventOutbox(Protocol):
     async def add(self, events: list[DomainEvent], actor: str, now: datetime,
                   session: Session) -> None: ...
