@@ -63,10 +63,10 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
 
     async def ListCategories(self, request: pb.ListCategoriesRequest, context: Context
                              ) -> pb.ListCategoriesResponse:
-        rows = await self._products.categories()
+        rows, token = await self._products.categories(request.page_size, request.page_token)
         return pb.ListCategoriesResponse(categories=[
             pb.CategorySummary(category=name, product_count=count, active_product_count=active)
-            for name, count, active in rows])
+            for name, count, active in rows], next_page_token=token)
 
     async def AdjustStock(self, request: pb.AdjustStockRequest, context: Context
                           ) -> pb.AdjustStockResponse:

@@ -113,8 +113,9 @@ class ProductService:
                           metadata={"id": current.id})
         return saved
 
-    async def categories(self) -> list[tuple[str, int, int]]:
-        return await self._repo.categories()
+    async def categories(self, size: int = 0, token: str = ""
+                         ) -> tuple[list[tuple[str, int, int]], str]:
+        return await self._repo.categories(page_size(size), token)
 
     async def adjust_stock(self, principal: Principal, product_id: str, delta: int,
                            reason: MovementReason | None, note: str, request_id: str = ""

@@ -17,6 +17,8 @@ from . import codec, query
 from .mongo import Mongo
 from .paging import PageTokens, fetch_page
 
+_CATEGORIES = "products/categories"  # the page-token fingerprint of ListCategories
+
 TEXT_PATHS = ("name", "sku", "description")
 
 
@@ -148,15 +150,23 @@ class ProductRepository:
                                             [SortKey("_id", True)], size, token, self._tokens)
         return [movement_from(d) for d in docs], next_token
 
-    async def categories(self) -> list[tuple[str, int, int]]:
+    async def categories(self, size: int, token: str
+                         ) -> tuple[list[tuple[str, int, int]], str]:
+        """(category, live products, active products) in name order, keyset-paged by name."""
+        after = self._tokens.decode(token, _CATEGORIES)[0] if token else None
         pipeline: list[dict[str, Any]] = [
             {"$match": {"delete_time": None}},
             {"$group": {"_id": "$category", "count": {"$sum": 1},
                         "active": {"$sum": {"$cond": ["$active", 1, 0]}}}},
+            *([{"$match": {"_id": {"$gt": after}}}] if after is not None else []),
             {"$sort": {"_id": 1}},
+            {"$limit": size + 1},
         ]
         cursor = await self._docs.aggregate(pipeline)
-        return [(d["_id"] or "", d["count"], d["active"]) async for d in cursor]
+        rows = [(d["_id"] or "", d["count"], d["active"]) async for d in cursor]
+        if len(rows) <= size:
+            return rows, ""
+        return rows[:size], self._tokens.encode(_CATEGORIES, [rows[size - 1][0]])
 
 
 class StockLedger:

@@ -176,12 +176,22 @@ async def test_categories_count_live_and_active_products_in_name_order(running, 
     gone = await create_product(running, manager, category=first)
     await create_product(running, manager, category=second)
     await products(running).DeleteProduct(pb.DeleteProductRequest(id=gone.id), metadata=manager)
-    reply = await products(running).ListCategories(pb.ListCategoriesRequest(), metadata=manager)
-    counts = {c.category: (c.product_count, c.active_product_count) for c in reply.categories}
+    listed, token = [], ""
+    while True:  # two per page: every category once, in name order, across pages
+        reply = await products(running).ListCategories(pb.ListCategoriesRequest(
+            page_size=2, page_token=token), metadata=manager)
+        assert len(reply.categories) <= 2
+        listed += reply.categories
+        token = reply.next_page_token
+        if not token:
+            break
+    counts = {c.category: (c.product_count, c.active_product_count) for c in listed}
     assert counts[first] == (2, 1)
     assert counts[second] == (1, 1)
-    names = [c.category for c in reply.categories]
-    assert names == sorted(names)
+    names = [c.category for c in listed]
+    assert names == sorted(set(names))
+    await fails(products(running).ListCategories(pb.ListCategoriesRequest(
+        page_token="forged"), metadata=manager), StatusCode.INVALID_ARGUMENT)
 
 
 async def test_update_changes_masked_fields_and_keeps_the_rest(running, clerk):
