@@ -18,6 +18,7 @@ from .services.products import ProductService
 from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
 from .store.mongo import Idempotency, Mongo
+from .store.numbering import NumberCounters
 from .store.orders import OrderRepository
 from .store.outbox import Outbox
 from .store.paging import PageTokens
@@ -41,6 +42,7 @@ class App:
 
 
 async def build(settings: Settings) -> App:
+    series = settings.number_series()  # a bad format stops the start before connecting
     mongo = Mongo(settings.mongodb_url, settings.database_name)
     await mongo.ensure_indexes()
     tokens = PageTokens(settings.secret_key)
@@ -52,16 +54,18 @@ async def build(settings: Settings) -> App:
     customer_cache = DocumentCache(redis, f"{settings.database_name}:customer")
     customer_records = CustomerRepository(mongo, tokens, customer_cache)
     product_records = ProductRepository(mongo, tokens)
-    order_records = OrderRepository(mongo, tokens, settings.order_number_block)
+    order_records = OrderRepository(mongo, tokens)
+    numbers = NumberCounters(mongo, series)
     outbox = Outbox(mongo)
-    customers = CustomerService(customer_records, idempotency)
+    customers = CustomerService(customer_records, idempotency, numbers)
     return App(
         settings=settings,
         mongo=mongo,
         redis=redis,
         customers=customers,
         products=ProductService(product_records, idempotency),
-        orders=OrderService(order_records, product_records, customers, idempotency, settings),
+        orders=OrderService(order_records, product_records, customers, idempotency, settings,
+                            numbers),
         order_lifecycle=OrderLifecycle(mongo, order_records, StockLedger(mongo),
                                        CustomerStats(mongo, customer_cache), outbox),
         outbox=outbox,

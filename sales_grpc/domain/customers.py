@@ -10,7 +10,7 @@ from typing import Any
 from . import validation as check
 from .access import Principal
 from .authorization import Move, authorize, check_assignment
-from .errors import FailedPrecondition, InvalidArgument, Violations
+from .errors import FailedPrecondition, Violations
 from .money import Money
 from .records import Address, Audit, Versioned
 
@@ -190,9 +190,3 @@ def check_orderable(customer: Customer | None, customer_id: str, doing: str) -> 
 def check_mask(paths: list[str]) -> list[str]:
     return check.update_mask(paths, EDITABLE, kind="customer",
                              with_subfields=frozenset(MASK_ALIASES))
-
-
-def format_code(sequence: int) -> str:
-    if sequence <= 0:
-        raise InvalidArgument.of("customer_code", "sequence must be positive")
-    return f"CUST-{sequence:06d}"

@@ -19,9 +19,10 @@ from ..domain.listing import (
     parse_order_by,
     text_converter,
 )
+from ..domain.numbering import CUSTOMER_CODE
 from .clock import now
 from .ids import new_id
-from .ports import CustomerRecords, IdempotencyKeys, Replayed, idempotency_key
+from .ports import CustomerRecords, IdempotencyKeys, NumberSeries, Replayed, idempotency_key
 
 _EQ = frozenset({"=", "!="})
 FILTERS = {
@@ -39,9 +40,11 @@ ORDER_BY = {"create_time": "create_time", "customer_code": "customer_code",
 
 
 class CustomerService:
-    def __init__(self, repo: CustomerRecords, idempotency: IdempotencyKeys) -> None:
+    def __init__(self, repo: CustomerRecords, idempotency: IdempotencyKeys,
+                 numbers: NumberSeries) -> None:
         self._repo = repo
         self._idempotency = idempotency
+        self._numbers = numbers
 
     async def create(self, principal: Principal, values: dict[str, Any],
                      request_id: str = "") -> Customer:
@@ -51,9 +54,10 @@ class CustomerService:
         key = idempotency_key("customer", principal.subject, request_id)
         if key and (earlier := await self._idempotency.find(key)):
             return await self.get(principal, earlier)  # before drawing a customer code
+        moment = now()
         customer = rules.new_customer(values, id=new_id(), code="CUST-PENDING",
-                                      principal=principal, now=now())
-        customer.customer_code = rules.format_code(await self._repo.next_code_sequence())
+                                      principal=principal, now=moment)
+        customer.customer_code = await self._numbers.draw(CUSTOMER_CODE, moment, None)
         outcome = await self._idempotency.run_once(
             key, customer.id, lambda session: self._repo.add(customer, session),
             single_write=True)

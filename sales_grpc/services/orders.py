@@ -15,6 +15,7 @@ from ..domain.access import Principal
 from ..domain.customers import check_orderable
 from ..domain.errors import InvalidArgument, Violations
 from ..domain.money import Money, MoneyError, check_currency
+from ..domain.numbering import SALES_ORDER
 from ..domain.orders import OrderState, SalesOrder
 from ..domain.pricing import check_within_cap
 from ..domain.products import Product
@@ -26,6 +27,7 @@ from .order_lines import LineInput, build_lines, load_catalog, parse_rate
 from .order_queries import changed_concurrently, list_orders, visible
 from .ports import (
     IdempotencyKeys,
+    NumberSeries,
     OrderRecords,
     ProductRecords,
     Replayed,
@@ -51,12 +53,14 @@ EDITABLE = frozenset({"lines", "discount_rate", "shipping_charge", "notes"})
 class OrderService:
     def __init__(self, orders: OrderRecords, products: ProductRecords,
                  customers: CustomerService, idempotency: IdempotencyKeys,
-                 settings: Settings) -> None:
+                 settings: Settings,
+                 numbers: NumberSeries) -> None:
         self._orders = orders
         self._products = products
         self._customers = customers
         self._idempotency = idempotency
         self._settings = settings
+        self._numbers = numbers
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -83,9 +87,7 @@ class OrderService:
         if key and (earlier := await self._idempotency.find(key)):
             return await self.get(principal, earlier)  # before drawing an order number
         order = await self._draft(principal, data)
-        order.number = self._settings.order_number_format.format(
-            year=order.audit.create_time.year,
-            seq=await self._orders.next_number_sequence(order.audit.create_time.year))
+        order.number = await self._numbers.draw(SALES_ORDER, order.audit.create_time, None)
         outcome = await self._idempotency.run_once(
             key, order.id, lambda session: self._orders.add(order, session), single_write=True)
         if isinstance(outcome, Replayed):

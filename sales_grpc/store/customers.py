@@ -71,9 +71,6 @@ class CustomerRepository:
         self._tokens = tokens
         self._cache = cache
 
-    async def next_code_sequence(self) -> int:
-        return await self._mongo.next_sequence("customer_code")
-
     async def get(self, customer_id: str, session: AsyncClientSession | None = None
                   ) -> Customer | None:
         """Reads outside a transaction may come from the cache (see store/cache.py)."""

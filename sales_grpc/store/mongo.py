@@ -1,4 +1,4 @@
-"""The MongoDB connection, transactions, counters, idempotency keys and indexes."""
+"""The MongoDB connection, transactions, idempotency keys and indexes."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -62,7 +61,6 @@ class Mongo:
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url, tz_aware=True, serverSelectionTimeoutMS=5000, **client_options)
         self.db: AsyncDatabase[dict[str, Any]] = self.client[database]
-        self._pools: dict[str, _Block] = {}
 
     async def ping(self) -> bool:
         try:
@@ -105,45 +103,8 @@ class Mongo:
         else:
             pending.append(hook)
 
-    async def next_sequence(self, series: str, block: int = 1) -> int:
-        """An atomic per-series counter: numbers are unique across processes. With `block`
-        > 1 this process takes that many numbers per round trip and hands them out in order;
-        numbers it had not used when it stops are never issued (a gap, as after a failed
-        create)."""
-        block = max(block, 1)
-        pool = self._pools.setdefault(series, _Block())
-        async with pool.lock:
-            if pool.next > pool.last:
-                pool.last = await self._draw(series, block)
-                pool.next = pool.last - block + 1
-            pool.next += 1
-            return pool.next - 1
-
-    async def _draw(self, series: str, count: int) -> int:
-        # Two first-ever upserts of one series can race: the loser sees a duplicate key (or,
-        # on some servers, no document); the series exists by then, so trying again wins.
-        for _ in range(5):
-            try:
-                doc = await self.db.counters.find_one_and_update(
-                    {"_id": series}, {"$inc": {"value": count}}, upsert=True,
-                    return_document=ReturnDocument.AFTER)
-            except DuplicateKeyError:
-                continue
-            if doc is not None:
-                return int(doc["value"])
-        raise Aborted(f"could not draw the next {series} number; retry", reason="SEQUENCE_BUSY")
-
     async def close(self) -> None:
         await self.client.close()
-
-
-@dataclass
-class _Block:
-    """Numbers of a series this process has drawn and not yet handed out."""
-
-    next: int = 1
-    last: int = 0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class RequestReplayed(Exception):

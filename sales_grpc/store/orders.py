@@ -86,14 +86,10 @@ def from_doc(d: dict[str, Any]) -> SalesOrder:
 
 
 class OrderRepository:
-    def __init__(self, mongo: Mongo, tokens: PageTokens, number_block: int = 1) -> None:
+    def __init__(self, mongo: Mongo, tokens: PageTokens) -> None:
         self._mongo = mongo
-        self._block = number_block
         self._docs = mongo.db.sales_orders
         self._tokens = tokens
-
-    async def next_number_sequence(self, year: int) -> int:
-        return await self._mongo.next_sequence(f"sales_order:{year}", block=self._block)
 
     async def get(self, order_id: str, session: AsyncClientSession | None = None
                   ) -> SalesOrder | None:

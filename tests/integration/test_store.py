@@ -41,26 +41,6 @@ async def test_saving_a_customer_read_before_an_order_keeps_the_orders_statistic
         await app.close()
 
 
-async def test_numbers_drawn_in_blocks_by_two_processes_never_repeat(embedded):
-    import asyncio
-
-    from sales_grpc.store.mongo import Mongo
-
-    name = f"seq_{uuid.uuid4().hex[:6]}"
-    first, second = Mongo(embedded.mongodb_url, name), Mongo(embedded.mongodb_url, name)
-    try:
-        drawn = await asyncio.gather(*(
-            mongo.next_sequence("sales_order:2026", block=7)
-            for _ in range(40) for mongo in (first, second)))
-        assert len(set(drawn)) == 80 and min(drawn) == 1
-        in_order = [await first.next_sequence("sales_order:2026", block=7) for _ in range(10)]
-        assert in_order == sorted(in_order)  # one process hands its numbers out in order
-        assert not set(in_order) & set(drawn)
-    finally:
-        await first.close()
-        await second.close()
-
-
 async def test_published_events_and_idempotency_keys_expire_but_pending_events_never(
         fresh_settings):
     """MongoDB's TTL monitor does the removing (about once a minute, too slow to wait for

@@ -173,12 +173,6 @@ def test_a_bad_or_missing_mask_is_invalid_argument_on_update_mask(paths):
     assert {v.field for v in error.value.violations} == {"update_mask"}
 
 
-def test_customer_codes_are_zero_padded_and_sequence_must_be_positive():
-    assert rules.format_code(42) == "CUST-000042"
-    with pytest.raises(InvalidArgument):
-        rules.format_code(0)
-
-
 def test_a_blank_owner_is_rejected_on_create_and_update():
     assert "customer.owner_id" in _violations(principal=ADMIN, owner_id="   ")
     customer = _new(MANAGER)
