@@ -23,26 +23,39 @@ _after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextV
     "after_commit", default=None)
 
 RETENTION_SECONDS = 7 * 24 * 3600
+
+
+def _listing(equal: list[str], sort_keys: list[str]) -> list[IndexModel]:
+    """One index per List sort key: the query's equality fields (scope, `delete_time: null`),
+    then the key and _id, as `store/paging.py` asks for a page and the rows after a token.
+
+    On SecantusDB each one made the pages after the first 2 to 14 times faster (bench/README);
+    on MongoDB it also serves the sort."""
+    return [IndexModel([*((f, ASCENDING) for f in equal), (key, ASCENDING), ("_id", ASCENDING)])
+            for key in sort_keys]
+
+
 INDEXES: dict[str, list[IndexModel]] = {
     "customers": [
         IndexModel([("customer_code", ASCENDING)], unique=True),
-        IndexModel([("owner_id", ASCENDING), ("create_time", ASCENDING)]),
-        IndexModel([("team_id", ASCENDING), ("create_time", ASCENDING)]),
         IndexModel([("status", ASCENDING)]),
         IndexModel([("email", ASCENDING)]),
+        *(model for scope in (["owner_id"], ["team_id"], [])
+          for model in _listing([*scope, "delete_time"],
+                                ["create_time", "customer_code", "last_name", "company_name"])),
     ],
     "products": [
         IndexModel([("sku", ASCENDING)], unique=True),
         IndexModel([("category", ASCENDING)]),
-        IndexModel([("create_time", ASCENDING)]),
+        *_listing(["delete_time"], ["create_time", "name", "sku", "unit_price.amount"]),
     ],
     "stock_movements": [IndexModel([("product_id", ASCENDING), ("_id", DESCENDING)])],
     "sales_orders": [
         IndexModel([("number", ASCENDING)], unique=True),
-        IndexModel([("owner_id", ASCENDING), ("create_time", DESCENDING)]),
-        IndexModel([("team_id", ASCENDING), ("create_time", DESCENDING)]),
         IndexModel([("customer_id", ASCENDING), ("state", ASCENDING)]),
-        IndexModel([("create_time", DESCENDING)]),
+        *_listing(["owner_id"], ["create_time", "number", "totals.grand_total"]),
+        *_listing(["team_id"], ["create_time", "number", "totals.grand_total"]),
+        *_listing([], ["create_time", "totals.grand_total"]),  # number: its unique index
     ],
     # Published events are kept a week, then MongoDB's TTL monitor removes them; pending ones
     # have no publish_time, so they are never removed.

@@ -50,8 +50,39 @@ def scoped(scope: Scope) -> list[dict[str, Any]]:
     return clauses
 
 
+def _is_operators(value: object) -> bool:
+    return isinstance(value, dict) and bool(value) and all(k.startswith("$") for k in value)
+
+
+def _joined(a: object, b: object) -> object | None:
+    """One condition on a path meaning both `a` and `b`, or None if there is no plain one."""
+    if not _is_operators(a):
+        a = {"$eq": a}
+    if not _is_operators(b):
+        b = {"$eq": b}
+    assert isinstance(a, dict) and isinstance(b, dict)
+    if a.keys() & b.keys():
+        return a if a == b else None
+    return {**a, **b}
+
+
 def all_of(clauses: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"$and": clauses} if clauses else {}
+    """The conjunction as one plain document where the clauses allow it, else `$and`.
+
+    Both mean the same to MongoDB, but SecantusDB's planner looks for an index only in a plain
+    document: any top-level operator, even a one-clause `$and`, scans and decodes the whole
+    collection (0.56 s against 1 ms for a rep with no orders among 180 large ones)."""
+    merged: dict[str, Any] = {}
+    for clause in clauses:
+        for path, condition in clause.items():
+            if path not in merged:
+                merged[path] = condition
+                continue
+            joined = None if path.startswith("$") else _joined(merged[path], condition)
+            if joined is None:
+                return {"$and": clauses}
+            merged[path] = joined
+    return merged
 
 
 def oid(value: str) -> ObjectId:
