@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from .api.converters.events import event_payload
 from .config import Settings
 from .services.customers import CustomerService
 from .services.order_lifecycle import OrderLifecycle
@@ -56,7 +57,9 @@ async def build(settings: Settings) -> App:
     product_records = ProductRepository(mongo, tokens)
     order_records = OrderRepository(mongo, tokens)
     numbers = NumberCounters(mongo, series)
-    outbox = Outbox(mongo)
+    # Events are serialized to their protobuf messages as they are written: the contract's
+    # converter is the one place that knows the messages.
+    outbox = Outbox(mongo, event_payload)
     customers = CustomerService(customer_records, idempotency, numbers)
     return App(
         settings=settings,

@@ -1,8 +1,19 @@
-"""Domain events that order changes emit; written to the outbox in the same transaction."""
+"""Domain events that document changes emit; written to the outbox in the same transaction.
+
+Plain values, defined once: api/converters/events.py turns each into the events.proto message
+of the same name, field by field (Decimal amounts become Money in the event's currency_code),
+and the outbox stores that message serialized. tests/unit/test_event_contract.py fails when an
+event and its message disagree.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .documents.document import SalesDocument
 
 
 @dataclass(frozen=True)
@@ -13,32 +24,82 @@ class StockQuantity:
 
 
 @dataclass(frozen=True)
-class OrderConfirmed:
+class OrderEventLine:
+    """One line as sold; amounts in the order's currency."""
+
+    product_id: str
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    gross_amount: Decimal
+    discount_amount: Decimal
+    tax_amount: Decimal
+    total_amount: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderFacts:
+    """What every order event tells about the order, as the change left it: enough for
+    analytics and other services to act without calling back."""
+
     order_id: str
     number: str
     customer_id: str
-    grand_total: str
-    currency: str
+    owner_id: str
+    team_id: str
+    currency_code: str
+    lines: list[OrderEventLine]
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_total: Decimal
+    shipping: Decimal
+    grand_total: Decimal
+
+
+def _facts(order: SalesDocument[Any]) -> dict[str, Any]:
+    totals = order.totals
+    return {
+        "order_id": order.id, "number": order.number, "customer_id": order.customer_id,
+        "owner_id": order.owner_id, "team_id": order.team_id, "currency_code": order.currency,
+        "lines": [OrderEventLine(line.product_id, line.sku, line.quantity, line.unit_price,
+                                 line.amounts.gross, line.amounts.discount, line.amounts.tax,
+                                 line.amounts.total) for line in order.lines],
+        "subtotal": totals.subtotal, "discount_total": totals.discount_total,
+        "tax_total": totals.tax_total, "shipping": totals.shipping,
+        "grand_total": totals.grand_total,
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderConfirmed(OrderFacts):
     credit_limit_overridden: bool = False
 
+    @classmethod
+    def of(cls, order: SalesDocument[Any], credit_limit_overridden: bool) -> OrderConfirmed:
+        return cls(**_facts(order), credit_limit_overridden=credit_limit_overridden)
 
-@dataclass(frozen=True)
-class OrderCancelled:
-    order_id: str
-    number: str
+
+@dataclass(frozen=True, kw_only=True)
+class OrderCancelled(OrderFacts):
     reason: str
 
-
-@dataclass(frozen=True)
-class OrderShipped:
-    order_id: str
-    number: str
+    @classmethod
+    def of(cls, order: SalesDocument[Any], reason: str) -> OrderCancelled:
+        return cls(**_facts(order), reason=reason)
 
 
-@dataclass(frozen=True)
-class OrderDelivered:
-    order_id: str
-    number: str
+@dataclass(frozen=True, kw_only=True)
+class OrderShipped(OrderFacts):
+    @classmethod
+    def of(cls, order: SalesDocument[Any]) -> OrderShipped:
+        return cls(**_facts(order))
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderDelivered(OrderFacts):
+    @classmethod
+    def of(cls, order: SalesDocument[Any]) -> OrderDelivered:
+        return cls(**_facts(order))
 
 
 @dataclass(frozen=True)

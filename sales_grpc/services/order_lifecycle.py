@@ -63,8 +63,7 @@ class OrderLifecycle:
                     "credit_override", order.state, order.state, principal.subject, moment,
                     override_reason.strip()))
             return await self._commit(order, principal, moment, session, [
-                ev.OrderConfirmed(order.id, order.number, order.customer_id,
-                                  str(order.totals.grand_total), order.currency, overridden),
+                ev.OrderConfirmed.of(order, credit_limit_overridden=overridden),
                 ev.StockReserved(order.id, _quantities(order))])
 
         try:
@@ -101,7 +100,7 @@ class OrderLifecycle:
                               f"sales order {order.number}", 0, principal.subject, moment)
                 for product_id, quantity in order.reserved_quantities().items()], session)
             return await self._commit(order, principal, moment, session,
-                                      [ev.OrderShipped(order.id, order.number)])
+                                      [ev.OrderShipped.of(order)])
 
         return await self._transactions.run_transaction(work)
 
@@ -109,7 +108,7 @@ class OrderLifecycle:
         async def work(session: Session) -> SalesOrder:
             order, moment = await self._begin(principal, order_id, etag, "delivered", session)
             return await self._commit(order, principal, moment, session,
-                                      [ev.OrderDelivered(order.id, order.number)])
+                                      [ev.OrderDelivered.of(order)])
 
         return await self._transactions.run_transaction(work)
 
@@ -126,8 +125,7 @@ class OrderLifecycle:
             moment = now()
             order.transition("cancelled", principal, moment, reason.strip())
             order.cancel_reason = reason.strip()
-            events: list[ev.DomainEvent] = [ev.OrderCancelled(order.id, order.number,
-                                                              order.cancel_reason)]
+            events: list[ev.DomainEvent] = [ev.OrderCancelled.of(order, reason=order.cancel_reason)]
             if held:
                 await self._stock.release_all(order.reserved_quantities(), session)
                 events.append(ev.StockReleased(order.id, _quantities(order)))

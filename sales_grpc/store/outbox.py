@@ -1,8 +1,10 @@
 """The transactional outbox, and the relay that publishes it to a Redis stream.
 
 Events are inserted in the same transaction as the change that caused them, so a change
-and its events commit together. The relay publishes each unpublished event with XADD and
-only then marks it published: a crash in between publishes it again (at least once), and
+and its events commit together, each as its protobuf message serialized at that moment with
+its type URL: the relay and consumers need no mapping of their own, and an event waiting here
+reads the same after the code changes. The relay publishes each unpublished event with XADD
+and only then marks it published: a crash in between publishes it again (at least once), and
 consumers deduplicate by the unique event_id.
 """
 
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -33,26 +34,37 @@ STREAM = "sales.events"
 # publish_time, see store/mongo.py) to replay from.
 STREAM_MAXLEN = 1_000_000
 
+# Serializes a domain event: its type URL and message bytes (api/converters/events.py; wired
+# in bootstrap, so this adapter needs no generated code).
+PayloadEncoder = Callable[[DomainEvent], tuple[str, bytes]]
 # Encodes an outbox document into the bytes published as the stream entry's `data`.
 Encoder = Callable[[dict[str, Any]], bytes]
+# Entries written before payloads were stored serialized (a `type` name and a `data` dict of
+# the dataclass) have no `payload` and are never published: the service was not released, so
+# only a development database can hold them, and publishing them would take the per-event
+# mapping that storing payloads removed. Delete them there with
+# `db.outbox.deleteMany({payload: {$exists: false}})`; they do not expire by themselves.
+_PUBLISHABLE = {"published": False, "payload": {"$exists": True}}
 
 
 class Outbox:
-    def __init__(self, mongo: Mongo) -> None:
+    def __init__(self, mongo: Mongo, encode: PayloadEncoder) -> None:
         self._docs = mongo.db.outbox
+        self._encode = encode
 
     async def add(self, events: list[DomainEvent], actor: str, now: datetime,
                   session: AsyncClientSession) -> None:
         if not events:
             return
-        await self._docs.insert_many([
-            {"_id": uuid.uuid4().hex, "type": type(event).__name__,
-             "data": dataclasses.asdict(event), "actor": actor, "occur_time": now,
-             "published": False, "seq": i}
-            for i, event in enumerate(events)], session=session)
+        docs = []
+        for i, event in enumerate(events):
+            type_url, payload = self._encode(event)
+            docs.append({"_id": uuid.uuid4().hex, "type_url": type_url, "payload": payload,
+                         "actor": actor, "occur_time": now, "published": False, "seq": i})
+        await self._docs.insert_many(docs, session=session)
 
     async def pending(self, limit: int) -> list[dict[str, Any]]:
-        cursor = self._docs.find({"published": False},
+        cursor = self._docs.find(_PUBLISHABLE,
                                  sort=[("occur_time", ASCENDING), ("seq", ASCENDING)],
                                  limit=limit)
         return await cursor.to_list()
@@ -82,7 +94,8 @@ class OutboxRelay:
             return 0
         async with self._redis.pipeline(transaction=False) as pipe:
             for doc in docs:
-                pipe.xadd(self._stream, {"event_id": doc["_id"], "type": doc["type"],
+                pipe.xadd(self._stream, {"event_id": doc["_id"],
+                                         "type": doc["type_url"].rpartition("/")[2],
                                          "data": self._encode(doc)},
                           maxlen=self._maxlen, approximate=True)
             await pipe.execute()

@@ -47,25 +47,27 @@ async def test_published_events_and_idempotency_keys_expire_but_pending_events_n
     here); this checks what it keys on: a TTL index, and a publish time only once published."""
     from datetime import UTC, datetime
 
+    from erp.sales.v1.events_pb2 import StockReserved as StockReservedMessage
     from sales_grpc.api.converters.events import encode_event
-    from sales_grpc.domain.events import OrderShipped
+    from sales_grpc.domain.events import StockReserved
     from sales_grpc.store.mongo import RETENTION_SECONDS
-    from sales_grpc.store.outbox import Outbox, OutboxRelay
+    from sales_grpc.store.outbox import OutboxRelay
 
     settings = fresh_settings()
     app = await build(settings)
     stream = f"ttl-{uuid.uuid4().hex[:6]}"
     try:
-        outbox = Outbox(app.mongo)
+        outbox = app.outbox
 
         async def write(session, number):
-            await outbox.add([OrderShipped("o1", number)], "me", datetime.now(UTC), session)
+            await outbox.add([StockReserved(number)], "me", datetime.now(UTC), session)
 
         await app.mongo.run_transaction(lambda s: write(s, "SO-1"))
         assert await OutboxRelay(outbox, app.redis, encode_event,
                                  stream=stream).publish_pending() == 1
         await app.mongo.run_transaction(lambda s: write(s, "SO-2"))  # stays pending
-        docs = {d["data"]["number"]: d async for d in app.mongo.db.outbox.find()}
+        docs = {StockReservedMessage.FromString(d["payload"]).order_id: d
+                async for d in app.mongo.db.outbox.find()}
         assert "publish_time" in docs["SO-1"] and "publish_time" not in docs["SO-2"]
         for collection, field in (("outbox", "publish_time"),
                                   ("idempotency_keys", "create_time")):

@@ -26,7 +26,7 @@ from erp.sales.v1 import money_pb2 as erp_dot_sales_dot_v1_dot_money__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65rp/sales/v1/events.proto\x12\x0c\x65rp.sales.v1\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n\rEventEnvelope\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12.\n\noccur_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\"B\n\rStockQuantity\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"\x92\x01\n\x0eOrderConfirmed\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12(\n\x0bgrand_total\x18\x04 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x1f\n\x17\x63redit_limit_overridden\x18\x05 \x01(\x08\"B\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"0\n\x0cOrderShipped\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\"2\n\x0eOrderDelivered\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\"R\n\rStockReserved\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12/\n\nquantities\x18\x02 \x03(\x0b\x32\x1b.erp.sales.v1.StockQuantity\"R\n\rStockReleased\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12/\n\nquantities\x18\x02 \x03(\x0b\x32\x1b.erp.sales.v1.StockQuantityb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65rp/sales/v1/events.proto\x12\x0c\x65rp.sales.v1\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n\rEventEnvelope\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12.\n\noccur_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\"\x99\x02\n\x0eOrderEventLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\'\n\nunit_price\x18\x04 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12)\n\x0cgross_amount\x18\x05 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12,\n\x0f\x64iscount_amount\x18\x06 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\'\n\ntax_amount\x18\x07 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12)\n\x0ctotal_amount\x18\x08 \x01(\x0b\x32\x13.erp.sales.v1.Money\"B\n\rStockQuantity\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"\x9c\x03\n\x0eOrderConfirmed\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08owner_id\x18\x06 \x01(\t\x12\x0f\n\x07team_id\x18\x07 \x01(\t\x12\x15\n\rcurrency_code\x18\x08 \x01(\t\x12+\n\x05lines\x18\t \x03(\x0b\x32\x1c.erp.sales.v1.OrderEventLine\x12%\n\x08subtotal\x18\n \x01(\x0b\x32\x13.erp.sales.v1.Money\x12+\n\x0e\x64iscount_total\x18\x0b \x01(\x0b\x32\x13.erp.sales.v1.Money\x12&\n\ttax_total\x18\x0c \x01(\x0b\x32\x13.erp.sales.v1.Money\x12%\n\x08shipping\x18\r \x01(\x0b\x32\x13.erp.sales.v1.Money\x12(\n\x0bgrand_total\x18\x04 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x1f\n\x17\x63redit_limit_overridden\x18\x05 \x01(\x08\"\x8b\x03\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x10\n\x08owner_id\x18\x05 \x01(\t\x12\x0f\n\x07team_id\x18\x06 \x01(\t\x12\x15\n\rcurrency_code\x18\x07 \x01(\t\x12+\n\x05lines\x18\x08 \x03(\x0b\x32\x1c.erp.sales.v1.OrderEventLine\x12%\n\x08subtotal\x18\t \x01(\x0b\x32\x13.erp.sales.v1.Money\x12+\n\x0e\x64iscount_total\x18\n \x01(\x0b\x32\x13.erp.sales.v1.Money\x12&\n\ttax_total\x18\x0b \x01(\x0b\x32\x13.erp.sales.v1.Money\x12%\n\x08shipping\x18\x0c \x01(\x0b\x32\x13.erp.sales.v1.Money\x12(\n\x0bgrand_total\x18\r \x01(\x0b\x32\x13.erp.sales.v1.Money\"\xf9\x02\n\x0cOrderShipped\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08owner_id\x18\x04 \x01(\t\x12\x0f\n\x07team_id\x18\x05 \x01(\t\x12\x15\n\rcurrency_code\x18\x06 \x01(\t\x12+\n\x05lines\x18\x07 \x03(\x0b\x32\x1c.erp.sales.v1.OrderEventLine\x12%\n\x08subtotal\x18\x08 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12+\n\x0e\x64iscount_total\x18\t \x01(\x0b\x32\x13.erp.sales.v1.Money\x12&\n\ttax_total\x18\n \x01(\x0b\x32\x13.erp.sales.v1.Money\x12%\n\x08shipping\x18\x0b \x01(\x0b\x32\x13.erp.sales.v1.Money\x12(\n\x0bgrand_total\x18\x0c \x01(\x0b\x32\x13.erp.sales.v1.Money\"\xfb\x02\n\x0eOrderDelivered\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08owner_id\x18\x04 \x01(\t\x12\x0f\n\x07team_id\x18\x05 \x01(\t\x12\x15\n\rcurrency_code\x18\x06 \x01(\t\x12+\n\x05lines\x18\x07 \x03(\x0b\x32\x1c.erp.sales.v1.OrderEventLine\x12%\n\x08subtotal\x18\x08 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12+\n\x0e\x64iscount_total\x18\t \x01(\x0b\x32\x13.erp.sales.v1.Money\x12&\n\ttax_total\x18\n \x01(\x0b\x32\x13.erp.sales.v1.Money\x12%\n\x08shipping\x18\x0b \x01(\x0b\x32\x13.erp.sales.v1.Money\x12(\n\x0bgrand_total\x18\x0c \x01(\x0b\x32\x13.erp.sales.v1.Money\"R\n\rStockReserved\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12/\n\nquantities\x18\x02 \x03(\x0b\x32\x1b.erp.sales.v1.StockQuantity\"R\n\rStockReleased\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12/\n\nquantities\x18\x02 \x03(\x0b\x32\x1b.erp.sales.v1.StockQuantityb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,18 +35,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EVENTENVELOPE']._serialized_start=102
   _globals['_EVENTENVELOPE']._serialized_end=229
-  _globals['_STOCKQUANTITY']._serialized_start=231
-  _globals['_STOCKQUANTITY']._serialized_end=297
-  _globals['_ORDERCONFIRMED']._serialized_start=300
-  _globals['_ORDERCONFIRMED']._serialized_end=446
-  _globals['_ORDERCANCELLED']._serialized_start=448
-  _globals['_ORDERCANCELLED']._serialized_end=514
-  _globals['_ORDERSHIPPED']._serialized_start=516
-  _globals['_ORDERSHIPPED']._serialized_end=564
-  _globals['_ORDERDELIVERED']._serialized_start=566
-  _globals['_ORDERDELIVERED']._serialized_end=616
-  _globals['_STOCKRESERVED']._serialized_start=618
-  _globals['_STOCKRESERVED']._serialized_end=700
-  _globals['_STOCKRELEASED']._serialized_start=702
-  _globals['_STOCKRELEASED']._serialized_end=784
+  _globals['_ORDEREVENTLINE']._serialized_start=232
+  _globals['_ORDEREVENTLINE']._serialized_end=513
+  _globals['_STOCKQUANTITY']._serialized_start=515
+  _globals['_STOCKQUANTITY']._serialized_end=581
+  _globals['_ORDERCONFIRMED']._serialized_start=584
+  _globals['_ORDERCONFIRMED']._serialized_end=996
+  _globals['_ORDERCANCELLED']._serialized_start=999
+  _globals['_ORDERCANCELLED']._serialized_end=1394
+  _globals['_ORDERSHIPPED']._serialized_start=1397
+  _globals['_ORDERSHIPPED']._serialized_end=1774
+  _globals['_ORDERDELIVERED']._serialized_start=1777
+  _globals['_ORDERDELIVERED']._serialized_end=2156
+  _globals['_STOCKRESERVED']._serialized_start=2158
+  _globals['_STOCKRESERVED']._serialized_end=2240
+  _globals['_STOCKRELEASED']._serialized_start=2242
+  _globals['_STOCKRELEASED']._serialized_end=2324
 # @@protoc_insertion_point(module_scope)

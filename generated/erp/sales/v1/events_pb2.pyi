@@ -26,6 +26,12 @@ class EventEnvelope(_message.Message):
     stream entry's fields are `event_id`, `type` (the payload's full message
     name) and `data` (this envelope, serialized). Delivery is at least once:
     consumers deduplicate by `event_id`.
+
+    Each payload is one of the messages below, serialized when the change that
+    caused it committed and published unchanged: a consumer decodes it with the
+    message named by `type` and needs nothing else. Messages only grow (new
+    fields, new numbers), so an event written before a change still decodes
+    after it.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -39,12 +45,13 @@ class EventEnvelope(_message.Message):
     """A unique id of the event."""
     type: _builtins.str
     """The full name of the payload's message type, e.g.
-    `erp.sales.v1.OrderConfirmed`.
+    `erp.sales.v1.OrderConfirmed`: the last segment of its type URL
+    (`type.googleapis.com/erp.sales.v1.OrderConfirmed`).
     """
     actor: _builtins.str
     """The subject of the caller that caused it."""
     payload: _builtins.bytes
-    """The serialized payload message."""
+    """The serialized payload message, byte for byte as written at commit time."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When the event happened."""
@@ -65,6 +72,71 @@ class EventEnvelope(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EventEnvelope: _TypeAlias = EventEnvelope  # noqa: Y015
+
+@_typing.final
+class OrderEventLine(_message.Message):
+    """One line of an order as an event tells it. Deliberately not
+    `DocumentLine`: that message is what clients send and read (input fields,
+    rates as text, field behaviours), while an event is a record of what was
+    sold, kept small and stable for consumers such as analytics. The amounts are
+    in the order's currency and add up as DocumentLine's do.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    UNIT_PRICE_FIELD_NUMBER: _builtins.int
+    GROSS_AMOUNT_FIELD_NUMBER: _builtins.int
+    DISCOUNT_AMOUNT_FIELD_NUMBER: _builtins.int
+    TAX_AMOUNT_FIELD_NUMBER: _builtins.int
+    TOTAL_AMOUNT_FIELD_NUMBER: _builtins.int
+    product_id: _builtins.str
+    """The product sold."""
+    sku: _builtins.str
+    """The product's SKU when the line was priced."""
+    quantity: _builtins.int
+    """The quantity in whole units."""
+    @_builtins.property
+    def unit_price(self) -> _money_pb2.Money:
+        """The price of one unit, up to 6 decimal places."""
+
+    @_builtins.property
+    def gross_amount(self) -> _money_pb2.Money:
+        """quantity x unit_price, rounded to the currency's minor unit."""
+
+    @_builtins.property
+    def discount_amount(self) -> _money_pb2.Money:
+        """The line discount plus the line's share of the order discount."""
+
+    @_builtins.property
+    def tax_amount(self) -> _money_pb2.Money:
+        """The tax on the discounted amount."""
+
+    @_builtins.property
+    def total_amount(self) -> _money_pb2.Money:
+        """gross_amount - discount_amount + tax_amount."""
+
+    def __init__(
+        self,
+        *,
+        product_id: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        unit_price: _money_pb2.Money | None = ...,
+        gross_amount: _money_pb2.Money | None = ...,
+        discount_amount: _money_pb2.Money | None = ...,
+        tax_amount: _money_pb2.Money | None = ...,
+        total_amount: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "gross_amount", b"gross_amount", "tax_amount", b"tax_amount", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "gross_amount", b"gross_amount", "product_id", b"product_id", "quantity", b"quantity", "sku", b"sku", "tax_amount", b"tax_amount", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderEventLine: _TypeAlias = OrderEventLine  # noqa: Y015
 
 @_typing.final
 class StockQuantity(_message.Message):
@@ -98,13 +170,23 @@ Global___StockQuantity: _TypeAlias = StockQuantity  # noqa: Y015
 
 @_typing.final
 class OrderConfirmed(_message.Message):
-    """A draft order was confirmed."""
+    """A draft order was confirmed: its stock is reserved and it counts in the
+    customer's statistics and credit exposure.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     ORDER_ID_FIELD_NUMBER: _builtins.int
     NUMBER_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    SUBTOTAL_FIELD_NUMBER: _builtins.int
+    DISCOUNT_TOTAL_FIELD_NUMBER: _builtins.int
+    TAX_TOTAL_FIELD_NUMBER: _builtins.int
+    SHIPPING_FIELD_NUMBER: _builtins.int
     GRAND_TOTAL_FIELD_NUMBER: _builtins.int
     CREDIT_LIMIT_OVERRIDDEN_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
@@ -113,11 +195,37 @@ class OrderConfirmed(_message.Message):
     """The order number."""
     customer_id: _builtins.str
     """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the order."""
+    team_id: _builtins.str
+    """The team the order belongs to (its customer's); empty for none."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of every amount in the order."""
     credit_limit_overridden: _builtins.bool
     """Whether the credit limit was overridden."""
     @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderEventLine]:
+        """The order's lines, as priced."""
+
+    @_builtins.property
+    def subtotal(self) -> _money_pb2.Money:
+        """The sum of the lines' gross amounts."""
+
+    @_builtins.property
+    def discount_total(self) -> _money_pb2.Money:
+        """The sum of line and order discounts."""
+
+    @_builtins.property
+    def tax_total(self) -> _money_pb2.Money:
+        """The sum of the lines' tax."""
+
+    @_builtins.property
+    def shipping(self) -> _money_pb2.Money:
+        """The shipping charge, untaxed."""
+
+    @_builtins.property
     def grand_total(self) -> _money_pb2.Money:
-        """The order's grand total."""
+        """The order's grand total: subtotal - discount_total + tax_total + shipping."""
 
     def __init__(
         self,
@@ -125,12 +233,20 @@ class OrderConfirmed(_message.Message):
         order_id: _builtins.str = ...,
         number: _builtins.str = ...,
         customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        lines: _abc.Iterable[Global___OrderEventLine] | None = ...,
+        subtotal: _money_pb2.Money | None = ...,
+        discount_total: _money_pb2.Money | None = ...,
+        tax_total: _money_pb2.Money | None = ...,
+        shipping: _money_pb2.Money | None = ...,
         grand_total: _money_pb2.Money | None = ...,
         credit_limit_overridden: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["grand_total", b"grand_total"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["discount_total", b"discount_total", "grand_total", b"grand_total", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_limit_overridden", b"credit_limit_overridden", "customer_id", b"customer_id", "grand_total", b"grand_total", "number", b"number", "order_id", b"order_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_limit_overridden", b"credit_limit_overridden", "currency_code", b"currency_code", "customer_id", b"customer_id", "discount_total", b"discount_total", "grand_total", b"grand_total", "lines", b"lines", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total", "team_id", b"team_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -138,29 +254,83 @@ Global___OrderConfirmed: _TypeAlias = OrderConfirmed  # noqa: Y015
 
 @_typing.final
 class OrderCancelled(_message.Message):
-    """An order was cancelled."""
+    """An order was cancelled. A cancelled draft never counted; a cancelled
+    confirmed or processing order stops counting in the customer's statistics.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     ORDER_ID_FIELD_NUMBER: _builtins.int
     NUMBER_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    SUBTOTAL_FIELD_NUMBER: _builtins.int
+    DISCOUNT_TOTAL_FIELD_NUMBER: _builtins.int
+    TAX_TOTAL_FIELD_NUMBER: _builtins.int
+    SHIPPING_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     """The order's id."""
     number: _builtins.str
     """The order number."""
     reason: _builtins.str
     """The reason given."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the order."""
+    team_id: _builtins.str
+    """The team the order belongs to (its customer's); empty for none."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of every amount in the order."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderEventLine]:
+        """The order's lines, as priced."""
+
+    @_builtins.property
+    def subtotal(self) -> _money_pb2.Money:
+        """The sum of the lines' gross amounts."""
+
+    @_builtins.property
+    def discount_total(self) -> _money_pb2.Money:
+        """The sum of line and order discounts."""
+
+    @_builtins.property
+    def tax_total(self) -> _money_pb2.Money:
+        """The sum of the lines' tax."""
+
+    @_builtins.property
+    def shipping(self) -> _money_pb2.Money:
+        """The shipping charge, untaxed."""
+
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The order's grand total: subtotal - discount_total + tax_total + shipping."""
+
     def __init__(
         self,
         *,
         order_id: _builtins.str = ...,
         number: _builtins.str = ...,
         reason: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        lines: _abc.Iterable[Global___OrderEventLine] | None = ...,
+        subtotal: _money_pb2.Money | None = ...,
+        discount_total: _money_pb2.Money | None = ...,
+        tax_total: _money_pb2.Money | None = ...,
+        shipping: _money_pb2.Money | None = ...,
+        grand_total: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["discount_total", b"discount_total", "grand_total", b"grand_total", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number", "order_id", b"order_id", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "customer_id", b"customer_id", "discount_total", b"discount_total", "grand_total", b"grand_total", "lines", b"lines", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "reason", b"reason", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total", "team_id", b"team_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -168,25 +338,77 @@ Global___OrderCancelled: _TypeAlias = OrderCancelled  # noqa: Y015
 
 @_typing.final
 class OrderShipped(_message.Message):
-    """An order shipped."""
+    """An order shipped: its reserved stock left the warehouse."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     ORDER_ID_FIELD_NUMBER: _builtins.int
     NUMBER_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    SUBTOTAL_FIELD_NUMBER: _builtins.int
+    DISCOUNT_TOTAL_FIELD_NUMBER: _builtins.int
+    TAX_TOTAL_FIELD_NUMBER: _builtins.int
+    SHIPPING_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     """The order's id."""
     number: _builtins.str
     """The order number."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the order."""
+    team_id: _builtins.str
+    """The team the order belongs to (its customer's); empty for none."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of every amount in the order."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderEventLine]:
+        """The order's lines, as priced."""
+
+    @_builtins.property
+    def subtotal(self) -> _money_pb2.Money:
+        """The sum of the lines' gross amounts."""
+
+    @_builtins.property
+    def discount_total(self) -> _money_pb2.Money:
+        """The sum of line and order discounts."""
+
+    @_builtins.property
+    def tax_total(self) -> _money_pb2.Money:
+        """The sum of the lines' tax."""
+
+    @_builtins.property
+    def shipping(self) -> _money_pb2.Money:
+        """The shipping charge, untaxed."""
+
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The order's grand total: subtotal - discount_total + tax_total + shipping."""
+
     def __init__(
         self,
         *,
         order_id: _builtins.str = ...,
         number: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        lines: _abc.Iterable[Global___OrderEventLine] | None = ...,
+        subtotal: _money_pb2.Money | None = ...,
+        discount_total: _money_pb2.Money | None = ...,
+        tax_total: _money_pb2.Money | None = ...,
+        shipping: _money_pb2.Money | None = ...,
+        grand_total: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["discount_total", b"discount_total", "grand_total", b"grand_total", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number", "order_id", b"order_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "customer_id", b"customer_id", "discount_total", b"discount_total", "grand_total", b"grand_total", "lines", b"lines", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total", "team_id", b"team_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -200,19 +422,71 @@ class OrderDelivered(_message.Message):
 
     ORDER_ID_FIELD_NUMBER: _builtins.int
     NUMBER_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    SUBTOTAL_FIELD_NUMBER: _builtins.int
+    DISCOUNT_TOTAL_FIELD_NUMBER: _builtins.int
+    TAX_TOTAL_FIELD_NUMBER: _builtins.int
+    SHIPPING_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     """The order's id."""
     number: _builtins.str
     """The order number."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the order."""
+    team_id: _builtins.str
+    """The team the order belongs to (its customer's); empty for none."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of every amount in the order."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderEventLine]:
+        """The order's lines, as priced."""
+
+    @_builtins.property
+    def subtotal(self) -> _money_pb2.Money:
+        """The sum of the lines' gross amounts."""
+
+    @_builtins.property
+    def discount_total(self) -> _money_pb2.Money:
+        """The sum of line and order discounts."""
+
+    @_builtins.property
+    def tax_total(self) -> _money_pb2.Money:
+        """The sum of the lines' tax."""
+
+    @_builtins.property
+    def shipping(self) -> _money_pb2.Money:
+        """The shipping charge, untaxed."""
+
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The order's grand total: subtotal - discount_total + tax_total + shipping."""
+
     def __init__(
         self,
         *,
         order_id: _builtins.str = ...,
         number: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        lines: _abc.Iterable[Global___OrderEventLine] | None = ...,
+        subtotal: _money_pb2.Money | None = ...,
+        discount_total: _money_pb2.Money | None = ...,
+        tax_total: _money_pb2.Money | None = ...,
+        shipping: _money_pb2.Money | None = ...,
+        grand_total: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["discount_total", b"discount_total", "grand_total", b"grand_total", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number", "order_id", b"order_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "customer_id", b"customer_id", "discount_total", b"discount_total", "grand_total", b"grand_total", "lines", b"lines", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total", "team_id", b"team_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
