@@ -46,7 +46,7 @@ async def build(settings: Settings) -> App:
     series = settings.number_series()  # a bad format stops the start before connecting
     mongo = Mongo(settings.mongodb_url, settings.database_name)
     await mongo.ensure_indexes()
-    tokens = PageTokens(settings.secret_key)
+    tokens = PageTokens(settings.secret_key, settings.list_page_bytes)
     idempotency = Idempotency(mongo)
     # Short timeouts: Redis is a cache and an event pipe here, so a hung Redis must cost a
     # cache miss (or a relay retry), never a hung call.

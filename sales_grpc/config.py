@@ -57,6 +57,12 @@ class Settings:
     # Invoices and credit notes are numbered without gaps, inside the issuing transaction.
     invoice_number_format: str = "INV-{year}-{seq:06d}"
     credit_note_number_format: str = "CN-{year}-{seq:06d}"
+    # Calls of one List*/Search* method that may run at once; one more waits up to
+    # LIST_WAIT_SECONDS for a place, then is RESOURCE_EXHAUSTED (bench/list_isolation.py).
+    list_concurrency_limit: int = 4
+    list_wait_seconds: float = 0.1
+    # BSON bytes of records one List page may carry before it ends early with a token.
+    list_page_bytes: int = 2 * 1024 * 1024
 
     @property
     def allowed_algorithms(self) -> tuple[str, ...]:
@@ -98,6 +104,12 @@ class Settings:
         if settings.environment == "production" and settings.secret_key == _DEV_SECRET:
             raise ValueError("SECRET_KEY must be set in production")
         settings.number_series()
+        for name in ("list_concurrency_limit", "list_page_bytes"):
+            if getattr(settings, name) < 1:
+                raise ValueError(f"{name.upper()}={getattr(settings, name)} must be at least 1")
+        if not settings.list_wait_seconds >= 0:
+            raise ValueError(f"LIST_WAIT_SECONDS={settings.list_wait_seconds} must not be "
+                             "negative")
         return settings
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from pymongo.errors import ConnectionFailure, PyMongoError
 
@@ -29,6 +29,7 @@ STATUS_CODES: dict[type[e.DomainError], grpc.StatusCode] = {
     e.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     e.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     e.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    e.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 
@@ -78,6 +79,10 @@ def to_status(error: e.DomainError) -> tuple[grpc.StatusCode, status_pb2.Status]
             error_details_pb2.PreconditionFailure.Violation(
                 type=kind, subject=subject, description=description)
             for kind, subject, description in items])))
+    if isinstance(error, e.ResourceExhausted) and error.retry_after > 0:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(round(error.retry_after * 1e9))
+        status.details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
     return code, status
 
 

@@ -1,4 +1,5 @@
-"""One server interceptor for every call: request id and logging, JWT auth, error mapping.
+"""One server interceptor for every call: request id and logging, an expired deadline, JWT
+auth, the concurrency limit of expensive methods (api/limits.py), error mapping.
 
 It wraps the handler's behaviour rather than chaining three interceptors, because each
 aio interceptor layer costs a coroutine hop per call; the three concerns stay separate
@@ -8,10 +9,11 @@ an async generator, so it is iterated, not awaited).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -23,6 +25,7 @@ from ..domain.errors import DomainError, PermissionDenied
 from . import context
 from .auth import Authenticator
 from .errors import from_unexpected, to_status
+from .limits import Limit
 
 log = logging.getLogger("sales_grpc.calls")
 SALES_PACKAGE = "erp.sales.v1."
@@ -40,9 +43,11 @@ def required_permissions(service_names: list[str]) -> dict[str, str]:
 
 
 class EdgeInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, authenticator: Authenticator, permissions: dict[str, str]) -> None:
+    def __init__(self, authenticator: Authenticator, permissions: dict[str, str],
+                 limits: Mapping[str, Limit] | None = None) -> None:
         self._auth = authenticator
         self._permissions = permissions
+        self._limits = dict(limits or {})
         # Wrapped handlers, built once per method: the server hands out the same registered
         # handler for every call, and rebuilding the wrapper per call costs measurable time.
         self._wrapped: dict[str, tuple[Any, grpc.RpcMethodHandler[Any, Any]]] = {}
@@ -67,25 +72,30 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
               ) -> grpc.RpcMethodHandler[Any, Any]:
         # Fail closed: a sales method the contract gives no permission is not callable.
         permission = self._permissions.get(method) or "sales:__unknown__"
+        limit = self._limits.get(method)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, method, permission),
+                self._unary(handler.unary_unary, method, permission, limit),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._stream(handler.unary_stream, method, permission),
+                self._stream(handler.unary_stream, method, permission, limit),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer)
         return handler  # the contract has no client-streaming RPCs
 
-    def _unary(self, behaviour: Any, method: str, permission: str) -> Any:
+    def _unary(self, behaviour: Any, method: str, permission: str, limit: Limit | None) -> Any:
         async def call(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
             started, authorization = _begin(ctx)
             code = grpc.StatusCode.OK
             try:
+                if _expired(ctx):
+                    code = grpc.StatusCode.DEADLINE_EXCEEDED
+                    await ctx.abort(code, EXPIRED)
                 await self._admit(authorization, permission)
-                return await behaviour(request, ctx)
+                async with _place(limit, ctx):
+                    return await behaviour(request, ctx)
             except grpc.aio.AbortError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is mapped in one place
@@ -96,14 +106,19 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
 
         return call
 
-    def _stream(self, behaviour: Any, method: str, permission: str) -> Any:
+    def _stream(self, behaviour: Any, method: str, permission: str, limit: Limit | None
+                ) -> Any:
         async def call(request: Any, ctx: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started, authorization = _begin(ctx)
             code = grpc.StatusCode.OK
             try:
+                if _expired(ctx):
+                    code = grpc.StatusCode.DEADLINE_EXCEEDED
+                    await ctx.abort(code, EXPIRED)
                 await self._admit(authorization, permission)
-                async for response in behaviour(request, ctx):
-                    yield response
+                async with _place(limit, ctx):
+                    async for response in behaviour(request, ctx):
+                        yield response
             except grpc.aio.AbortError:
                 raise
             except Exception as exc:  # noqa: BLE001 - raised mid-stream too
@@ -121,6 +136,21 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
                                    reason="MISSING_PERMISSION",
                                    metadata={"permission": permission})
         context.principal.set(principal)
+
+
+EXPIRED = "the deadline had passed when the call reached the server; it was not started"
+
+
+def _expired(ctx: grpc.aio.ServicerContext) -> bool:
+    """Whether the caller gave up before we began: work for it would be wasted, and under
+    load it is exactly the work that delays everyone else."""
+    remaining = ctx.time_remaining()
+    return remaining is not None and remaining <= 0
+
+
+def _place(limit: Limit | None, ctx: grpc.aio.ServicerContext
+           ) -> contextlib.AbstractAsyncContextManager[None]:
+    return contextlib.nullcontext() if limit is None else limit.held(ctx)
 
 
 def _begin(ctx: grpc.aio.ServicerContext) -> tuple[float, str | None]:

@@ -25,6 +25,7 @@ from .auth import Authenticator
 from .converters.events import encode_event
 from .customers import CustomerServicer
 from .interceptors import EdgeInterceptor, required_permissions
+from .limits import method_limits
 from .orders import OrderServicer
 from .products import ProductServicer
 
@@ -53,8 +54,10 @@ class SalesServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self.server = grpc.aio.server(
-            interceptors=[EdgeInterceptor(Authenticator(app.settings),
-                                          required_permissions(SALES_SERVICES))],
+            interceptors=[EdgeInterceptor(
+                Authenticator(app.settings), required_permissions(SALES_SERVICES),
+                method_limits(SALES_SERVICES, app.settings.list_concurrency_limit,
+                              app.settings.list_wait_seconds))],
             # No SO_REUSEPORT: a second server on a taken port must fail, not share the calls.
             options=[("grpc.max_receive_message_length", 4 * 1024 * 1024),
                      ("grpc.max_metadata_size", MAX_METADATA_BYTES),

@@ -86,6 +86,14 @@ class Unavailable(DomainError):
     reason: str = "UNAVAILABLE"
 
 
+@dataclass
+class ResourceExhausted(DomainError):
+    """Too many calls of a kind at once; the caller may retry after `retry_after` seconds."""
+
+    reason: str = "RESOURCE_EXHAUSTED"
+    retry_after: float = 0.0
+
+
 class Violations:
     """Collects field violations so a request reports every bad field at once."""
 
