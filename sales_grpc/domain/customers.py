@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -42,8 +44,26 @@ class PaymentTerms(str, Enum):
 @dataclass(frozen=True)
 class SalesStats:
     order_count: int = 0
-    total_spent: Money | None = None
+    # One grand total per currency the customer ordered in (see by_currency): amounts in
+    # different currencies are never converted or added together.
+    total_spent: tuple[Money, ...] = ()
     last_order_time: datetime | None = None
+
+    def recorded(self, count: int, amount: Money, when: datetime | None) -> SalesStats:
+        """After an order starts counting (1 and its grand total) or stops (-1 and minus it):
+        the amount goes to its own currency's total. store/customers.py makes the same change
+        in the database with one update."""
+        latest = max((t for t in (self.last_order_time, when) if t is not None), default=None)
+        return SalesStats(self.order_count + count, by_currency([*self.total_spent, amount]),
+                          latest)
+
+
+def by_currency(amounts: Iterable[Money]) -> tuple[Money, ...]:
+    """The amounts summed per currency, sorted by currency code: one Money each."""
+    sums: dict[str, Decimal] = {}
+    for money in amounts:
+        sums[money.currency] = sums.get(money.currency, Decimal(0)) + money.amount
+    return tuple(Money(currency, sums[currency]) for currency in sorted(sums))
 
 
 @dataclass

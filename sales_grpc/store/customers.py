@@ -17,9 +17,10 @@ from ..domain.customers import (
     CustomerType,
     PaymentTerms,
     SalesStats,
+    by_currency,
 )
 from ..domain.listing import Condition, SortKey
-from ..domain.money import Money
+from ..domain.money import Money, check_currency
 from . import codec, query
 from .cache import DocumentCache
 from .mongo import Mongo
@@ -39,7 +40,7 @@ def to_doc(c: Customer) -> dict[str, Any]:
         "tax_id": c.tax_id, "notes": c.notes, "status": c.status.value,
         "owner_id": c.owner_id, "team_id": c.team_id,
         "stats": {"order_count": c.stats.order_count,
-                  "total_spent": codec.money_doc(c.stats.total_spent),
+                  "spent": {m.currency: codec.dec(m.amount) for m in c.stats.total_spent},
                   "last_order_time": c.stats.last_order_time},
         **codec.audit_fields(c.audit), "version": c.version, "delete_time": c.delete_time,
     }
@@ -57,8 +58,10 @@ def from_doc(d: dict[str, Any]) -> Customer:
         credit_limit=codec.money_from(d.get("credit_limit")), tax_id=d.get("tax_id", ""),
         notes=d.get("notes", ""), status=CustomerStatus(d["status"]), owner_id=d["owner_id"],
         team_id=d.get("team_id", ""),
-        stats=SalesStats(stats.get("order_count", 0), codec.money_from(stats.get("total_spent")),
-                         stats.get("last_order_time")),
+        stats=SalesStats(stats.get("order_count", 0), by_currency(
+            Money(currency, codec.undec(amount))
+            for currency, amount in (stats.get("spent") or {}).items()),
+            stats.get("last_order_time")),
         audit=codec.audit_from(d), version=d["version"], delete_time=d.get("delete_time"),
     )
 
@@ -111,12 +114,15 @@ class CustomerRepository:
 
 
 class CustomerStats:
-    """Keeps a customer's order count, total spent and last order time current, inside the
+    """Keeps a customer's order count, totals spent and last order time current, inside the
     transaction of the order change that moves them.
 
-    Usually one conditional update: $inc on the amount when the running total is already in
-    the order's currency. Totals stay in one currency (the first order's); orders in another
-    currency still count, without adding to the amount.
+    The totals are a map in the customer document, `stats.spent`, of currency code to a
+    Decimal128 amount, so one update changes them whatever the currency: $inc on the order's
+    currency adds to its total, or starts it, with no read first and so no lost update.
+    (`stats.total_spent`, one Money in the first order's currency, was the shape before; the
+    service was not released, so it is not read or migrated: a development database shows
+    totals from the orders confirmed or cancelled since.)
     """
 
     def __init__(self, mongo: Mongo, cache: DocumentCache | None = None) -> None:
@@ -126,25 +132,18 @@ class CustomerStats:
     async def record(self, customer_id: str, count: int, amount: Money, when: datetime | None,
                      session: AsyncClientSession) -> Customer | None:
         """Applies the change and returns the customer as updated (None if it is gone)."""
-        key = ObjectId(customer_id)
-        latest = {"$max": {"stats.last_order_time": when}} if when is not None else {}
-        attempts: list[tuple[dict[str, Any], dict[str, Any]]] = [
-            ({"_id": key, "stats.total_spent.currency": amount.currency},
-             {"$inc": {"stats.order_count": count,
-                       "stats.total_spent.amount": codec.dec(amount.amount)}}),
-            ({"_id": key, "stats.total_spent": None},
-             {"$inc": {"stats.order_count": count},
-              "$set": {"stats.total_spent": codec.money_doc(amount)}}),
-            ({"_id": key}, {"$inc": {"stats.order_count": count}}),
-        ]
-        for match, update in attempts:
-            doc = await self._docs.find_one_and_update(
-                match, {**update, **latest}, return_document=ReturnDocument.AFTER,
-                session=session)
-            if doc is not None:
-                await forget(self._cache, customer_id)
-                return from_doc(doc)
-        return None
+        currency = check_currency(amount.currency)  # a field name below: a known code only
+        update: dict[str, Any] = {"$inc": {"stats.order_count": count,
+                                           f"stats.spent.{currency}": codec.dec(amount.amount)}}
+        if when is not None:
+            update["$max"] = {"stats.last_order_time": when}
+        doc = await self._docs.find_one_and_update(
+            {"_id": ObjectId(customer_id)}, update, return_document=ReturnDocument.AFTER,
+            session=session)
+        if doc is None:
+            return None
+        await forget(self._cache, customer_id)
+        return from_doc(doc)
 
 
 async def forget(cache: DocumentCache | None, customer_id: str) -> None:

@@ -36,7 +36,33 @@ async def test_saving_a_customer_read_before_an_order_keeps_the_orders_statistic
         after = await repo.get(created.id)
         assert after is not None and after.notes == "edited from an old read"
         assert after.stats.order_count == 1
-        assert after.stats.total_spent == Money.parse("USD", "42.50")
+        assert after.stats.total_spent == (Money.parse("USD", "42.50"),)
+    finally:
+        await app.close()
+
+
+async def test_concurrent_orders_in_two_currencies_each_add_to_their_own_total(fresh_settings):
+    import asyncio
+
+    settings = fresh_settings()
+    app = await build(settings)
+    try:
+        created = await app.customers.create(ADMIN, {
+            "first_name": "Cora", "last_name": "Current", "email": "cora@example.com",
+            "customer_type": CustomerType.INDIVIDUAL})
+        stats = CustomerStats(app.mongo)
+
+        async def confirm(amount: Money) -> None:
+            await app.mongo.run_transaction(
+                lambda session: stats.record(created.id, 1, amount, None, session))
+
+        await asyncio.gather(*(confirm(Money.parse(currency, "1.25"))
+                               for _ in range(10) for currency in ("USD", "EUR")))
+        after = await CustomerRepository(app.mongo, PageTokens(settings.secret_key)
+                                         ).get(created.id)
+        assert after is not None and after.stats.order_count == 20
+        assert after.stats.total_spent == (Money.parse("EUR", "12.50"),
+                                           Money.parse("USD", "12.50"))
     finally:
         await app.close()
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -45,6 +45,10 @@ def only_masked(v: Violations, prefix: str, mask: Sequence[str] | None) -> None:
                in masked]
 
 
+@overload
+def money_out(money: Money) -> money_pb2.Money: ...
+@overload
+def money_out(money: Money | None) -> money_pb2.Money | None: ...
 def money_out(money: Money | None) -> money_pb2.Money | None:
     if money is None:
         return None

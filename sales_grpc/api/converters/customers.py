@@ -66,7 +66,11 @@ def customer_out(c: Customer) -> pb.Customer:
         status=enum_out(c.status, STATUSES),  # type: ignore[arg-type]
         owner_id=c.owner_id, team_id=c.team_id,
         sales_stats=pb.CustomerSalesStats(
-            order_count=c.stats.order_count, total_spent=money_out(c.stats.total_spent),
+            order_count=c.stats.order_count,
+            total_spent_by_currency=[money_out(money) for money in c.stats.total_spent],
+            # The deprecated single total keeps its meaning where it still has one.
+            total_spent=money_out(c.stats.total_spent[0]) if len(c.stats.total_spent) == 1
+            else None,
             last_order_time=timestamp(c.stats.last_order_time)),
         audit=audit_out(c.audit), etag=c.etag, delete_time=timestamp(c.delete_time),
     )

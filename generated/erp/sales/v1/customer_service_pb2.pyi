@@ -22,6 +22,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class _CustomerType:
@@ -142,13 +147,26 @@ class CustomerSalesStats(_message.Message):
 
     ORDER_COUNT_FIELD_NUMBER: _builtins.int
     TOTAL_SPENT_FIELD_NUMBER: _builtins.int
+    TOTAL_SPENT_BY_CURRENCY_FIELD_NUMBER: _builtins.int
     LAST_ORDER_TIME_FIELD_NUMBER: _builtins.int
     order_count: _builtins.int
     """The number of confirmed, not cancelled orders."""
     @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
     def total_spent(self) -> _money_pb2.Money:
-        """The grand total of those orders, in the customer's credit-limit
-        currency.
+        """The grand total of those orders when all of them are in one currency;
+        unset when the customer has none, or orders in several currencies.
+        Deprecated: read `total_spent_by_currency`, which has every currency. (A
+        field cannot become repeated without breaking clients built against it.)
+        """
+
+    @_builtins.property
+    def total_spent_by_currency(self) -> _containers.RepeatedCompositeFieldContainer[_money_pb2.Money]:
+        """The grand totals of those orders, one amount per currency the customer
+        ordered in, sorted by currency code; a cancellation subtracts from its
+        order's currency, so an amount may be zero. Amounts in different
+        currencies are never converted or added together. Empty when the customer
+        has never had a confirmed order.
         """
 
     @_builtins.property
@@ -162,11 +180,12 @@ class CustomerSalesStats(_message.Message):
         *,
         order_count: _builtins.int = ...,
         total_spent: _money_pb2.Money | None = ...,
+        total_spent_by_currency: _abc.Iterable[_money_pb2.Money] | None = ...,
         last_order_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_order_time", b"last_order_time", "total_spent", b"total_spent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_order_time", b"last_order_time", "order_count", b"order_count", "total_spent", b"total_spent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_order_time", b"last_order_time", "order_count", b"order_count", "total_spent", b"total_spent", "total_spent_by_currency", b"total_spent_by_currency"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
