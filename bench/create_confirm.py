@@ -11,8 +11,8 @@ two products with ample stock:
 * baseline: the same writes straight through PyMongo's AsyncMongoClient: insert the order
   document, then one `session.with_transaction`: find the order, the two conditional $inc
   stock reservations in one bulk write (as the service does), the customer stats update, the
-  order $set with a version check, and an outbox insert_many of two events, with documents
-  shaped like store/orders.py `to_doc`.
+  order $set with a version check, and an outbox insert_many of two events serialized as the
+  service's outbox stores them, with documents shaped like store/orders.py `to_doc`.
 
 In-flight orders use disjoint customers and products (pools of 2 x the highest concurrency),
 so neither side measures write-conflict retries on one hot document.
@@ -40,7 +40,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from erp.sales.v1 import customer_service_pb2 as cpb
 from erp.sales.v1 import customer_service_pb2_grpc as cgrpc
 from erp.sales.v1 import document_pb2 as dpb
-from erp.sales.v1 import money_pb2
+from erp.sales.v1 import events_pb2, money_pb2
 from erp.sales.v1 import order_service_pb2 as opb
 from erp.sales.v1 import order_service_pb2_grpc as ogrpc
 from erp.sales.v1 import product_service_pb2 as ppb
@@ -166,6 +166,32 @@ def order_doc(number: str, customer_id: str, products: tuple[str, str], skus: tu
     }
 
 
+TYPE_URL = "type.googleapis.com/erp.sales.v1."
+
+
+def event_payloads(order_id: str, order: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """OrderConfirmed and StockReserved serialized, as the service's outbox stores them."""
+    def money(amount: Any) -> money_pb2.Money:
+        return money_pb2.Money(currency_code="USD", amount=str(amount))
+
+    totals = order["totals"]
+    confirmed = events_pb2.OrderConfirmed(
+        order_id=order_id, number=order["number"], customer_id=order["customer_id"],
+        owner_id=order["owner_id"], team_id=order["team_id"], currency_code="USD",
+        lines=[events_pb2.OrderEventLine(
+            product_id=line["product_id"], sku=line["sku"], quantity=line["quantity"],
+            unit_price=money(line["unit_price"]), gross_amount=money(line["gross"]),
+            discount_amount=money(line["discount"]), tax_amount=money(line["tax"]),
+            total_amount=money(line["total"])) for line in order["lines"]],
+        **{name: money(totals[name]) for name in ("subtotal", "discount_total", "tax_total",
+                                                  "shipping", "grand_total")})
+    reserved = events_pb2.StockReserved(order_id=order_id, quantities=[
+        events_pb2.StockQuantity(product_id=line["product_id"], sku=line["sku"],
+                                 quantity=line["quantity"]) for line in order["lines"]])
+    return [("OrderConfirmed", confirmed.SerializeToString()),
+            ("StockReserved", reserved.SerializeToString())]
+
+
 class Baseline:
     def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str,
                  customers: list[str], products: list[tuple[str, str]],
@@ -201,9 +227,8 @@ class Baseline:
             confirmed = datetime.now(UTC)
             await self.customers.update_one(
                 {"_id": ObjectId(order["customer_id"])},
-                {"$inc": {"stats.order_count": 1},
-                 "$set": {"stats.total_spent": {"currency": "USD",
-                                                "amount": order["totals"]["grand_total"]}},
+                {"$inc": {"stats.order_count": 1,
+                          "stats.spent.USD": order["totals"]["grand_total"]},
                  "$max": {"stats.last_order_time": confirmed}}, session=session)
             version = order["version"]
             order.update(state="confirmed", version=version + 1, confirm_time=confirmed,
@@ -214,19 +239,10 @@ class Baseline:
             result = await self.orders.update_one({"_id": order_id, "version": version},
                                                   {"$set": fields}, session=session)
             assert result.matched_count == 1
-            oid = str(order_id)
-            quantities = [{"product_id": line["product_id"], "sku": line["sku"],
-                           "quantity": line["quantity"]} for line in order["lines"]]
             await self.outbox.insert_many([
-                {"_id": uuid.uuid4().hex, "type": "OrderConfirmed",
-                 "data": {"order_id": oid, "number": order["number"],
-                          "customer_id": order["customer_id"],
-                          "grand_total": str(order["totals"]["grand_total"]),
-                          "currency": "USD", "credit_limit_overridden": False},
-                 "actor": "bench-admin", "occur_time": confirmed, "published": False, "seq": 0},
-                {"_id": uuid.uuid4().hex, "type": "StockReserved",
-                 "data": {"order_id": oid, "quantities": quantities},
-                 "actor": "bench-admin", "occur_time": confirmed, "published": False, "seq": 1},
+                {"_id": uuid.uuid4().hex, "type_url": TYPE_URL + name, "payload": payload,
+                 "actor": "bench-admin", "occur_time": confirmed, "published": False, "seq": i}
+                for i, (name, payload) in enumerate(event_payloads(str(order_id), order))
             ], session=session)
 
         async with self.client.start_session() as session:
