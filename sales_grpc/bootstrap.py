@@ -12,12 +12,15 @@ import redis.asyncio as aioredis
 
 from .api.converters.events import event_payload
 from .config import Settings
+from .domain.orders import OrderAction, OrderState
 from .services.customers import CustomerService
+from .services.documents import DocumentWorkflow
 from .services.order_lifecycle import OrderLifecycle
 from .services.orders import OrderService
 from .services.products import ProductService
 from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
+from .store.history import HistoryLog
 from .store.mongo import Idempotency, Mongo
 from .store.numbering import NumberCounters
 from .store.orders import OrderRepository
@@ -61,15 +64,18 @@ async def build(settings: Settings) -> App:
     # converter is the one place that knows the messages.
     outbox = Outbox(mongo, event_payload)
     customers = CustomerService(customer_records, idempotency, numbers)
+    order_workflow = DocumentWorkflow(
+        "sales order", "ORDER_NOT_FOUND", mongo, order_records,
+        HistoryLog(mongo, tokens, "sales_order", OrderAction, OrderState), outbox)
     return App(
         settings=settings,
         mongo=mongo,
         redis=redis,
         customers=customers,
         products=ProductService(product_records, idempotency),
-        orders=OrderService(order_records, product_records, customers, idempotency, settings,
-                            numbers),
-        order_lifecycle=OrderLifecycle(mongo, order_records, StockLedger(mongo),
-                                       CustomerStats(mongo, customer_cache), outbox),
+        orders=OrderService(order_workflow, order_records, product_records, customers,
+                            idempotency, settings, numbers),
+        order_lifecycle=OrderLifecycle(order_workflow, order_records, StockLedger(mongo),
+                                       CustomerStats(mongo, customer_cache)),
         outbox=outbox,
     )

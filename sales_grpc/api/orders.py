@@ -85,5 +85,7 @@ class OrderServicer(pb_grpc.OrderServiceServicer):
 
     async def ListSalesOrderHistory(self, request: pb.ListSalesOrderHistoryRequest,
                                     context: Context) -> pb.ListSalesOrderHistoryResponse:
-        order = await self._orders.get(caller(), request.id)
-        return pb.ListSalesOrderHistoryResponse(entries=[history_out(h) for h in order.history])
+        entries, token = await self._orders.history(caller(), request.id, request.page_size,
+                                                    request.page_token)
+        return pb.ListSalesOrderHistoryResponse(entries=[history_out(h) for h in entries],
+                                                next_page_token=token)

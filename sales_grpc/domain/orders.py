@@ -1,21 +1,19 @@
-"""Sales orders: lines, the lifecycle state machine, and the rules for changing them."""
+"""Sales orders: a sales document with its lifecycle, stock reservation and credit rules."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from .access import Principal
-from .authorization import Move, authorize, check_assignment
+from .authorization import check_assignment
+from .documents.document import SalesDocument
+from .documents.lifecycle import HistoryEntry, StateMachine, Step
+from .documents.lines import quantities
 from .errors import FailedPrecondition, InvalidArgument, PreconditionViolation
-from .pricing import LineAmounts, Totals, effective_discount, price_line, total
-from .records import Audit, Versioned
-
-MAX_LINES = 200
-MAX_QUANTITY = 1_000_000
-MAX_UNIT_PRICE = Decimal("1e9")
 
 
 class OrderState(str, Enum):
@@ -27,124 +25,68 @@ class OrderState(str, Enum):
     CANCELLED = "cancelled"
 
 
-# The lifecycle: each action, the states it may start from, and where it leads.
-TRANSITIONS: dict[str, tuple[frozenset[OrderState], OrderState]] = {
-    "confirmed": (frozenset({OrderState.DRAFT}), OrderState.CONFIRMED),
-    "processing": (frozenset({OrderState.CONFIRMED}), OrderState.PROCESSING),
-    "shipped": (frozenset({OrderState.PROCESSING}), OrderState.SHIPPED),
-    "delivered": (frozenset({OrderState.SHIPPED}), OrderState.DELIVERED),
-    "cancelled": (frozenset({OrderState.DRAFT, OrderState.CONFIRMED, OrderState.PROCESSING}),
-                  OrderState.CANCELLED),
-}
+class OrderAction(str, Enum):
+    """What can happen to an order; the values are the history's `action` strings."""
+
+    CREATE = "created"
+    UPDATE = "updated"
+    CONFIRM = "confirmed"
+    START_PROCESSING = "processing"
+    SHIP = "shipped"
+    DELIVER = "delivered"
+    CANCEL = "cancelled"
+    OVERRIDE_CREDIT = "credit_override"
+
+
+_ = OrderState
+LIFECYCLE: StateMachine[OrderAction, OrderState] = StateMachine("order", "salesOrders", {
+    OrderAction.CONFIRM: Step(frozenset({_.DRAFT}), _.CONFIRMED),
+    OrderAction.START_PROCESSING: Step(frozenset({_.CONFIRMED}), _.PROCESSING),
+    OrderAction.SHIP: Step(frozenset({_.PROCESSING}), _.SHIPPED),
+    OrderAction.DELIVER: Step(frozenset({_.SHIPPED}), _.DELIVERED),
+    OrderAction.CANCEL: Step(frozenset({_.DRAFT, _.CONFIRMED, _.PROCESSING}), _.CANCELLED),
+})
 # States in which the order holds reserved stock.
 RESERVING = frozenset({OrderState.CONFIRMED, OrderState.PROCESSING})
 # States whose grand total counts as the customer's open exposure (until invoiced).
 OPEN_EXPOSURE = frozenset({OrderState.CONFIRMED, OrderState.PROCESSING, OrderState.SHIPPED,
                            OrderState.DELIVERED})
-
-
-@dataclass(frozen=True)
-class OrderLine:
-    product_id: str
-    sku: str
-    product_name: str
-    quantity: int
-    unit_price: Decimal
-    price_given: bool
-    discount_rate: Decimal
-    tax_rate: Decimal
-    amounts: LineAmounts
-    # The catalog price when the line was priced: what discounts are measured against.
-    list_price: Decimal
-
-    def effective_discount(self, order_discount: Decimal) -> Decimal:
-        return effective_discount(self.list_price, self.unit_price, self.discount_rate,
-                                  order_discount)
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    action: str
-    from_state: OrderState | None
-    to_state: OrderState
-    actor: str
-    time: datetime
-    note: str = ""
+OrderHistoryEntry = HistoryEntry[OrderAction, OrderState]
 
 
 @dataclass
-class SalesOrder(Versioned):
-    id: str
-    number: str
-    customer_id: str
-    currency: str
-    lines: list[OrderLine]
-    discount_rate: Decimal
-    shipping: Decimal
-    totals: Totals
-    owner_id: str
-    team_id: str
-    audit: Audit
-    state: OrderState = OrderState.DRAFT
-    notes: str = ""
-    confirm_time: datetime | None = None
-    ship_time: datetime | None = None
-    deliver_time: datetime | None = None
-    cancel_time: datetime | None = None
+class SalesOrder(SalesDocument[OrderState]):
     cancel_reason: str = ""
     credit_limit_overridden: bool = False
-    history: list[HistoryEntry] = field(default_factory=list)
+
+    def machine(self) -> StateMachine[Any, OrderState]:
+        return LIFECYCLE
+
+    @property
+    def confirm_time(self) -> datetime | None:
+        return self.entered.get(OrderState.CONFIRMED)
+
+    @property
+    def ship_time(self) -> datetime | None:
+        return self.entered.get(OrderState.SHIPPED)
+
+    @property
+    def deliver_time(self) -> datetime | None:
+        return self.entered.get(OrderState.DELIVERED)
+
+    @property
+    def cancel_time(self) -> datetime | None:
+        return self.entered.get(OrderState.CANCELLED)
 
     def reserved_quantities(self) -> dict[str, int]:
         """Units per product, with repeated products summed: one reservation each."""
-        quantities: dict[str, int] = {}
-        for line in self.lines:
-            quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
-        return quantities
-
-    def transition(self, action: str, principal: Principal, now: datetime, note: str = ""
-                   ) -> None:
-        allowed, target = TRANSITIONS[action]
-        if self.state not in allowed:
-            names = " or ".join(sorted(s.name for s in allowed))
-            raise FailedPrecondition(
-                f"order {self.number} is {self.state.name}; only a {names} order can be "
-                f"{action}", reason="INVALID_STATE_TRANSITION",
-                metadata={"current_state": self.state.name, "action": action},
-                violations=[PreconditionViolation("STATE", f"salesOrders/{self.id}",
-                                                  f"current state is {self.state.name}")])
-        self.history.append(HistoryEntry(action, self.state, target, principal.subject, now, note))
-        self.state = target
-        setattr_time = {"confirmed": "confirm_time", "shipped": "ship_time",
-                        "delivered": "deliver_time", "cancelled": "cancel_time"}.get(action)
-        if setattr_time:
-            setattr(self, setattr_time, now)
-        self.touch(principal, now)
-
-    def touch(self, principal: Principal, now: datetime) -> None:
-        self.audit = self.audit.touched(principal.subject, now)
-        self.version += 1
+        return quantities(self.lines)
 
     def require_draft(self) -> None:
         if self.state is not OrderState.DRAFT:
             raise FailedPrecondition(
                 f"order {self.number} is {self.state.name}; only drafts can be edited",
                 reason="ORDER_NOT_DRAFT", metadata={"current_state": self.state.name})
-
-
-def reprice(lines: list[OrderLine], order_discount: Decimal, currency: str
-            ) -> list[OrderLine]:
-    return [
-        OrderLine(line.product_id, line.sku, line.product_name, line.quantity, line.unit_price,
-                  line.price_given, line.discount_rate, line.tax_rate,
-                  price_line(line.quantity, line.unit_price, line.discount_rate,
-                             order_discount, line.tax_rate, currency), line.list_price)
-        for line in lines
-    ]
-
-
-def totals_of(lines: list[OrderLine], shipping: Decimal) -> Totals:
-    return total([line.amounts for line in lines], shipping)
 
 
 def assignment(principal: Principal, customer_team: str, owner_id: str, team_id: str
@@ -158,34 +100,6 @@ def assignment(principal: Principal, customer_team: str, owner_id: str, team_id:
     owner = owner_id or principal.subject
     check_assignment(principal, owner, customer_team)
     return owner, customer_team
-
-
-def check_discounts(principal: Principal, lines: list[OrderLine], order_discount: Decimal,
-                    limit: Decimal, prefix: str = "sales_order") -> None:
-    """Above `limit` off the list price needs a manager or admin. The limit applies to each
-    line's effective discount: a price override, the line discount and the order discount
-    combined, so no mix of them gives away more than one of them may."""
-    for i, line in enumerate(lines):
-        rate = line.effective_discount(order_discount)
-        if rate > limit:
-            field_path = f"{prefix}.lines[{i}]"
-            authorize(principal, Move.DISCOUNT_ABOVE_LIMIT,
-                      detail=f"{field_path} ({line.sku[:40]}) is {percent(rate)} off its list "
-                      f"price {line.list_price}, above the {percent(limit)} limit",
-                      metadata={"limit": str(limit), "field": field_path,
-                                "requested": rate_text(rate)})
-
-
-def percent(rate: Decimal) -> str:
-    return f"{(rate * 100).quantize(Decimal('0.01')).normalize():f}%"
-
-
-def rate_text(rate: Decimal) -> str:
-    """A rate for people and clients: at most 6 places, no trailing zeros ("0.36")."""
-    return f"{rate.quantize(RATE_PLACES).normalize():f}"
-
-
-RATE_PLACES = Decimal("0.000001")
 
 
 def shortage_error(number: str, shortages: list[tuple[str, str, int, int]]
@@ -203,8 +117,8 @@ def shortage_error(number: str, shortages: list[tuple[str, str, int, int]]
             for product_id, sku, requested, available in shortages])
 
 
-def credit_error(customer_code: str, limit: Decimal, exposure: Decimal, amount: Decimal,
-                 currency: str) -> FailedPrecondition:
+def credit_error(customer_id: str, customer_code: str, limit: Decimal, exposure: Decimal,
+                 amount: Decimal, currency: str) -> FailedPrecondition:
     return FailedPrecondition(
         f"confirming would raise {customer_code}'s open exposure to {exposure + amount} "
         f"{currency}, above the credit limit {limit} {currency}",
@@ -212,5 +126,5 @@ def credit_error(customer_code: str, limit: Decimal, exposure: Decimal, amount: 
         metadata={"credit_limit": str(limit), "open_exposure": str(exposure),
                   "order_total": str(amount), "currency": currency},
         violations=[PreconditionViolation(
-            "CREDIT_LIMIT", f"customers/{customer_code}",
+            "CREDIT_LIMIT", f"customers/{customer_id}",
             f"open exposure {exposure} + order {amount} > limit {limit} {currency}")])

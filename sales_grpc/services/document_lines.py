@@ -1,14 +1,15 @@
-"""Turns requested order lines into priced lines against the current catalog."""
+"""Turns a document's requested lines into lines priced against the current catalog: the same
+for orders, quotes and invoices."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..domain import orders as rules
+from ..domain.documents import lines as rules
+from ..domain.documents.lines import DocumentLine
 from ..domain.errors import Violations
 from ..domain.money import Money, MoneyError, parse_decimal
-from ..domain.orders import OrderLine
 from ..domain.pricing import LineAmounts
 from ..domain.products import Product
 from ..domain.validation import OBJECT_ID
@@ -48,13 +49,13 @@ async def load_catalog(products: ProductRecords, inputs: list[LineInput]
 
 def build_lines(v: Violations, inputs: list[LineInput], currency: str,
                 catalog: dict[str, Product], default_tax_rate: Decimal,
-                prefix: str = "sales_order.lines") -> list[OrderLine]:
+                prefix: str) -> list[DocumentLine]:
     if not inputs:
-        v.add(prefix, "an order needs at least one line")
+        v.add(prefix, "at least one line is required")
     if len(inputs) > rules.MAX_LINES:
-        v.add(prefix, f"an order has at most {rules.MAX_LINES} lines (got {len(inputs)})")
+        v.add(prefix, f"at most {rules.MAX_LINES} lines are allowed (got {len(inputs)})")
         return []
-    lines: list[OrderLine] = []
+    lines: list[DocumentLine] = []
     for i, item in enumerate(inputs):
         path = f"{prefix}[{i}]"
         if not 1 <= item.quantity <= rules.MAX_QUANTITY:
@@ -75,16 +76,16 @@ def build_lines(v: Violations, inputs: list[LineInput], currency: str,
         # discount limit) are measured against, and the catalog has one price per product.
         if product.unit_price.currency != currency:
             v.add(f"{path}.product_id", f"{product.sku} is listed in "
-                  f"{product.unit_price.currency}, the order is in {currency}")
+                  f"{product.unit_price.currency}, the document is in {currency}")
             continue
         price = item.unit_price or product.unit_price
         if price.currency != currency:
-            v.add(f"{path}.unit_price.currency_code", f"must be the order's currency {currency}")
+            v.add(f"{path}.unit_price.currency_code", f"must be the document's currency {currency}")
             continue
         if not Decimal(0) <= price.amount < rules.MAX_UNIT_PRICE:
             v.add(f"{path}.unit_price.amount", "must be between 0 and 1000000000")
             continue
-        lines.append(OrderLine(product.id, product.sku, product.name, item.quantity,
+        lines.append(DocumentLine(product.id, product.sku, product.name, item.quantity,
                                price.amount, item.unit_price is not None, discount,
                                product.effective_tax_rate(default_tax_rate),
                                LineAmounts(Decimal(0), Decimal(0), Decimal(0)),

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..domain.access import Principal, in_scope, scope_of
-from ..domain.errors import Aborted, NotFound, shown
+from ..domain.access import Principal, scope_of
 from ..domain.listing import (
     FilterField,
     decimal_converter,
@@ -37,16 +36,3 @@ async def list_orders(repo: OrderRecords, principal: Principal, *, filter: str =
     conditions = parse_filter(filter, FILTERS)
     order = parse_order_by(order_by, ORDER_BY, "create_time desc")
     return await repo.list_page(scope_of(principal), conditions, order, page_size(size), token)
-
-
-def visible(principal: Principal, order: SalesOrder | None, key: str) -> SalesOrder:
-    """The order if the caller may see it; another rep's order is NOT_FOUND, not DENIED,
-    so that its existence does not leak."""
-    if order is None or not in_scope(scope_of(principal), order.owner_id, order.team_id):
-        raise NotFound(f"sales order {shown(key)} not found", reason="ORDER_NOT_FOUND")
-    return order
-
-
-def changed_concurrently(order: SalesOrder) -> Aborted:
-    return Aborted(f"order {order.number} was changed concurrently; re-read and retry",
-                   metadata={"id": order.id})

@@ -13,22 +13,26 @@ from ..domain import orders as rules
 from ..domain import validation as check
 from ..domain.access import Principal
 from ..domain.customers import check_orderable
+from ..domain.documents.lines import check_discounts, totals_of
 from ..domain.errors import InvalidArgument, Violations
+from ..domain.listing import page_size
 from ..domain.money import Money, MoneyError, check_currency
 from ..domain.numbering import SALES_ORDER
-from ..domain.orders import OrderState, SalesOrder
+from ..domain.orders import OrderAction, OrderHistoryEntry, OrderState, SalesOrder
 from ..domain.pricing import check_within_cap
 from ..domain.products import Product
 from ..domain.records import Audit
 from .clock import now
 from .customers import CustomerService
+from .document_lines import LineInput, build_lines, load_catalog, parse_rate
+from .documents import Change, DocumentWorkflow
 from .ids import new_id
-from .order_lines import LineInput, build_lines, load_catalog, parse_rate
-from .order_queries import changed_concurrently, list_orders, visible
+from .order_queries import list_orders
 from .ports import (
     IdempotencyKeys,
     NumberSeries,
     OrderRecords,
+    Page,
     ProductRecords,
     Replayed,
     idempotency_key,
@@ -51,10 +55,11 @@ EDITABLE = frozenset({"lines", "discount_rate", "shipping_charge", "notes"})
 
 
 class OrderService:
-    def __init__(self, orders: OrderRecords, products: ProductRecords,
-                 customers: CustomerService, idempotency: IdempotencyKeys,
-                 settings: Settings,
+    def __init__(self, workflow: DocumentWorkflow[SalesOrder], orders: OrderRecords,
+                 products: ProductRecords, customers: CustomerService,
+                 idempotency: IdempotencyKeys, settings: Settings,
                  numbers: NumberSeries) -> None:
+        self._workflow = workflow
         self._orders = orders
         self._products = products
         self._customers = customers
@@ -66,15 +71,20 @@ class OrderService:
 
     async def get(self, principal: Principal, order_id: str) -> SalesOrder:
         check.object_id("id", order_id)
-        return visible(principal, await self._orders.get(order_id), order_id)
+        return self._workflow.visible(principal, await self._orders.get(order_id), order_id)
 
     async def get_by_number(self, principal: Principal, number: str) -> SalesOrder:
         if not number:
             raise InvalidArgument.of("number", "is required")
-        return visible(principal, await self._orders.get_by_number(number), number)
+        return self._workflow.visible(principal, await self._orders.get_by_number(number),
+                                      number)
 
     async def list_page(self, principal: Principal, **query: Any) -> tuple[list[SalesOrder], str]:
         return await list_orders(self._orders, principal, **query)
+
+    async def history(self, principal: Principal, order_id: str, size: int = 0, token: str = ""
+                      ) -> Page[OrderHistoryEntry]:
+        return await self._workflow.history(principal, order_id, page_size(size), token)
 
     # -- creating and editing --------------------------------------------------------------
 
@@ -89,7 +99,8 @@ class OrderService:
         order = await self._draft(principal, data)
         order.number = await self._numbers.draw(SALES_ORDER, order.audit.create_time, None)
         outcome = await self._idempotency.run_once(
-            key, order.id, lambda session: self._orders.add(order, session), single_write=True)
+            key, order.id,
+            lambda session: self._workflow.add(order, OrderAction.CREATE, principal, session))
         if isinstance(outcome, Replayed):
             return await self.get(principal, outcome.result_id)
         return order
@@ -114,12 +125,11 @@ class OrderService:
         moment = now()
         order = SalesOrder(
             id=new_id(), number="", customer_id=customer.id, currency=currency, lines=[],
-            discount_rate=Decimal(0), shipping=Decimal(0), totals=rules.totals_of([], Decimal(0)),
-            owner_id=owner_id, team_id=team_id, audit=Audit.new(principal.subject, moment))
+            discount_rate=Decimal(0), shipping=Decimal(0), totals=totals_of([], Decimal(0)),
+            owner_id=owner_id, team_id=team_id, audit=Audit.new(principal.subject, moment),
+            state=OrderState.DRAFT, entered={OrderState.DRAFT: moment})
         self._apply(principal, order, data, {"lines", "discount_rate", "shipping_charge",
                                              "notes"}, catalog)
-        order.history.append(rules.HistoryEntry("created", None, OrderState.DRAFT,
-                                                principal.subject, moment))
         return order
 
     def _apply(self, principal: Principal, order: SalesOrder, data: OrderInput,
@@ -143,32 +153,28 @@ class OrderService:
             order.notes = data.notes
         if "lines" in fields:
             order.lines = build_lines(v, data.lines or [], order.currency, catalog,
-                                      self._settings.default_tax_rate)
+                                      self._settings.default_tax_rate, "sales_order.lines")
         v.raise_if_any()
         if fields & {"lines", "discount_rate"}:  # only the caller's own pricing moves
-            rules.check_discounts(principal, order.lines, order.discount_rate,
-                                  self._settings.default_discount_limit)
-        order.lines = rules.reprice(order.lines, order.discount_rate, order.currency)
-        order.totals = rules.totals_of(order.lines, order.shipping)
+            check_discounts(principal, order.lines, order.discount_rate,
+                            self._settings.default_discount_limit, "sales_order")
+        order.reprice()
         check_within_cap([line.amounts for line in order.lines], order.totals)
 
     async def update(self, principal: Principal, order_id: str, mask: list[str],
                      data: OrderInput, etag: str) -> SalesOrder:
         fields = check.update_mask(mask, EDITABLE, kind="draft order")
-        order = await self.get(principal, order_id)
-        order.check_etag(etag)
-        order.require_draft()
-        expected = order.version
         catalog = await load_catalog(self._products, data.lines or []) \
             if "lines" in fields else {}
-        self._apply(principal, order, data, set(fields), catalog)
-        moment = now()
-        order.history.append(rules.HistoryEntry("updated", order.state, order.state,
-                                                principal.subject, moment, ",".join(fields)))
-        order.touch(principal, moment)
-        if not await self._orders.save(order, expected):
-            raise changed_concurrently(order)
-        return order
+
+        async def effects(change: Change[SalesOrder]) -> None:
+            order = change.document
+            order.require_draft()
+            self._apply(principal, order, data, set(fields), catalog)
+            change.history.append(order.record(OrderAction.UPDATE, principal, change.moment,
+                                               ",".join(fields)))
+
+        return await self._workflow.change(principal, order_id, etag, effects)
 
     async def duplicate(self, principal: Principal, order_id: str, request_id: str = ""
                         ) -> SalesOrder:

@@ -1,4 +1,4 @@
-"""The sales_orders collection, with history embedded in each order."""
+"""The sales_orders collection (history is in store/history.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ..domain.access import Scope
+from ..domain.documents.lines import DocumentLine
 from ..domain.listing import Condition, SortKey
-from ..domain.orders import OPEN_EXPOSURE, HistoryEntry, OrderLine, OrderState, SalesOrder
+from ..domain.orders import OPEN_EXPOSURE, OrderState, SalesOrder
 from ..domain.pricing import LineAmounts, Totals
 from . import codec, query
 from .mongo import Mongo
@@ -19,9 +20,11 @@ from .paging import PageTokens, fetch_page
 TEXT_PATHS = ("number", "notes")
 D = codec.dec
 U = codec.undec
+_TIME_FIELDS = {OrderState.CONFIRMED: "confirm_time", OrderState.SHIPPED: "ship_time",
+                OrderState.DELIVERED: "deliver_time", OrderState.CANCELLED: "cancel_time"}
 
 
-def _line_doc(line: OrderLine) -> dict[str, Any]:
+def _line_doc(line: DocumentLine) -> dict[str, Any]:
     return {"product_id": line.product_id, "sku": line.sku, "product_name": line.product_name,
             "quantity": line.quantity, "unit_price": D(line.unit_price),
             "price_given": line.price_given, "discount_rate": D(line.discount_rate),
@@ -30,23 +33,13 @@ def _line_doc(line: OrderLine) -> dict[str, Any]:
             "total": D(line.amounts.total), "list_price": D(line.list_price)}
 
 
-def _line_from(d: dict[str, Any]) -> OrderLine:
-    return OrderLine(d["product_id"], d["sku"], d["product_name"], d["quantity"],
+def _line_from(d: dict[str, Any]) -> DocumentLine:
+    return DocumentLine(d["product_id"], d["sku"], d["product_name"], d["quantity"],
                      U(d["unit_price"]), d["price_given"], U(d["discount_rate"]),
                      U(d["tax_rate"]), LineAmounts(U(d["gross"]), U(d["discount"]), U(d["tax"])),
                      # Orders written before list prices were kept: their price was the list's
                      # unless given, and a given one was checked against the limit then.
                      U(d.get("list_price", d["unit_price"])))
-
-
-def _history_doc(h: HistoryEntry) -> dict[str, Any]:
-    return {"action": h.action, "from": h.from_state.value if h.from_state else None,
-            "to": h.to_state.value, "actor": h.actor, "time": h.time, "note": h.note}
-
-
-def _history_from(d: dict[str, Any]) -> HistoryEntry:
-    return HistoryEntry(d["action"], OrderState(d["from"]) if d["from"] else None,
-                        OrderState(d["to"]), d["actor"], d["time"], d.get("note", ""))
 
 
 def to_doc(o: SalesOrder) -> dict[str, Any]:
@@ -60,10 +53,9 @@ def to_doc(o: SalesOrder) -> dict[str, Any]:
                    "grand_total": D(t.grand_total)},
         "notes": o.notes, "owner_id": o.owner_id, "team_id": o.team_id,
         **codec.audit_fields(o.audit), "version": o.version,
-        "confirm_time": o.confirm_time, "ship_time": o.ship_time,
-        "deliver_time": o.deliver_time, "cancel_time": o.cancel_time,
+        # The time of each state entered, as fields of their own so queries can use them.
+        **{_TIME_FIELDS[state]: o.entered.get(state) for state in _TIME_FIELDS},
         "cancel_reason": o.cancel_reason, "credit_limit_overridden": o.credit_limit_overridden,
-        "history": [_history_doc(h) for h in o.history],
     }
 
 
@@ -77,11 +69,10 @@ def from_doc(d: dict[str, Any]) -> SalesOrder:
                       U(t["shipping"])),
         owner_id=d["owner_id"], team_id=d.get("team_id", ""), audit=codec.audit_from(d),
         state=OrderState(d["state"]), notes=d.get("notes", ""),
-        confirm_time=d.get("confirm_time"), ship_time=d.get("ship_time"),
-        deliver_time=d.get("deliver_time"), cancel_time=d.get("cancel_time"),
+        entered={OrderState.DRAFT: d["create_time"], **{
+            state: d[name] for state, name in _TIME_FIELDS.items() if d.get(name)}},
         cancel_reason=d.get("cancel_reason", ""),
-        credit_limit_overridden=d.get("credit_limit_overridden", False),
-        history=[_history_from(h) for h in d.get("history", [])], version=d["version"],
+        credit_limit_overridden=d.get("credit_limit_overridden", False), version=d["version"],
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -201,3 +202,33 @@ async def test_state_changes_reach_the_redis_stream_with_unique_event_ids(shop, 
     assert sorted(seen.values()) == ["erp.sales.v1.OrderCancelled", "erp.sales.v1.OrderConfirmed",
                                      "erp.sales.v1.StockReleased", "erp.sales.v1.StockReserved"]
 
+
+
+async def test_history_pages_oldest_first_and_lives_beside_the_order(shop, running):
+    customer = await shop.customer()
+    product = await shop.product(stock=5)
+    order = await shop.order(customer.id, line(product.id, 1))
+    for note in ("first", "second", "third"):
+        order.notes = note
+        order = (await shop.orders.UpdateSalesOrder(opb.UpdateSalesOrderRequest(
+            sales_order=order, update_mask=FieldMask(paths=["notes"])),
+            metadata=shop.md)).sales_order
+    order = await shop.confirm(order.id)
+    await shop.orders.CancelSalesOrder(opb.CancelSalesOrderRequest(
+        id=order.id, reason="customer changed their mind"), metadata=shop.md)
+    seen, token = [], ""
+    while True:
+        page = await shop.orders.ListSalesOrderHistory(opb.ListSalesOrderHistoryRequest(
+            id=order.id, page_size=2, page_token=token), metadata=shop.md)
+        assert len(page.entries) <= 2
+        seen += page.entries
+        token = page.next_page_token
+        if not token:
+            break
+    assert [e.action for e in seen] == ["created", "updated", "updated", "updated",
+                                         "confirmed", "cancelled"]
+    assert seen[-1].note == "customer changed their mind"
+    assert (seen[-1].from_state, seen[-1].to_state) == (opb.SALES_ORDER_STATE_CONFIRMED,
+                                                        opb.SALES_ORDER_STATE_CANCELLED)
+    stored = await running.app.mongo.db.sales_orders.find_one({"number": order.number})
+    assert "history" not in stored  # an order does not grow with its history

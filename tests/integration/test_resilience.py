@@ -19,7 +19,7 @@ from sales_grpc.domain.access import Principal, Role
 from sales_grpc.domain.customers import CustomerType
 from sales_grpc.domain.money import Money
 from sales_grpc.domain.products import MovementReason
-from sales_grpc.services.order_lines import LineInput
+from sales_grpc.services.document_lines import LineInput
 from sales_grpc.services.orders import OrderInput
 from sales_grpc.store.embedded import free_port, start_mongo
 from sales_grpc.store.outbox import OutboxRelay

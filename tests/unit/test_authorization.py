@@ -18,6 +18,7 @@ from sales_grpc.domain.authorization import (
     check_assignment,
 )
 from sales_grpc.domain.customers import CustomerStatus, PaymentTerms
+from sales_grpc.domain.documents import lines as document_lines
 from sales_grpc.domain.errors import InvalidArgument, PermissionDenied
 from sales_grpc.domain.money import Money
 from sales_grpc.domain.pricing import LineAmounts, effective_discount
@@ -165,22 +166,26 @@ def test_the_effective_discount_combines_price_line_and_order_discounts(
     assert rate == Decimal(expected)
 
 
-def _line(list_price: str, price: str, discount: str = "0") -> orders.OrderLine:
-    return orders.OrderLine("p" * 24, "SKU-1", "Thing", 1, Decimal(price), price != list_price,
-                            Decimal(discount), Decimal("0.1"),
-                            LineAmounts(Decimal(0), Decimal(0), Decimal(0)), Decimal(list_price))
+def _line(list_price: str, price: str, discount: str = "0") -> document_lines.DocumentLine:
+    return document_lines.DocumentLine(
+        "p" * 24, "SKU-1", "Thing", 1, Decimal(price), price != list_price, Decimal(discount),
+        Decimal("0.1"), LineAmounts(Decimal(0), Decimal(0), Decimal(0)), Decimal(list_price))
 
 
 def test_a_rep_is_held_to_the_limit_on_each_lines_effective_discount():
     limit = Decimal("0.20")
-    orders.check_discounts(REP, [_line("50", "50", "0.1")], Decimal("0.1"), limit)  # 19%
-    orders.check_discounts(REP, [_line("50", "40")], Decimal(0), limit)  # exactly 20%
+    document_lines.check_discounts(REP, [_line("50", "50", "0.1")], Decimal("0.1"), limit,
+                                   "sales_order")  # 19%
+    # exactly 20%
+    document_lines.check_discounts(REP, [_line("50", "40")], Decimal(0), limit, "sales_order")
     with pytest.raises(PermissionDenied) as refused:
-        orders.check_discounts(REP, [_line("50", "50"), _line("50", "0.00")], Decimal(0), limit)
+        document_lines.check_discounts(REP, [_line("50", "50"), _line("50", "0.00")], Decimal(0),
+                                       limit, "sales_order")
     assert refused.value.reason == "DISCOUNT_ABOVE_LIMIT"
     assert refused.value.metadata["field"] == "sales_order.lines[1]"
     assert refused.value.metadata["requested"] == "1"
-    orders.check_discounts(MANAGER, [_line("50", "0.00")], Decimal(0), limit)
+    document_lines.check_discounts(MANAGER, [_line("50", "0.00")], Decimal(0), limit,
+                                   "sales_order")
 
 
 def test_an_orders_team_is_its_customers_and_only_managers_name_another_owner():

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from erp.sales.v1 import document_pb2, money_pb2
 
+from ...domain.documents.lines import DocumentLine, rate_text
 from ...domain.errors import Violations
 from ...domain.money import Money
-from ...domain.orders import OrderLine, rate_text
 from ...domain.pricing import Totals
-from ...services.order_lines import LineInput
+from ...services.document_lines import LineInput
 from .common import money_in, money_out
 
 
@@ -31,7 +31,7 @@ def _money(amount: Decimal, currency: str) -> money_pb2.Money | None:
     return money_out(Money(currency, amount))
 
 
-def line_out(x: OrderLine, currency: str, document_discount: Decimal
+def line_out(x: DocumentLine, currency: str, document_discount: Decimal
              ) -> document_pb2.DocumentLine:
     c = currency
     return document_pb2.DocumentLine(

@@ -10,7 +10,7 @@ from erp.sales.v1 import order_service_pb2 as pb
 
 from ...domain.errors import Violations
 from ...domain.money import Money
-from ...domain.orders import HistoryEntry, OrderState, SalesOrder
+from ...domain.orders import OrderHistoryEntry, OrderState, SalesOrder
 from ...services.orders import OrderInput
 from .common import (
     audit_out,
@@ -64,8 +64,8 @@ def order_out(o: SalesOrder) -> pb.SalesOrder:
     )
 
 
-def history_out(h: HistoryEntry) -> pb.SalesOrderHistoryEntry:
+def history_out(h: OrderHistoryEntry) -> pb.SalesOrderHistoryEntry:
     return pb.SalesOrderHistoryEntry(
-        action=h.action, from_state=_state(h.from_state),  # type: ignore[arg-type]
+        action=h.action.value, from_state=_state(h.from_state),  # type: ignore[arg-type]
         to_state=_state(h.to_state),  # type: ignore[arg-type]
         actor=h.actor, time=timestamp(h.time), note=h.note)

@@ -258,9 +258,12 @@ class OrderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListSalesOrderHistory(self, request, context):
-        """Lists every state change and edit of an order, oldest first.
+        """Lists every state change and edit of an order, oldest first, one page at
+        a time. The history is kept beside the order (not inside it), written in
+        the same transaction as each change.
 
-        Returns NOT_FOUND for an unknown order or one outside the caller's scope.
+        Returns NOT_FOUND for an unknown order or one outside the caller's scope,
+        and INVALID_ARGUMENT for a bad `page_size` or `page_token`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -133,9 +133,12 @@ class OrderServiceStub:
     product of the source can no longer be sold.
     """
     ListSalesOrderHistory: _grpc.UnaryUnaryMultiCallable[_order_service_pb2.ListSalesOrderHistoryRequest, _order_service_pb2.ListSalesOrderHistoryResponse]
-    """Lists every state change and edit of an order, oldest first.
+    """Lists every state change and edit of an order, oldest first, one page at
+    a time. The history is kept beside the order (not inside it), written in
+    the same transaction as each change.
 
-    Returns NOT_FOUND for an unknown order or one outside the caller's scope.
+    Returns NOT_FOUND for an unknown order or one outside the caller's scope,
+    and INVALID_ARGUMENT for a bad `page_size` or `page_token`.
     """
 
 @_typing.type_check_only
@@ -243,9 +246,12 @@ class OrderServiceAsyncStub(OrderServiceStub):
     product of the source can no longer be sold.
     """
     ListSalesOrderHistory: _aio.UnaryUnaryMultiCallable[_order_service_pb2.ListSalesOrderHistoryRequest, _order_service_pb2.ListSalesOrderHistoryResponse]  # type: ignore[assignment]
-    """Lists every state change and edit of an order, oldest first.
+    """Lists every state change and edit of an order, oldest first, one page at
+    a time. The history is kept beside the order (not inside it), written in
+    the same transaction as each change.
 
-    Returns NOT_FOUND for an unknown order or one outside the caller's scope.
+    Returns NOT_FOUND for an unknown order or one outside the caller's scope,
+    and INVALID_ARGUMENT for a bad `page_size` or `page_token`.
     """
 
 class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -422,9 +428,12 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _order_service_pb2.ListSalesOrderHistoryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_order_service_pb2.ListSalesOrderHistoryResponse, _abc.Awaitable[_order_service_pb2.ListSalesOrderHistoryResponse]]:
-        """Lists every state change and edit of an order, oldest first.
+        """Lists every state change and edit of an order, oldest first, one page at
+        a time. The history is kept beside the order (not inside it), written in
+        the same transaction as each change.
 
-        Returns NOT_FOUND for an unknown order or one outside the caller's scope.
+        Returns NOT_FOUND for an unknown order or one outside the caller's scope,
+        and INVALID_ARGUMENT for a bad `page_size` or `page_token`.
         """
 
 def add_OrderServiceServicer_to_server(servicer: OrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

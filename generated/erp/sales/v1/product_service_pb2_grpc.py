@@ -173,7 +173,9 @@ class ProductServiceServicer:
 
     def ListCategories(self, request, context):
         """Lists the categories of live products with the number of products in
-        each, in name order.
+        each, in name order, one page at a time.
+
+        Returns INVALID_ARGUMENT for a bad `page_size` or `page_token`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -84,7 +84,9 @@ class ProductServiceStub:
     """
     ListCategories: _grpc.UnaryUnaryMultiCallable[_product_service_pb2.ListCategoriesRequest, _product_service_pb2.ListCategoriesResponse]
     """Lists the categories of live products with the number of products in
-    each, in name order.
+    each, in name order, one page at a time.
+
+    Returns INVALID_ARGUMENT for a bad `page_size` or `page_token`.
     """
     AdjustStock: _grpc.UnaryUnaryMultiCallable[_product_service_pb2.AdjustStockRequest, _product_service_pb2.AdjustStockResponse]
     """Changes a product's stock on hand and records the movement in the
@@ -165,7 +167,9 @@ class ProductServiceAsyncStub(ProductServiceStub):
     """
     ListCategories: _aio.UnaryUnaryMultiCallable[_product_service_pb2.ListCategoriesRequest, _product_service_pb2.ListCategoriesResponse]  # type: ignore[assignment]
     """Lists the categories of live products with the number of products in
-    each, in name order.
+    each, in name order, one page at a time.
+
+    Returns INVALID_ARGUMENT for a bad `page_size` or `page_token`.
     """
     AdjustStock: _aio.UnaryUnaryMultiCallable[_product_service_pb2.AdjustStockRequest, _product_service_pb2.AdjustStockResponse]  # type: ignore[assignment]
     """Changes a product's stock on hand and records the movement in the
@@ -285,7 +289,9 @@ class ProductServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_product_service_pb2.ListCategoriesResponse, _abc.Awaitable[_product_service_pb2.ListCategoriesResponse]]:
         """Lists the categories of live products with the number of products in
-        each, in name order.
+        each, in name order, one page at a time.
+
+        Returns INVALID_ARGUMENT for a bad `page_size` or `page_token`.
         """
 
     @_abc_1.abstractmethod

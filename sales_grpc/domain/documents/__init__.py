@@ -1,0 +1,1 @@
+"""What every sales document shares: priced lines, totals, a lifecycle and its history."""
