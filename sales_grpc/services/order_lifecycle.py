@@ -36,8 +36,10 @@ class OrderLifecycle:
 
         async def effects(change: Change[SalesOrder]) -> None:
             order, session = change.document, change.session
-            # The stats update hands back the customer, so the credit check needs no extra
-            # read; if the check fails, the transaction's abort undoes the update.
+            # First, claim the customer's account (stats.record): concurrent confirms for one
+            # customer then serialise, so the credit check below reads an exposure no other
+            # transaction is changing. The update hands back the customer, so the check needs
+            # no extra read; if it fails, the transaction's abort undoes the update.
             grand = Money(order.currency, order.totals.grand_total)
             customer = await self._stats.record(order.customer_id, 1, grand, change.moment,
                                                 session)

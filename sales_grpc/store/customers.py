@@ -131,10 +131,18 @@ class CustomerStats:
 
     async def record(self, customer_id: str, count: int, amount: Money, when: datetime | None,
                      session: AsyncClientSession) -> Customer | None:
-        """Applies the change and returns the customer as updated (None if it is gone)."""
+        """Applies the change and returns the customer as updated (None if it is gone).
+
+        It also claims the customer's account for the transaction: `account_version` goes up
+        by one. Every transaction that changes what a customer owes (confirming or cancelling
+        an order now; finalizing invoices and recording payments as they arrive) writes this
+        one document, so two of them for one customer conflict and one is retried: the open
+        exposure a credit check reads after the claim cannot change under it. Without the
+        claim, two confirms could each see room under the limit and together exceed it."""
         currency = check_currency(amount.currency)  # a field name below: a known code only
         update: dict[str, Any] = {"$inc": {"stats.order_count": count,
-                                           f"stats.spent.{currency}": codec.dec(amount.amount)}}
+                                           f"stats.spent.{currency}": codec.dec(amount.amount),
+                                           "account_version": 1}}
         if when is not None:
             update["$max"] = {"stats.last_order_time": when}
         doc = await self._docs.find_one_and_update(

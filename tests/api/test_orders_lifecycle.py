@@ -149,6 +149,19 @@ async def test_fifty_concurrent_confirms_for_ten_units_sell_exactly_ten(shop):
     assert (stock.on_hand, stock.reserved, stock.available) == (10, 10, 0)
 
 
+async def test_concurrent_confirms_for_one_customer_never_exceed_its_credit_limit(shop):
+    customer = await shop.customer(credit_limit="100.00")
+    product = await shop.product(price="20.00", tax_rate="0", stock=1000)
+    orders = [await shop.order(customer.id, line(product.id, 1)) for _ in range(12)]
+    results = await asyncio.gather(*(shop.confirm(o.id) for o in orders),
+                                   return_exceptions=True)
+    confirmed = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(confirmed) == 5  # 5 x 20.00 = the whole 100.00
+    assert all(isinstance(r, grpc.aio.AioRpcError) and "credit limit" in (r.details() or "")
+               for r in refused)
+
+
 async def test_concurrently_created_orders_get_unique_numbers(shop):
     customer = await shop.customer()
     product = await shop.product()
