@@ -58,9 +58,8 @@ class CustomerService:
         customer = rules.new_customer(values, id=new_id(), code="CUST-PENDING",
                                       principal=principal, now=moment)
         customer.customer_code = await self._numbers.draw(CUSTOMER_CODE, moment, None)
-        outcome = await self._idempotency.run_once(
-            key, customer.id, lambda session: self._repo.add(customer, session),
-            single_write=True)
+        outcome = await self._idempotency.run_once_single_write(
+            key, customer.id, lambda session: self._repo.add(customer, session))
         if isinstance(outcome, Replayed):
             return await self.get(principal, outcome.result_id)
         return customer

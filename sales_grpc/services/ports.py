@@ -1,6 +1,10 @@
 """The adapter interfaces the use cases need. store/ implements them; bootstrap wires them.
 
-A `Session` is the adapter's transaction handle: opaque here, passed back to the adapter.
+How a method takes its `Session` says where it may run. A write that belongs to the caller's
+transaction takes `session: Session`, required, so it cannot quietly run outside it; a read
+that may run in or out of one takes `session: Session | None = None`. A write that is atomic
+by itself (one document) says so in its docstring: it takes no session, or an explicit
+`Session | None` when it joins the caller's transaction only sometimes.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from ..domain.access import Scope
 from ..domain.customers import Customer
@@ -20,8 +24,17 @@ from ..domain.orders import SalesOrder
 from ..domain.products import Product, StockMovement
 
 T = TypeVar("T")
-Session = Any
 Page = tuple[list[T], str]
+
+
+class Session(Protocol):
+    """A transaction handle made by the adapters (Transactions.run_transaction hands one to its
+    work): pymongo's AsyncClientSession, or the fakes' session in tests. Use cases only pass it
+    back to adapters; `in_transaction` lets an adapter refuse work that must not run outside a
+    transaction, as a gapless number series does."""
+
+    @property
+    def in_transaction(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -43,15 +56,34 @@ class Transactions(Protocol):
 class IdempotencyKeys(Protocol):
     async def find(self, key: str) -> str | None: ...
 
-    async def run_once(self, key: str, result_id: str, work: Callable[[Session], Awaitable[T]],
-                       *, single_write: bool = False) -> T | Replayed: ...
+    async def run_once(self, key: str, result_id: str, work: Callable[[Session], Awaitable[T]]
+                       ) -> T | Replayed:
+        """Runs `work` in a transaction retried on write conflicts; a key, if any, is claimed
+        in the same transaction, so a second call with it gets Replayed instead."""
+        ...
+
+    async def run_once_single_write(self, key: str, result_id: str,
+                                    work: Callable[[Session | None], Awaitable[T]]
+                                    ) -> T | Replayed:
+        """Like run_once, for `work` that is one atomic single-document write: without a key
+        it runs alone, outside any transaction (its session is None)."""
+        ...
 
 
 class CustomerRecords(Protocol):
-    async def get(self, customer_id: str, session: Session = None) -> Customer | None: ...
-    async def add(self, customer: Customer, session: Session = None) -> None: ...
-    async def save(self, customer: Customer, expected_version: int,
-                   session: Session = None) -> bool: ...
+    async def get(self, customer_id: str, session: Session | None = None) -> Customer | None: ...
+
+    async def add(self, customer: Customer, session: Session | None) -> None:
+        """An atomic single-document insert: in the caller's transaction when it has one (with
+        an idempotency key), alone when `session` is None."""
+        ...
+
+    async def save(self, customer: Customer, expected_version: int) -> bool:
+        """An atomic single-document write, outside any transaction: it writes only if the
+        version is still `expected_version` (False otherwise), and leaves the sales statistics
+        as stored."""
+        ...
+
     async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
                         size: int, token: str, show_deleted: bool) -> Page[Customer]: ...
 
@@ -62,11 +94,16 @@ class CustomerStatistics(Protocol):
 
 
 class ProductRecords(Protocol):
-    async def get(self, product_id: str, session: Session = None) -> Product | None: ...
+    async def get(self, product_id: str, session: Session | None = None) -> Product | None: ...
     async def get_many(self, product_ids: list[str]) -> dict[str, Product]: ...
     async def get_by_sku(self, sku: str) -> Product | None: ...
-    async def add(self, product: Product, session: Session = None) -> None: ...
-    async def save(self, product: Product, expected_version: int) -> Product | None: ...
+    async def add(self, product: Product, session: Session) -> None: ...
+
+    async def save(self, product: Product, expected_version: int) -> Product | None:
+        """An atomic single-document write, outside any transaction: catalog fields only (stock
+        as stored), and only if the version is still `expected_version` (None otherwise)."""
+        ...
+
     async def move_stock(self, product_id: str, delta: int, session: Session
                          ) -> Product | None: ...
     async def add_movement(self, movement: StockMovement, session: Session) -> None: ...
@@ -87,11 +124,10 @@ class StockReservations(Protocol):
 
 
 class OrderRecords(Protocol):
-    async def get(self, order_id: str, session: Session = None) -> SalesOrder | None: ...
+    async def get(self, order_id: str, session: Session | None = None) -> SalesOrder | None: ...
     async def get_by_number(self, number: str) -> SalesOrder | None: ...
-    async def add(self, order: SalesOrder, session: Session = None) -> None: ...
-    async def save(self, order: SalesOrder, expected_version: int,
-                   session: Session = None) -> bool: ...
+    async def add(self, order: SalesOrder, session: Session) -> None: ...
+    async def save(self, order: SalesOrder, expected_version: int, session: Session) -> bool: ...
     async def open_exposure(self, customer_id: str, currency: str,
                             session: Session) -> Decimal: ...
     async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],

@@ -137,7 +137,6 @@ class ProductService:
         movement_id = new_id()
 
         async def work(session: Session) -> tuple[Product, StockMovement]:
-            assert session is not None
             moved = await self._repo.move_stock(product_id, delta, session)
             if moved is None:
                 latest = await self._repo.get(product_id, session)

@@ -8,7 +8,6 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ..domain.access import Scope
 from ..domain.customers import (
@@ -21,10 +20,12 @@ from ..domain.customers import (
 )
 from ..domain.listing import Condition, SortKey
 from ..domain.money import Money, check_currency
+from ..services.ports import Session
 from . import codec, query
 from .cache import DocumentCache
 from .mongo import Mongo
 from .paging import PageTokens, fetch_page
+from .sessions import driver_session
 
 TEXT_PATHS = ("first_name", "last_name", "company_name", "email", "customer_code")
 
@@ -74,22 +75,21 @@ class CustomerRepository:
         self._tokens = tokens
         self._cache = cache
 
-    async def get(self, customer_id: str, session: AsyncClientSession | None = None
-                  ) -> Customer | None:
+    async def get(self, customer_id: str, session: Session | None = None) -> Customer | None:
         """Reads outside a transaction may come from the cache (see store/cache.py)."""
         cache = self._cache if session is None else None
         doc = await cache.get(customer_id) if cache else None
         if doc is None:
-            doc = await self._docs.find_one({"_id": ObjectId(customer_id)}, session=session)
+            doc = await self._docs.find_one({"_id": ObjectId(customer_id)},
+                                            session=driver_session(session))
             if doc is not None and cache:
                 await cache.put(customer_id, doc)
         return None if doc is None else from_doc(doc)
 
-    async def add(self, customer: Customer, session: AsyncClientSession | None = None) -> None:
-        await self._docs.insert_one(to_doc(customer), session=session)
+    async def add(self, customer: Customer, session: Session | None) -> None:
+        await self._docs.insert_one(to_doc(customer), session=driver_session(session))
 
-    async def save(self, customer: Customer, expected_version: int,
-                   session: AsyncClientSession | None = None) -> bool:
+    async def save(self, customer: Customer, expected_version: int) -> bool:
         """Writes the customer only if nobody else changed it since `expected_version`.
 
         The sales statistics are left as stored: orders change them concurrently without
@@ -98,8 +98,7 @@ class CustomerRepository:
         doc = to_doc(customer)
         del doc["stats"], doc["_id"]
         result = await self._docs.update_one(
-            {"_id": ObjectId(customer.id), "version": expected_version}, {"$set": doc},
-            session=session)
+            {"_id": ObjectId(customer.id), "version": expected_version}, {"$set": doc})
         await forget(self._cache, customer.id)
         return result.matched_count == 1
 
@@ -130,7 +129,7 @@ class CustomerStats:
         self._cache = cache
 
     async def record(self, customer_id: str, count: int, amount: Money, when: datetime | None,
-                     session: AsyncClientSession) -> Customer | None:
+                     session: Session) -> Customer | None:
         """Applies the change and returns the customer as updated (None if it is gone).
 
         It also claims the customer's account for the transaction: `account_version` goes up
@@ -147,7 +146,7 @@ class CustomerStats:
             update["$max"] = {"stats.last_order_time": when}
         doc = await self._docs.find_one_and_update(
             {"_id": ObjectId(customer_id)}, update, return_document=ReturnDocument.AFTER,
-            session=session)
+            session=driver_session(session))
         if doc is None:
             return None
         await forget(self._cache, customer_id)

@@ -8,12 +8,13 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ..domain.documents.lifecycle import HistoryEntry
 from ..domain.listing import SortKey
+from ..services.ports import Session
 from .mongo import Mongo
 from .paging import PageTokens, fetch_page
+from .sessions import driver_session
 
 A = TypeVar("A", bound=Enum)
 S = TypeVar("S", bound=Enum)
@@ -32,11 +33,10 @@ class HistoryLog(Generic[A, S]):
         self._actions = actions
         self._states = states
 
-    async def add(self, entries: list[HistoryEntry[A, S]], session: AsyncClientSession
-                  ) -> None:
+    async def add(self, entries: list[HistoryEntry[A, S]], session: Session) -> None:
         # _ids made here in order, so entries written together keep their order on equal times.
         await self._docs.insert_many([self._doc(e) for e in entries], ordered=True,
-                                     session=session)
+                                     session=driver_session(session))
 
     async def list_page(self, document_id: str, size: int, token: str
                         ) -> tuple[list[HistoryEntry[A, S]], str]:

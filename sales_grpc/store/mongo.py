@@ -139,16 +139,21 @@ class Idempotency:
         doc = await self._keys.find_one({"_id": key})
         return None if doc is None else str(doc["result_id"])
 
+    async def run_once_single_write(self, key: str, result_id: str,
+                                    work: Callable[[AsyncClientSession | None], Awaitable[T]]
+                                    ) -> T | Replayed:
+        """Like run_once, for a `work` atomic by itself: without a key it runs outside any
+        transaction, with None for its session."""
+        return await (self.run_once(key, result_id, work) if key else work(None))
+
     async def run_once(self, key: str, result_id: str,
-                       work: Callable[[AsyncClientSession | None], Awaitable[T]],
-                       *, single_write: bool = False) -> T | Replayed:
-        """Runs `work` once per key, in a transaction retried on write conflicts. Without a
-        key, a `single_write` (atomic by itself) runs outside any transaction.
+                       work: Callable[[AsyncClientSession], Awaitable[T]]) -> T | Replayed:
+        """Runs `work` once per key, in a transaction retried on write conflicts.
 
         Callers look the key up with `find` first (before drawing numbers or checking
         uniqueness); this covers the race of two calls that both found nothing."""
         if not key:
-            return await (work(None) if single_write else self._mongo.run_transaction(work))
+            return await self._mongo.run_transaction(work)
 
         async def claimed(session: AsyncClientSession) -> T:
             result = await work(session)

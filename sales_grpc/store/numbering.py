@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pymongo import ReturnDocument
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from ..domain.errors import Aborted
 from ..domain.numbering import DrawOutsideTransaction, Policy, Series
+from ..services.ports import Session
 from .mongo import Mongo
+from .sessions import driver_session
 
 
 @dataclass
@@ -44,8 +45,7 @@ class NumberCounters:
         self._series = dict(series)
         self._blocks: dict[str, _Block] = {}
 
-    async def draw(self, series: str, moment: datetime,
-                   session: AsyncClientSession | None) -> str:
+    async def draw(self, series: str, moment: datetime, session: Session | None) -> str:
         definition = self._series[series]
         counter = definition.counter_id(moment)
         if definition.policy is Policy.GAPLESS:
@@ -54,8 +54,7 @@ class NumberCounters:
             seq = await self._next_of_block(counter, definition.block)
         return definition.number(seq, moment)
 
-    async def _next_in_transaction(self, counter: str, session: AsyncClientSession | None
-                                   ) -> int:
+    async def _next_in_transaction(self, counter: str, session: Session | None) -> int:
         if session is None or not session.in_transaction:
             raise DrawOutsideTransaction(
                 f"{counter} numbers are gapless: draw them in the transaction that writes "
@@ -64,7 +63,7 @@ class NumberCounters:
         # counter created after this transaction's snapshot is a WriteConflict too: retried.
         doc = await self._counters.find_one_and_update(
             {"_id": counter}, {"$inc": {"value": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER, session=session)
+            return_document=ReturnDocument.AFTER, session=driver_session(session))
         assert doc is not None  # an upsert returning the document after always has one
         return int(doc["value"])
 

@@ -6,16 +6,17 @@ from decimal import Decimal
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ..domain.access import Scope
 from ..domain.documents.lines import DocumentLine
 from ..domain.listing import Condition, SortKey
 from ..domain.orders import OPEN_EXPOSURE, OrderState, SalesOrder
 from ..domain.pricing import LineAmounts, Totals
+from ..services.ports import Session
 from . import codec, query
 from .mongo import Mongo
 from .paging import PageTokens, fetch_page
+from .sessions import driver_session
 
 TEXT_PATHS = ("number", "notes")
 D = codec.dec
@@ -82,38 +83,37 @@ class OrderRepository:
         self._docs = mongo.db.sales_orders
         self._tokens = tokens
 
-    async def get(self, order_id: str, session: AsyncClientSession | None = None
-                  ) -> SalesOrder | None:
-        doc = await self._docs.find_one({"_id": ObjectId(order_id)}, session=session)
+    async def get(self, order_id: str, session: Session | None = None) -> SalesOrder | None:
+        doc = await self._docs.find_one({"_id": ObjectId(order_id)},
+                                        session=driver_session(session))
         return None if doc is None else from_doc(doc)
 
     async def get_by_number(self, number: str) -> SalesOrder | None:
         doc = await self._docs.find_one({"number": {"$eq": number}})
         return None if doc is None else from_doc(doc)
 
-    async def add(self, order: SalesOrder, session: AsyncClientSession | None = None) -> None:
-        await self._docs.insert_one(to_doc(order), session=session)
+    async def add(self, order: SalesOrder, session: Session) -> None:
+        await self._docs.insert_one(to_doc(order), session=driver_session(session))
 
-    async def save(self, order: SalesOrder, expected_version: int,
-                   session: AsyncClientSession | None = None) -> bool:
+    async def save(self, order: SalesOrder, expected_version: int, session: Session) -> bool:
         """Writes the order's own fields if the version matches; $set rather than a replace,
         so fields other documents keep on the order (an invoice's mark) are left alone."""
         doc = to_doc(order)
         del doc["_id"]
         result = await self._docs.update_one(
             {"_id": ObjectId(order.id), "version": expected_version}, {"$set": doc},
-            session=session)
+            session=driver_session(session))
         return result.matched_count == 1
 
     async def open_exposure(self, customer_id: str, currency: str,
-                            session: AsyncClientSession) -> Decimal:
+                            session: Session) -> Decimal:
         """Grand totals of the customer's confirmed, not yet invoiced orders in `currency`."""
         cursor = await self._docs.aggregate([
             {"$match": {"customer_id": customer_id, "currency": currency,
                         "invoiced": {"$ne": True},
                         "state": {"$in": [s.value for s in OPEN_EXPOSURE]}}},
             {"$group": {"_id": None, "sum": {"$sum": "$totals.grand_total"}}},
-        ], session=session)
+        ], session=driver_session(session))
         rows = await cursor.to_list()
         return U(rows[0]["sum"]) if rows else Decimal(0)
 

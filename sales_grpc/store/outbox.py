@@ -20,12 +20,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from pymongo import ASCENDING
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from ..domain.events import DomainEvent
+from ..services.ports import Session
 from .mongo import Mongo
+from .sessions import driver_session
 
 log = logging.getLogger(__name__)
 STREAM = "sales.events"
@@ -53,7 +54,7 @@ class Outbox:
         self._encode = encode
 
     async def add(self, events: list[DomainEvent], actor: str, now: datetime,
-                  session: AsyncClientSession) -> None:
+                  session: Session) -> None:
         if not events:
             return
         docs = []
@@ -61,7 +62,7 @@ class Outbox:
             type_url, payload = self._encode(event)
             docs.append({"_id": uuid.uuid4().hex, "type_url": type_url, "payload": payload,
                          "actor": actor, "occur_time": now, "published": False, "seq": i})
-        await self._docs.insert_many(docs, session=session)
+        await self._docs.insert_many(docs, session=driver_session(session))
 
     async def pending(self, limit: int) -> list[dict[str, Any]]:
         cursor = self._docs.find(_PUBLISHABLE,

@@ -7,15 +7,16 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from ..domain.errors import AlreadyExists
 from ..domain.listing import Condition, SortKey
 from ..domain.products import MovementReason, Product, Stock, StockMovement
+from ..services.ports import Session
 from . import codec, query
 from .mongo import Mongo
 from .paging import PageTokens, fetch_page
+from .sessions import driver_session
 
 _CATEGORIES = "products/categories"  # the page-token fingerprint of ListCategories
 
@@ -76,9 +77,9 @@ class ProductRepository:
         self._movements = mongo.db.stock_movements
         self._tokens = tokens
 
-    async def get(self, product_id: str, session: AsyncClientSession | None = None
-                  ) -> Product | None:
-        doc = await self._docs.find_one({"_id": ObjectId(product_id)}, session=session)
+    async def get(self, product_id: str, session: Session | None = None) -> Product | None:
+        doc = await self._docs.find_one({"_id": ObjectId(product_id)},
+                                        session=driver_session(session))
         return None if doc is None else from_doc(doc)
 
     async def get_many(self, product_ids: list[str]) -> dict[str, Product]:
@@ -91,9 +92,9 @@ class ProductRepository:
         doc = await self._docs.find_one({"sku": {"$eq": sku}})
         return None if doc is None else from_doc(doc)
 
-    async def add(self, product: Product, session: AsyncClientSession | None = None) -> None:
+    async def add(self, product: Product, session: Session) -> None:
         try:
-            await self._docs.insert_one(to_doc(product), session=session)
+            await self._docs.insert_one(to_doc(product), session=driver_session(session))
         except DuplicateKeyError as exc:
             raise _sku_taken(product.sku) from exc
 
@@ -111,18 +112,18 @@ class ProductRepository:
             raise _sku_taken(product.sku) from exc
         return None if saved is None else from_doc(saved)
 
-    async def move_stock(self, product_id: str, delta: int, session: AsyncClientSession
+    async def move_stock(self, product_id: str, delta: int, session: Session
                          ) -> Product | None:
         """Adds `delta` to on hand unless that would leave less than the reserved units;
         None when the product is missing or the stock is short."""
         doc = await self._docs.find_one_and_update(
             {"_id": ObjectId(product_id), "stock.available": {"$gte": -delta}},
             {"$inc": {"stock.on_hand": delta, "stock.available": delta}},
-            return_document=ReturnDocument.AFTER, session=session)
+            return_document=ReturnDocument.AFTER, session=driver_session(session))
         return None if doc is None else from_doc(doc)
 
-    async def add_movement(self, movement: StockMovement, session: AsyncClientSession) -> None:
-        await self._movements.insert_one(movement_doc(movement), session=session)
+    async def add_movement(self, movement: StockMovement, session: Session) -> None:
+        await self._movements.insert_one(movement_doc(movement), session=driver_session(session))
 
     async def get_movement(self, movement_id: str) -> StockMovement | None:
         doc = await self._movements.find_one({"_id": ObjectId(movement_id)})
@@ -180,14 +181,13 @@ class StockLedger:
         self._docs = mongo.db.products
         self._movements = mongo.db.stock_movements
 
-    async def reserve_all(self, quantities: dict[str, int], session: AsyncClientSession
-                          ) -> bool:
+    async def reserve_all(self, quantities: dict[str, int], session: Session) -> bool:
         """Reserves every quantity, or returns False if any product was short (the caller
         aborts the transaction, which undoes the ones that succeeded)."""
         result = await self._docs.bulk_write([
             UpdateOne({"_id": ObjectId(pid), "stock.available": {"$gte": qty}},
                       {"$inc": {"stock.reserved": qty, "stock.available": -qty}})
-            for pid, qty in quantities.items()], ordered=False, session=session)
+            for pid, qty in quantities.items()], ordered=False, session=driver_session(session))
         return result.modified_count == len(quantities)
 
     async def availability(self, product_ids: list[str]) -> dict[str, int]:
@@ -195,24 +195,24 @@ class StockLedger:
                                      {"stock.available": 1}).to_list()
         return {str(d["_id"]): int(d["stock"]["available"]) for d in docs}
 
-    async def release_all(self, quantities: dict[str, int], session: AsyncClientSession
-                          ) -> None:
+    async def release_all(self, quantities: dict[str, int], session: Session) -> None:
         await self._docs.bulk_write([
             UpdateOne({"_id": ObjectId(pid)},
                       {"$inc": {"stock.reserved": -qty, "stock.available": qty}})
-            for pid, qty in quantities.items()], ordered=False, session=session)
+            for pid, qty in quantities.items()], ordered=False, session=driver_session(session))
 
-    async def ship_all(self, movements: list[StockMovement], session: AsyncClientSession
-                       ) -> None:
+    async def ship_all(self, movements: list[StockMovement], session: Session) -> None:
         """Turns reservations into outbound movements: on hand and reserved both drop, and
         each product's ledger gets its SHIPMENT entry."""
+        mongo_session = driver_session(session)
         ids = [ObjectId(m.product_id) for m in movements]
         await self._docs.bulk_write([
             UpdateOne({"_id": oid}, {"$inc": {"stock.on_hand": m.quantity_delta,
                                               "stock.reserved": m.quantity_delta}})
-            for oid, m in zip(ids, movements, strict=True)], ordered=False, session=session)
+            for oid, m in zip(ids, movements, strict=True)], ordered=False,
+            session=mongo_session)
         on_hand = {d["_id"]: int(d["stock"]["on_hand"]) for d in await self._docs.find(
-            {"_id": {"$in": ids}}, {"stock.on_hand": 1}, session=session).to_list()}
+            {"_id": {"$in": ids}}, {"stock.on_hand": 1}, session=mongo_session).to_list()}
         await self._movements.insert_many([
             movement_doc(replace(m, on_hand_after=on_hand.get(oid, 0)))
-            for oid, m in zip(ids, movements, strict=True)], session=session)
+            for oid, m in zip(ids, movements, strict=True)], session=mongo_session)
