@@ -77,8 +77,9 @@ async def test_the_relay_publishes_the_payload_stored_at_commit_byte_for_byte(ru
                                                                              rep):
     order = await _confirmed_order(running, admin, rep)
     envelope = await _published(running, "erp.sales.v1.StockReserved", order.id)
+    # Read whether or not the relay has marked it published yet: it does so after the XADD.
     stored = await running.app.mongo.db.outbox.find_one({"_id": envelope.event_id})
-    assert stored is not None and stored["published"]
+    assert stored is not None
     assert stored["type_url"] == "type.googleapis.com/erp.sales.v1.StockReserved"
     assert envelope.payload == stored["payload"]
 
