@@ -7,6 +7,7 @@ started); nothing connects at import time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -45,9 +46,11 @@ class App:
         await self.mongo.close()
 
 
-async def build(settings: Settings) -> App:
+async def build(settings: Settings, mongo_options: dict[str, Any] | None = None) -> App:
+    """The app for `settings`; `mongo_options` are extra AsyncMongoClient options (tests pass
+    command listeners)."""
     series = settings.number_series()  # a bad format stops the start before connecting
-    mongo = Mongo(settings.mongodb_url, settings.database_name)
+    mongo = Mongo(settings.mongodb_url, settings.database_name, **(mongo_options or {}))
     await mongo.ensure_indexes()
     tokens = PageTokens(settings.secret_key, settings.list_page_bytes)
     idempotency = Idempotency(mongo)

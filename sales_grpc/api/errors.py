@@ -29,6 +29,7 @@ STATUS_CODES: dict[type[e.DomainError], grpc.StatusCode] = {
     e.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     e.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     e.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    e.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
     e.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
@@ -86,8 +87,12 @@ def to_status(error: e.DomainError) -> tuple[grpc.StatusCode, status_pb2.Status]
     return code, status
 
 
-def from_unexpected(exc: BaseException) -> e.DomainError | None:
-    """Infrastructure failures the client can retry; anything else stays INTERNAL."""
+def from_unexpected(exc: BaseException, expired: bool = False) -> e.DomainError | None:
+    """Infrastructure failures the client can retry; anything else stays INTERNAL.
+    `expired`: the call's deadline has passed, so a database timeout is that deadline's."""
+    if expired and isinstance(exc, PyMongoError) and exc.timeout:
+        return e.DeadlineExceeded("the deadline passed before the database answered",
+                                  reason="DEADLINE_EXCEEDED")
     if isinstance(exc, ConnectionFailure):
         return e.Unavailable("the database is unreachable; retry later",
                              reason="DATABASE_UNAVAILABLE")

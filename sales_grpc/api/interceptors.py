@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import grpc
@@ -44,10 +45,15 @@ def required_permissions(service_names: list[str]) -> dict[str, str]:
 
 class EdgeInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, authenticator: Authenticator, permissions: dict[str, str],
-                 limits: Mapping[str, Limit] | None = None) -> None:
+                 limits: Mapping[str, Limit] | None = None,
+                 call_scope: Callable[[float | None], AbstractContextManager[Any]] = nullcontext
+                 ) -> None:
         self._auth = authenticator
         self._permissions = permissions
         self._limits = dict(limits or {})
+        # Entered around each call with what is left of its deadline: it bounds the call's
+        # database work by it (store/mongo.py call_scope).
+        self._call_scope = call_scope
         # Wrapped handlers, built once per method: the server hands out the same registered
         # handler for every call, and rebuilding the wrapper per call costs measurable time.
         self._wrapped: dict[str, tuple[Any, grpc.RpcMethodHandler[Any, Any]]] = {}
@@ -95,11 +101,12 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
                     await ctx.abort(code, EXPIRED)
                 await self._admit(authorization, permission)
                 async with _place(limit, ctx):
-                    return await behaviour(request, ctx)
+                    with self._call_scope(ctx.time_remaining()):
+                        return await behaviour(request, ctx)
             except grpc.aio.AbortError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is mapped in one place
-                code, message, trailing = _failure(exc, method)
+                code, message, trailing = _failure(exc, method, _expired(ctx))
                 await ctx.abort(code, message, trailing_metadata=trailing)
             finally:
                 _log(method, code, started)
@@ -117,12 +124,13 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
                     await ctx.abort(code, EXPIRED)
                 await self._admit(authorization, permission)
                 async with _place(limit, ctx):
-                    async for response in behaviour(request, ctx):
-                        yield response
+                    with self._call_scope(ctx.time_remaining()):
+                        async for response in behaviour(request, ctx):
+                            yield response
             except grpc.aio.AbortError:
                 raise
             except Exception as exc:  # noqa: BLE001 - raised mid-stream too
-                code, message, trailing = _failure(exc, method)
+                code, message, trailing = _failure(exc, method, _expired(ctx))
                 await ctx.abort(code, message, trailing_metadata=trailing)
             finally:
                 _log(method, code, started)
@@ -169,9 +177,10 @@ def _begin(ctx: grpc.aio.ServicerContext) -> tuple[float, str | None]:
     return time.perf_counter(), authorization
 
 
-def _failure(exc: Exception, method: str) -> tuple[grpc.StatusCode, str, Any]:
+def _failure(exc: Exception, method: str, expired: bool = False
+             ) -> tuple[grpc.StatusCode, str, Any]:
     """The status to abort with; an unexpected error's text stays in the log, not the reply."""
-    error = exc if isinstance(exc, DomainError) else from_unexpected(exc)
+    error = exc if isinstance(exc, DomainError) else from_unexpected(exc, expired)
     rid = context.request_id.get()
     if error is None:
         log.error("unexpected error in %s request_id=%s", method, rid, exc_info=exc)

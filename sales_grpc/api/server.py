@@ -57,7 +57,7 @@ class SalesServer:
             interceptors=[EdgeInterceptor(
                 Authenticator(app.settings), required_permissions(SALES_SERVICES),
                 method_limits(SALES_SERVICES, app.settings.list_concurrency_limit,
-                              app.settings.list_wait_seconds))],
+                              app.settings.list_wait_seconds), app.mongo.call_scope)],
             # No SO_REUSEPORT: a second server on a taken port must fail, not share the calls.
             options=[("grpc.max_receive_message_length", 4 * 1024 * 1024),
                      ("grpc.max_metadata_size", MAX_METADATA_BYTES),

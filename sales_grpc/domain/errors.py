@@ -82,6 +82,13 @@ class PermissionDenied(DomainError):
 
 
 @dataclass
+class DeadlineExceeded(DomainError):
+    """The caller's deadline passed while the work was under way; it was abandoned."""
+
+    reason: str = "DEADLINE_EXCEEDED"
+
+
+@dataclass
 class Unavailable(DomainError):
     reason: str = "UNAVAILABLE"
 

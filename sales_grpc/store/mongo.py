@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from ..domain.errors import Aborted
+from ..domain.errors import Aborted, Unavailable
 from ..services.ports import Replayed
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         *_listing(["team_id"], ["create_time", "number", "totals.grand_total"]),
         *_listing([], ["create_time", "totals.grand_total"]),  # number: its unique index
     ],
+    "document_history": [IndexModel([("document_type", ASCENDING), ("document_id", ASCENDING),
+                                      ("time", ASCENDING), ("_id", ASCENDING)])],
     # Published events are kept a week, then MongoDB's TTL monitor removes them; pending ones
     # have no publish_time, so they are never removed.
     "outbox": [IndexModel([("published", ASCENDING), ("occur_time", ASCENDING)]),
@@ -74,13 +78,31 @@ class Mongo:
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url, tz_aware=True, serverSelectionTimeoutMS=5000, **client_options)
         self.db: AsyncDatabase[dict[str, Any]] = self.client[database]
+        self.reachable = True  # as of the last ping
 
     async def ping(self) -> bool:
         try:
             await self.client.admin.command("ping")
-            return True
+            self.reachable = True
         except PyMongoError:
-            return False
+            self.reachable = False
+        return self.reachable
+
+    def call_scope(self, remaining: float | None) -> contextlib.AbstractContextManager[Any]:
+        """Bounds every MongoDB operation a call starts by the call's remaining deadline
+        (pymongo's client-side operation timeout: sent as maxTimeMS, and the limit of a
+        transaction's retries), so a client that gave up does not leave the database working
+        for it; no deadline, no bound.
+
+        While the last ping failed the call is UNAVAILABLE at once: under a deadline the
+        driver would wait for a server for all of it (it replaces serverSelectionTimeoutMS),
+        and a caller is better told now to go to another replica."""
+        if not self.reachable:
+            raise Unavailable("the database is unreachable; retry later",
+                              reason="DATABASE_UNAVAILABLE")
+        if remaining is None:
+            return contextlib.nullcontext()
+        return pymongo.timeout(max(remaining, 0.001))
 
     async def ensure_indexes(self) -> None:
         """Idempotent: creating an index that exists with the same spec is a no-op."""
