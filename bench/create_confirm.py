@@ -8,11 +8,12 @@ two products with ample stock:
 
 * service: CreateSalesOrder then ConfirmSalesOrder through the real server (a child process
   by default, LOG_LEVEL WARNING) over a real loopback channel with a real admin token;
-* baseline: the same writes straight through PyMongo's AsyncMongoClient: insert the order
-  document, then one `session.with_transaction`: find the order, the two conditional $inc
-  stock reservations in one bulk write (as the service does), the customer stats update, the
-  order $set with a version check, and an outbox insert_many of two events serialized as the
-  service's outbox stores them, with documents shaped like store/orders.py `to_doc`.
+* baseline: the same writes straight through PyMongo's AsyncMongoClient: one
+  `session.with_transaction` inserting the order document and its `created` history entry,
+  then another: find the order, the two conditional $inc stock reservations in one bulk write
+  (as the service does), the customer stats and account update, the order $set with a version
+  check, the `confirmed` history entry, and an outbox insert_many of two events serialized as
+  the service's outbox stores them, with documents shaped like store/orders.py `to_doc`.
 
 In-flight orders use disjoint customers and products (pools of 2 x the highest concurrency),
 so neither side measures write-conflict retries on one hot document.
@@ -161,9 +162,16 @@ def order_doc(number: str, customer_id: str, products: tuple[str, str], skus: tu
         "create_actor": "bench-admin", "update_time": moment, "update_actor": "bench-admin",
         "version": 1, "confirm_time": None, "ship_time": None, "deliver_time": None,
         "cancel_time": None, "cancel_reason": "", "credit_limit_overridden": False,
-        "invoiced": False, "history": [{"action": "created", "from": None, "to": "draft",
-                                        "actor": "bench-admin", "time": moment, "note": ""}],
+        "invoiced": False,
     }
+
+
+def history_doc(order_id: ObjectId, action: str, before: str | None, after: str,
+                moment: datetime) -> dict[str, Any]:
+    """An entry of the document_history collection, as store/history.py writes it."""
+    return {"_id": ObjectId(), "document_type": "sales_order", "document_id": str(order_id),
+            "action": action, "from": before, "to": after, "actor": "bench-admin",
+            "time": moment, "note": ""}
 
 
 TYPE_URL = "type.googleapis.com/erp.sales.v1."
@@ -200,6 +208,7 @@ class Baseline:
         self.client = client
         self.orders, self.products = db.sales_orders, db.products
         self.customers, self.outbox = db.customers, db.outbox
+        self.history = db.document_history
         self.customer_ids, self.product_ids, self.skus = customers, products, skus
         self.numbers = itertools.count(1)
         self.tag = uuid.uuid4().hex[:6]
@@ -210,8 +219,12 @@ class Baseline:
         moment = datetime.now(UTC)
         doc = order_doc(f"BASE-{self.tag}-{next(self.numbers):07d}", self.customer_ids[k],
                         self.product_ids[k], self.skus[k], moment)
-        await self.orders.insert_one(doc)
         order_id = doc["_id"]
+
+        async def create(session: AsyncClientSession) -> None:
+            await self.orders.insert_one(doc, session=session)
+            await self.history.insert_many(
+                [history_doc(order_id, "created", None, "draft", moment)], session=session)
 
         async def work(session: AsyncClientSession) -> None:
             self.attempts += 1
@@ -228,23 +241,27 @@ class Baseline:
             await self.customers.update_one(
                 {"_id": ObjectId(order["customer_id"])},
                 {"$inc": {"stats.order_count": 1,
-                          "stats.spent.USD": order["totals"]["grand_total"]},
+                          "stats.spent.USD": order["totals"]["grand_total"],
+                          "account_version": 1},
                  "$max": {"stats.last_order_time": confirmed}}, session=session)
             version = order["version"]
             order.update(state="confirmed", version=version + 1, confirm_time=confirmed,
                          update_time=confirmed)
-            order["history"].append({"action": "confirmed", "from": "draft", "to": "confirmed",
-                                     "actor": "bench-admin", "time": confirmed, "note": ""})
             fields = {k: v for k, v in order.items() if k != "_id"}
             result = await self.orders.update_one({"_id": order_id, "version": version},
                                                   {"$set": fields}, session=session)
             assert result.matched_count == 1
+            await self.history.insert_many(
+                [history_doc(order_id, "confirmed", "draft", "confirmed", confirmed)],
+                session=session)
             await self.outbox.insert_many([
                 {"_id": uuid.uuid4().hex, "type_url": TYPE_URL + name, "payload": payload,
                  "actor": "bench-admin", "occur_time": confirmed, "published": False, "seq": i}
                 for i, (name, payload) in enumerate(event_payloads(str(order_id), order))
             ], session=session)
 
+        async with self.client.start_session() as session:
+            await session.with_transaction(create)
         async with self.client.start_session() as session:
             await session.with_transaction(work)
         self.orders_done += 1
