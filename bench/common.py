@@ -212,7 +212,10 @@ async def start_child(kind: str, settings: Settings, interpreter: Sequence[str] 
 def settings_env(settings: Settings) -> dict[str, str]:
     return {"MONGODB_URL": settings.mongodb_url, "REDIS_URL": settings.redis_url,
             "DATABASE_NAME": settings.database_name, "SECRET_KEY": settings.secret_key,
-            "LOG_LEVEL": settings.log_level}
+            "LOG_LEVEL": settings.log_level,
+            "LIST_CONCURRENCY_LIMIT": str(settings.list_concurrency_limit),
+            "LIST_WAIT_SECONDS": str(settings.list_wait_seconds),
+            "LIST_PAGE_BYTES": str(settings.list_page_bytes)}
 
 
 async def _serve(kind: str) -> None:

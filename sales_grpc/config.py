@@ -59,7 +59,7 @@ class Settings:
     credit_note_number_format: str = "CN-{year}-{seq:06d}"
     # Calls of one List*/Search* method that may run at once; one more waits up to
     # LIST_WAIT_SECONDS for a place, then is RESOURCE_EXHAUSTED (bench/list_isolation.py).
-    list_concurrency_limit: int = 4
+    list_concurrency_limit: int = 2
     list_wait_seconds: float = 0.1
     # BSON bytes of records one List page may carry before it ends early with a token.
     list_page_bytes: int = 2 * 1024 * 1024
