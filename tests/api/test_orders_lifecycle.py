@@ -30,6 +30,7 @@ async def test_a_confirmed_order_reserves_stock_and_shipping_takes_it_off_hand(s
     assert order.state == opb.SALES_ORDER_STATE_DRAFT
     assert order.number.startswith("SO-")
     order = await shop.confirm(order.id, etag=order.etag)
+    assert order.etag == "v2"  # one change, one version
     stock = await shop.stock(product.id)
     assert (stock.on_hand, stock.reserved, stock.available) == (10, 4, 6)
     order = (await shop.orders.StartProcessing(opb.StartProcessingRequest(id=order.id),

@@ -42,12 +42,12 @@ class SalesDocument(Versioned, Generic[S]):
     def move(self, action: Enum, principal: Principal, now: datetime, note: str = ""
              ) -> HistoryEntry[Any, S]:
         """Moves to the state `action` leads to, or FAILED_PRECONDITION naming the current
-        state; returns the history entry the move leaves."""
+        state; returns the history entry the move leaves. The caller saves the change (and
+        touches the document once for it: DocumentWorkflow does)."""
         target = self.machine().target(action, self.state, self.id, self.number)
         entry = HistoryEntry(self.id, action, self.state, target, principal.subject, now, note)
         self.state = target
         self.entered[target] = now
-        self.touch(principal, now)
         return entry
 
     def record(self, action: Enum, principal: Principal, now: datetime, note: str = ""
