@@ -444,6 +444,9 @@ class ListCustomersRequest(_message.Message):
     page_size: _builtins.int
     """The most customers to return; 0 means the default of 50, the maximum is
     500, and a negative value is INVALID_ARGUMENT.
+    A page may hold fewer, with a `next_page_token`, once its records reach
+    the server's size budget (LIST_PAGE_BYTES, 2 MiB by default); follow
+    `next_page_token` until it is empty.
     """
     page_token: _builtins.str
     """The `next_page_token` of a previous call with the same filter and order."""
@@ -626,7 +629,11 @@ class SearchCustomersRequest(_message.Message):
     query: _builtins.str
     """The text to look for, 1 to 200 characters, matched literally."""
     page_size: _builtins.int
-    """The most customers to return; 0 means 50, the maximum is 500."""
+    """The most customers to return; 0 means 50, the maximum is 500.
+    A page may hold fewer, with a `next_page_token`, once its records reach
+    the server's size budget (LIST_PAGE_BYTES, 2 MiB by default); follow
+    `next_page_token` until it is empty.
+    """
     page_token: _builtins.str
     """The `next_page_token` of a previous call with the same query."""
     def __init__(

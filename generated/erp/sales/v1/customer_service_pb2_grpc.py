@@ -34,6 +34,11 @@ class CustomerServiceStub:
     existence is not leaked. Every RPC returns UNAUTHENTICATED for a missing,
     expired or forged token and PERMISSION_DENIED when the token lacks the
     RPC's required permission.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     def __init__(self, channel):
@@ -83,6 +88,11 @@ class CustomerServiceServicer:
     existence is not leaked. Every RPC returns UNAUTHENTICATED for a missing,
     expired or forged token and PERMISSION_DENIED when the token lacks the
     RPC's required permission.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     def CreateCustomer(self, request, context):
@@ -202,6 +212,11 @@ class CustomerService:
     existence is not leaked. Every RPC returns UNAUTHENTICATED for a missing,
     expired or forged token and PERMISSION_DENIED when the token lacks the
     RPC's required permission.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     @staticmethod

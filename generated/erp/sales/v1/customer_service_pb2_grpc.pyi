@@ -35,6 +35,11 @@ class CustomerServiceStub:
     existence is not leaked. Every RPC returns UNAUTHENTICATED for a missing,
     expired or forged token and PERMISSION_DENIED when the token lacks the
     RPC's required permission.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     @_typing.overload
@@ -95,6 +100,11 @@ class CustomerServiceAsyncStub(CustomerServiceStub):
     existence is not leaked. Every RPC returns UNAUTHENTICATED for a missing,
     expired or forged token and PERMISSION_DENIED when the token lacks the
     RPC's required permission.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -151,6 +161,11 @@ class CustomerServiceServicer(metaclass=_abc_1.ABCMeta):
     existence is not leaked. Every RPC returns UNAUTHENTICATED for a missing,
     expired or forged token and PERMISSION_DENIED when the token lacks the
     RPC's required permission.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     @_abc_1.abstractmethod

@@ -389,7 +389,11 @@ class ListSalesOrdersRequest(_message.Message):
     FILTER_FIELD_NUMBER: _builtins.int
     ORDER_BY_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
-    """The most orders to return; 0 means 50, the maximum is 500."""
+    """The most orders to return; 0 means 50, the maximum is 500.
+    A page may hold fewer, with a `next_page_token`, once its records reach
+    the server's size budget (LIST_PAGE_BYTES, 2 MiB by default); follow
+    `next_page_token` until it is empty.
+    """
     page_token: _builtins.str
     """The `next_page_token` of a previous call with the same filter and order."""
     filter: _builtins.str
@@ -829,7 +833,11 @@ class ListSalesOrderHistoryRequest(_message.Message):
     id: _builtins.str
     """The order's id."""
     page_size: _builtins.int
-    """The most entries to return, 1 to 500; 0 means 50."""
+    """The most entries to return, 1 to 500; 0 means 50.
+    A page may hold fewer, with a `next_page_token`, once its records reach
+    the server's size budget (LIST_PAGE_BYTES, 2 MiB by default); follow
+    `next_page_token` until it is empty.
+    """
     page_token: _builtins.str
     """The `next_page_token` of a previous call for the same order."""
     def __init__(

@@ -41,6 +41,11 @@ class OrderServiceStub:
     token and PERMISSION_DENIED without the RPC's permission. Every state change
     writes a domain event to the outbox in the same transaction; a relay
     publishes it to the Redis stream `sales.events` at least once.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     def __init__(self, channel):
@@ -127,6 +132,11 @@ class OrderServiceServicer:
     token and PERMISSION_DENIED without the RPC's permission. Every state change
     writes a domain event to the outbox in the same transaction; a relay
     publishes it to the Redis stream `sales.events` at least once.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     def CreateSalesOrder(self, request, context):
@@ -356,6 +366,11 @@ class OrderService:
     token and PERMISSION_DENIED without the RPC's permission. Every state change
     writes a domain event to the outbox in the same transaction; a relay
     publishes it to the Redis stream `sales.events` at least once.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     @staticmethod

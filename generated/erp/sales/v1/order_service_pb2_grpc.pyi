@@ -42,6 +42,11 @@ class OrderServiceStub:
     token and PERMISSION_DENIED without the RPC's permission. Every state change
     writes a domain event to the outbox in the same transaction; a relay
     publishes it to the Redis stream `sales.events` at least once.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     @_typing.overload
@@ -158,6 +163,11 @@ class OrderServiceAsyncStub(OrderServiceStub):
     token and PERMISSION_DENIED without the RPC's permission. Every state change
     writes a domain event to the outbox in the same transaction; a relay
     publishes it to the Redis stream `sales.events` at least once.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -270,6 +280,11 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
     token and PERMISSION_DENIED without the RPC's permission. Every state change
     writes a domain event to the outbox in the same transaction; a relay
     publishes it to the Redis stream `sales.events` at least once.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     @_abc_1.abstractmethod

@@ -443,6 +443,9 @@ class ListProductsRequest(_message.Message):
     page_size: _builtins.int
     """The most products to return; 0 means 50, the maximum is 500, and a
     negative value is INVALID_ARGUMENT.
+    A page may hold fewer, with a `next_page_token`, once its records reach
+    the server's size budget (LIST_PAGE_BYTES, 2 MiB by default); follow
+    `next_page_token` until it is empty.
     """
     page_token: _builtins.str
     """The `next_page_token` of a previous call with the same filter and order."""
@@ -620,7 +623,11 @@ class ListCategoriesRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
-    """The most categories to return, 1 to 500; 0 means 50."""
+    """The most categories to return, 1 to 500; 0 means 50.
+    A page may hold fewer, with a `next_page_token`, once its records reach
+    the server's size budget (LIST_PAGE_BYTES, 2 MiB by default); follow
+    `next_page_token` until it is empty.
+    """
     page_token: _builtins.str
     """The `next_page_token` of a previous call."""
     def __init__(
@@ -745,7 +752,11 @@ class ListStockMovementsRequest(_message.Message):
     product_id: _builtins.str
     """The product whose ledger to list."""
     page_size: _builtins.int
-    """The most movements to return; 0 means 50, the maximum is 500."""
+    """The most movements to return; 0 means 50, the maximum is 500.
+    A page may hold fewer, with a `next_page_token`, once its records reach
+    the server's size budget (LIST_PAGE_BYTES, 2 MiB by default); follow
+    `next_page_token` until it is empty.
+    """
     page_token: _builtins.str
     """The `next_page_token` of a previous call."""
     def __init__(
@@ -800,7 +811,11 @@ class ListLowStockProductsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
-    """The most products to return; 0 means 50, the maximum is 500."""
+    """The most products to return; 0 means 50, the maximum is 500.
+    A page may hold fewer, with a `next_page_token`, once its records reach
+    the server's size budget (LIST_PAGE_BYTES, 2 MiB by default); follow
+    `next_page_token` until it is empty.
+    """
     page_token: _builtins.str
     """The `next_page_token` of a previous call."""
     def __init__(

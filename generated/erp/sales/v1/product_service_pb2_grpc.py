@@ -35,6 +35,11 @@ class ProductServiceStub:
     Changing the catalog or the stock is for sales managers and admins, or for
     callers holding the RPC's `elevated_permission`; a sales rep without it
     gets PERMISSION_DENIED.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     def __init__(self, channel):
@@ -105,6 +110,11 @@ class ProductServiceServicer:
     Changing the catalog or the stock is for sales managers and admins, or for
     callers holding the RPC's `elevated_permission`; a sales rep without it
     gets PERMISSION_DENIED.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     def CreateProduct(self, request, context):
@@ -286,6 +296,11 @@ class ProductService:
     Changing the catalog or the stock is for sales managers and admins, or for
     callers holding the RPC's `elevated_permission`; a sales rep without it
     gets PERMISSION_DENIED.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     @staticmethod

@@ -36,6 +36,11 @@ class ProductServiceStub:
     Changing the catalog or the stock is for sales managers and admins, or for
     callers holding the RPC's `elevated_permission`; a sales rep without it
     gets PERMISSION_DENIED.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     @_typing.overload
@@ -122,6 +127,11 @@ class ProductServiceAsyncStub(ProductServiceStub):
     Changing the catalog or the stock is for sales managers and admins, or for
     callers holding the RPC's `elevated_permission`; a sales rep without it
     gets PERMISSION_DENIED.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -204,6 +214,11 @@ class ProductServiceServicer(metaclass=_abc_1.ABCMeta):
     Changing the catalog or the stock is for sales managers and admins, or for
     callers holding the RPC's `elevated_permission`; a sales rep without it
     gets PERMISSION_DENIED.
+
+    Every List and Search RPC returns RESOURCE_EXHAUSTED (ErrorInfo reason
+    `CONCURRENCY_LIMIT`, with a RetryInfo) when the method already has as
+    many calls in progress as the server allows (LIST_CONCURRENCY_LIMIT);
+    retry after the RetryInfo delay.
     """
 
     @_abc_1.abstractmethod
