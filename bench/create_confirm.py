@@ -8,9 +8,10 @@ two products with ample stock:
 
 * service: CreateSalesOrder then ConfirmSalesOrder through the real server (a child process
   by default, LOG_LEVEL WARNING) over a real loopback channel with a real admin token;
-* baseline: the same writes straight through PyMongo's AsyncMongoClient: one
-  `session.with_transaction` inserting the order document and its `created` history entry,
-  then another: find the order, the two conditional $inc stock reservations in one bulk write
+* baseline: the same writes straight through PyMongo's AsyncMongoClient: the order's
+  `created` history entry and the order document, inserted in that order without a
+  transaction (as the service does without a request_id), then one `session.with_transaction`:
+  find the order, the two conditional $inc stock reservations in one bulk write
   (as the service does), the customer stats and account update, the order $set with a version
   check, the `confirmed` history entry, and an outbox insert_many of two events serialized as
   the service's outbox stores them, with documents shaped like store/orders.py `to_doc`.
@@ -220,11 +221,8 @@ class Baseline:
         doc = order_doc(f"BASE-{self.tag}-{next(self.numbers):07d}", self.customer_ids[k],
                         self.product_ids[k], self.skus[k], moment)
         order_id = doc["_id"]
-
-        async def create(session: AsyncClientSession) -> None:
-            await self.orders.insert_one(doc, session=session)
-            await self.history.insert_many(
-                [history_doc(order_id, "created", None, "draft", moment)], session=session)
+        await self.history.insert_many([history_doc(order_id, "created", None, "draft", moment)])
+        await self.orders.insert_one(doc)
 
         async def work(session: AsyncClientSession) -> None:
             self.attempts += 1
@@ -260,8 +258,6 @@ class Baseline:
                 for i, (name, payload) in enumerate(event_payloads(str(order_id), order))
             ], session=session)
 
-        async with self.client.start_session() as session:
-            await session.with_transaction(create)
         async with self.client.start_session() as session:
             await session.with_transaction(work)
         self.orders_done += 1

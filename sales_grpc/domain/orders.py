@@ -38,13 +38,14 @@ class OrderAction(str, Enum):
     OVERRIDE_CREDIT = "credit_override"
 
 
-_ = OrderState
 LIFECYCLE: StateMachine[OrderAction, OrderState] = StateMachine("order", "salesOrders", {
-    OrderAction.CONFIRM: Step(frozenset({_.DRAFT}), _.CONFIRMED),
-    OrderAction.START_PROCESSING: Step(frozenset({_.CONFIRMED}), _.PROCESSING),
-    OrderAction.SHIP: Step(frozenset({_.PROCESSING}), _.SHIPPED),
-    OrderAction.DELIVER: Step(frozenset({_.SHIPPED}), _.DELIVERED),
-    OrderAction.CANCEL: Step(frozenset({_.DRAFT, _.CONFIRMED, _.PROCESSING}), _.CANCELLED),
+    OrderAction.CONFIRM: Step(frozenset({OrderState.DRAFT}), OrderState.CONFIRMED),
+    OrderAction.START_PROCESSING: Step(frozenset({OrderState.CONFIRMED}),
+                                       OrderState.PROCESSING),
+    OrderAction.SHIP: Step(frozenset({OrderState.PROCESSING}), OrderState.SHIPPED),
+    OrderAction.DELIVER: Step(frozenset({OrderState.SHIPPED}), OrderState.DELIVERED),
+    OrderAction.CANCEL: Step(frozenset({OrderState.DRAFT, OrderState.CONFIRMED,
+                                        OrderState.PROCESSING}), OrderState.CANCELLED),
 })
 # States in which the order holds reserved stock.
 RESERVING = frozenset({OrderState.CONFIRMED, OrderState.PROCESSING})

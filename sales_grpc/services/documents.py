@@ -23,12 +23,16 @@ D = TypeVar("D", bound=SalesDocument[Any])
 
 class DocumentRecords(Protocol[D]):
     async def get(self, document_id: str, session: Session | None = None) -> D | None: ...
-    async def add(self, document: D, session: Session) -> None: ...
+    async def add(self, document: D, session: Session | None) -> None: ...
     async def save(self, document: D, expected_version: int, session: Session) -> bool: ...
 
 
 class DocumentHistory(Protocol):
-    async def add(self, entries: list[HistoryEntry[Any, Any]], session: Session) -> None: ...
+    async def add(self, entries: list[HistoryEntry[Any, Any]], session: Session | None
+                  ) -> None:
+        """Appends entries, in the caller's transaction; None only for a creating entry,
+        written before its document exists."""
+        ...
     async def list_page(self, document_id: str, size: int, token: str
                         ) -> Page[HistoryEntry[Any, Any]]: ...
 
@@ -71,14 +75,17 @@ class DocumentWorkflow(Generic[D]):
         return Aborted(f"{self.kind} {document.number} was changed concurrently; re-read and "
                        "retry", metadata={"id": document.id})
 
-    async def add(self, document: D, created: Enum, principal: Principal, session: Session
-                  ) -> None:
-        """Inserts a new document with its creating history entry, in the caller's
-        transaction."""
+    async def add(self, document: D, created: Enum, principal: Principal,
+                  session: Session | None) -> None:
+        """Inserts a new document with its creating history entry: in the caller's
+        transaction, or without one (None) as two ordered inserts, the entry first. A crash
+        between them leaves an entry for a document that never existed, which nobody can list
+        (history is read through its document); never a document without its entry. That
+        saves a create the transaction's round trips."""
+        entry = HistoryEntry(document.id, created, None, document.state, principal.subject,
+                             document.audit.create_time)
+        await self._history.add([entry], session)
         await self._records.add(document, session)
-        await self._history.add([HistoryEntry(document.id, created, None, document.state,
-                                              principal.subject, document.audit.create_time)],
-                                session)
 
     async def change(self, principal: Principal, document_id: str, etag: str,
                      effects: Effects[D] | None = None, *, action: Enum | None = None,

@@ -98,7 +98,7 @@ class OrderService:
             return await self.get(principal, earlier)  # before drawing an order number
         order = await self._draft(principal, data)
         order.number = await self._numbers.draw(SALES_ORDER, order.audit.create_time, None)
-        outcome = await self._idempotency.run_once(
+        outcome = await self._idempotency.run_once_single_write(
             key, order.id,
             lambda session: self._workflow.add(order, OrderAction.CREATE, principal, session))
         if isinstance(outcome, Replayed):

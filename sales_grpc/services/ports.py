@@ -65,8 +65,9 @@ class IdempotencyKeys(Protocol):
     async def run_once_single_write(self, key: str, result_id: str,
                                     work: Callable[[Session | None], Awaitable[T]]
                                     ) -> T | Replayed:
-        """Like run_once, for `work` that is one atomic single-document write: without a key
-        it runs alone, outside any transaction (its session is None)."""
+        """Like run_once, for `work` that is safe without a transaction (one atomic write, or
+        writes ordered so that a crash between them leaves nothing anyone can read): without
+        a key it runs alone, outside any transaction (its session is None)."""
         ...
 
 
@@ -126,7 +127,10 @@ class StockReservations(Protocol):
 class OrderRecords(Protocol):
     async def get(self, order_id: str, session: Session | None = None) -> SalesOrder | None: ...
     async def get_by_number(self, number: str) -> SalesOrder | None: ...
-    async def add(self, order: SalesOrder, session: Session) -> None: ...
+    async def add(self, order: SalesOrder, session: Session | None) -> None:
+        """Inserts the order: one atomic insert, in the caller's transaction if it gives one."""
+        ...
+
     async def save(self, order: SalesOrder, expected_version: int, session: Session) -> bool: ...
     async def open_exposure(self, customer_id: str, currency: str,
                             session: Session) -> Decimal: ...

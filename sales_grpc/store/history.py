@@ -33,7 +33,7 @@ class HistoryLog(Generic[A, S]):
         self._actions = actions
         self._states = states
 
-    async def add(self, entries: list[HistoryEntry[A, S]], session: Session) -> None:
+    async def add(self, entries: list[HistoryEntry[A, S]], session: Session | None) -> None:
         # _ids made here in order, so entries written together keep their order on equal times.
         await self._docs.insert_many([self._doc(e) for e in entries], ordered=True,
                                      session=driver_session(session))

@@ -92,7 +92,7 @@ class OrderRepository:
         doc = await self._docs.find_one({"number": {"$eq": number}})
         return None if doc is None else from_doc(doc)
 
-    async def add(self, order: SalesOrder, session: Session) -> None:
+    async def add(self, order: SalesOrder, session: Session | None) -> None:
         await self._docs.insert_one(to_doc(order), session=driver_session(session))
 
     async def save(self, order: SalesOrder, expected_version: int, session: Session) -> bool:

@@ -168,8 +168,9 @@ class FakeDocumentHistory:
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
 
-    async def add(self, entries: list[HistoryEntry[Any, Any]], session: Session) -> None:
-        in_transaction(session)
+    async def add(self, entries: list[HistoryEntry[Any, Any]], session: Session | None
+                  ) -> None:
+        alone_or_in_transaction(session)
         self._db.history.extend(entries)
 
     async def list_page(self, document_id: str, size: int, token: str

@@ -180,8 +180,8 @@ class FakeOrderRecords:
         return copy.deepcopy(next((o for o in self._db.orders.values() if o.number == number),
                                   None))
 
-    async def add(self, order: SalesOrder, session: Session) -> None:
-        in_transaction(session)
+    async def add(self, order: SalesOrder, session: Session | None) -> None:
+        alone_or_in_transaction(session)
         assert all(o.number != order.number for o in self._db.orders.values())
         self._db.orders[order.id] = copy.deepcopy(order)
 
