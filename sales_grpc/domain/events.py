@@ -114,5 +114,57 @@ class StockReleased:
     quantities: list[StockQuantity] = field(default_factory=list)
 
 
+@dataclass(frozen=True, kw_only=True)
+class QuoteFacts:
+    """What every quote event tells: which quote revision, whose, and what it is worth."""
+
+    quote_id: str
+    number: str
+    revision: int
+    customer_id: str
+    owner_id: str
+    team_id: str
+    currency_code: str
+    grand_total: Decimal
+
+    @classmethod
+    def facts(cls, quote: Any) -> dict[str, Any]:
+        return {"quote_id": quote.id, "number": quote.number, "revision": quote.revision,
+                "customer_id": quote.customer_id, "owner_id": quote.owner_id,
+                "team_id": quote.team_id, "currency_code": quote.currency,
+                "grand_total": quote.totals.grand_total}
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuoteCreated(QuoteFacts):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuoteSent(QuoteFacts):
+    valid_until: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuoteAccepted(QuoteFacts):
+    order_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuoteRejected(QuoteFacts):
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuoteExpired(QuoteFacts):
+    valid_until: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuoteCancelled(QuoteFacts):
+    reason: str
+
+
 DomainEvent = (OrderConfirmed | OrderCancelled | OrderShipped | OrderDelivered | StockReserved
-               | StockReleased)
+               | StockReleased | QuoteCreated | QuoteSent | QuoteAccepted | QuoteRejected
+               | QuoteExpired | QuoteCancelled)

@@ -59,6 +59,7 @@ OrderHistoryEntry = HistoryEntry[OrderAction, OrderState]
 class SalesOrder(SalesDocument[OrderState]):
     cancel_reason: str = ""
     credit_limit_overridden: bool = False
+    quote_id: str = ""  # the quote it was made from, if any
 
     def machine(self) -> StateMachine[Any, OrderState]:
         return LIFECYCLE

@@ -547,3 +547,335 @@ class StockReleased(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StockReleased: _TypeAlias = StockReleased  # noqa: Y015
+
+@_typing.final
+class QuoteCreated(_message.Message):
+    """A draft quote was created (a new quote, a duplicate or a revision)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUOTE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    quote_id: _builtins.str
+    """The quote revision's id."""
+    number: _builtins.str
+    """The quote number, shared by its revisions."""
+    revision: _builtins.int
+    """The revision, 1 for the first."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the quote."""
+    team_id: _builtins.str
+    """The team the quote belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the quote."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The quote's grand total."""
+
+    def __init__(
+        self,
+        *,
+        quote_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "customer_id", b"customer_id", "grand_total", b"grand_total", "number", b"number", "owner_id", b"owner_id", "quote_id", b"quote_id", "revision", b"revision", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuoteCreated: _TypeAlias = QuoteCreated  # noqa: Y015
+
+@_typing.final
+class QuoteSent(_message.Message):
+    """A quote was sent to the customer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUOTE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    quote_id: _builtins.str
+    """The quote revision's id."""
+    number: _builtins.str
+    """The quote number, shared by its revisions."""
+    revision: _builtins.int
+    """The revision, 1 for the first."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the quote."""
+    team_id: _builtins.str
+    """The team the quote belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the quote."""
+    valid_until: _builtins.str
+    """The last day it can be accepted, an ISO date (UTC)."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The quote's grand total."""
+
+    def __init__(
+        self,
+        *,
+        quote_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        valid_until: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "customer_id", b"customer_id", "grand_total", b"grand_total", "number", b"number", "owner_id", b"owner_id", "quote_id", b"quote_id", "revision", b"revision", "team_id", b"team_id", "valid_until", b"valid_until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuoteSent: _TypeAlias = QuoteSent  # noqa: Y015
+
+@_typing.final
+class QuoteAccepted(_message.Message):
+    """A quote was accepted; the order made from it is named."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUOTE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    quote_id: _builtins.str
+    """The quote revision's id."""
+    number: _builtins.str
+    """The quote number, shared by its revisions."""
+    revision: _builtins.int
+    """The revision, 1 for the first."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the quote."""
+    team_id: _builtins.str
+    """The team the quote belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the quote."""
+    order_id: _builtins.str
+    """The sales order made from the quote."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The quote's grand total."""
+
+    def __init__(
+        self,
+        *,
+        quote_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        order_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "customer_id", b"customer_id", "grand_total", b"grand_total", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "quote_id", b"quote_id", "revision", b"revision", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuoteAccepted: _TypeAlias = QuoteAccepted  # noqa: Y015
+
+@_typing.final
+class QuoteRejected(_message.Message):
+    """The customer rejected a quote."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUOTE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    quote_id: _builtins.str
+    """The quote revision's id."""
+    number: _builtins.str
+    """The quote number, shared by its revisions."""
+    revision: _builtins.int
+    """The revision, 1 for the first."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the quote."""
+    team_id: _builtins.str
+    """The team the quote belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the quote."""
+    reason: _builtins.str
+    """Why."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The quote's grand total."""
+
+    def __init__(
+        self,
+        *,
+        quote_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "customer_id", b"customer_id", "grand_total", b"grand_total", "number", b"number", "owner_id", b"owner_id", "quote_id", b"quote_id", "reason", b"reason", "revision", b"revision", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuoteRejected: _TypeAlias = QuoteRejected  # noqa: Y015
+
+@_typing.final
+class QuoteExpired(_message.Message):
+    """A sent quote passed its last day unanswered."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUOTE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    quote_id: _builtins.str
+    """The quote revision's id."""
+    number: _builtins.str
+    """The quote number, shared by its revisions."""
+    revision: _builtins.int
+    """The revision, 1 for the first."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the quote."""
+    team_id: _builtins.str
+    """The team the quote belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the quote."""
+    valid_until: _builtins.str
+    """The last day it could have been accepted, an ISO date (UTC)."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The quote's grand total."""
+
+    def __init__(
+        self,
+        *,
+        quote_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        valid_until: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "customer_id", b"customer_id", "grand_total", b"grand_total", "number", b"number", "owner_id", b"owner_id", "quote_id", b"quote_id", "revision", b"revision", "team_id", b"team_id", "valid_until", b"valid_until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuoteExpired: _TypeAlias = QuoteExpired  # noqa: Y015
+
+@_typing.final
+class QuoteCancelled(_message.Message):
+    """A draft or sent quote was withdrawn."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUOTE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    quote_id: _builtins.str
+    """The quote revision's id."""
+    number: _builtins.str
+    """The quote number, shared by its revisions."""
+    revision: _builtins.int
+    """The revision, 1 for the first."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the quote."""
+    team_id: _builtins.str
+    """The team the quote belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the quote."""
+    reason: _builtins.str
+    """Why."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The quote's grand total."""
+
+    def __init__(
+        self,
+        *,
+        quote_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "customer_id", b"customer_id", "grand_total", b"grand_total", "number", b"number", "owner_id", b"owner_id", "quote_id", b"quote_id", "reason", b"reason", "revision", b"revision", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuoteCancelled: _TypeAlias = QuoteCancelled  # noqa: Y015

@@ -90,6 +90,7 @@ class SalesOrder(_message.Message):
     CANCEL_TIME_FIELD_NUMBER: _builtins.int
     CANCEL_REASON_FIELD_NUMBER: _builtins.int
     CREDIT_LIMIT_OVERRIDDEN_FIELD_NUMBER: _builtins.int
+    QUOTE_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """The server-assigned identifier. Output only."""
     number: _builtins.str
@@ -124,6 +125,8 @@ class SalesOrder(_message.Message):
     """Whether a manager confirmed it above the customer's credit limit.
     Output only.
     """
+    quote_id: _builtins.str
+    """The quote this order was made from, when it came from AcceptQuote."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[_document_pb2.DocumentLine]:
         """The lines, 1 to 200."""
@@ -179,10 +182,11 @@ class SalesOrder(_message.Message):
         cancel_time: _timestamp_pb2.Timestamp | None = ...,
         cancel_reason: _builtins.str = ...,
         credit_limit_overridden: _builtins.bool = ...,
+        quote_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "cancel_time", b"cancel_time", "confirm_time", b"confirm_time", "deliver_time", b"deliver_time", "ship_time", b"ship_time", "shipping_charge", b"shipping_charge", "totals", b"totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "cancel_reason", b"cancel_reason", "cancel_time", b"cancel_time", "confirm_time", b"confirm_time", "credit_limit_overridden", b"credit_limit_overridden", "currency_code", b"currency_code", "customer_id", b"customer_id", "deliver_time", b"deliver_time", "discount_rate", b"discount_rate", "etag", b"etag", "id", b"id", "lines", b"lines", "notes", b"notes", "number", b"number", "owner_id", b"owner_id", "ship_time", b"ship_time", "shipping_charge", b"shipping_charge", "state", b"state", "team_id", b"team_id", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "cancel_reason", b"cancel_reason", "cancel_time", b"cancel_time", "confirm_time", b"confirm_time", "credit_limit_overridden", b"credit_limit_overridden", "currency_code", b"currency_code", "customer_id", b"customer_id", "deliver_time", b"deliver_time", "discount_rate", b"discount_rate", "etag", b"etag", "id", b"id", "lines", b"lines", "notes", b"notes", "number", b"number", "owner_id", b"owner_id", "quote_id", b"quote_id", "ship_time", b"ship_time", "shipping_charge", b"shipping_charge", "state", b"state", "team_id", b"team_id", "totals", b"totals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
