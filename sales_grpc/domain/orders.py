@@ -91,13 +91,13 @@ class SalesOrder(SalesDocument[OrderState]):
                 reason="ORDER_NOT_DRAFT", metadata={"current_state": self.state.name})
 
 
-def assignment(principal: Principal, customer_team: str, owner_id: str, team_id: str
-               ) -> tuple[str, str]:
-    """The owner and team of a new order. Its team is its customer's, so the order stays in
-    the view of the team that holds the customer; its owner defaults to the caller, and
+def assignment(principal: Principal, customer_team: str, owner_id: str, team_id: str,
+               prefix: str = "sales_order") -> tuple[str, str]:
+    """The owner and team of a new sales document. Its team is its customer's, so it stays
+    in the view of the team that holds the customer; its owner defaults to the caller, and
     giving it to someone else follows the rules for customers (authorization.py)."""
     if team_id and team_id != customer_team:
-        raise InvalidArgument.of("sales_order.team_id", "must be the customer's team "
+        raise InvalidArgument.of(f"{prefix}.team_id", "must be the customer's team "
                                  f"{customer_team[:40]!r}, or empty")
     owner = owner_id or principal.subject
     check_assignment(principal, owner, customer_team)

@@ -3,29 +3,24 @@ order_lifecycle.py)."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from ..config import Settings
-from ..domain import orders as rules
 from ..domain import validation as check
 from ..domain.access import Principal
-from ..domain.customers import check_orderable
-from ..domain.documents.lines import check_discounts, totals_of
+from ..domain.documents.lines import totals_of
 from ..domain.errors import InvalidArgument, Violations
 from ..domain.listing import page_size
-from ..domain.money import Money, MoneyError, check_currency
+from ..domain.money import Money
 from ..domain.numbering import SALES_ORDER
 from ..domain.orders import OrderAction, OrderHistoryEntry, OrderState, SalesOrder
-from ..domain.pricing import check_within_cap
-from ..domain.products import Product
 from ..domain.records import Audit
 from .clock import now
 from .customers import CustomerService
-from .document_lines import LineInput, build_lines, load_catalog, parse_rate
+from .document_lines import LineInput
 from .documents import Change, DocumentWorkflow
+from .drafts import PRICING_FIELDS, DraftInput, Drafts
 from .ids import new_id
 from .order_queries import list_orders
 from .ports import (
@@ -38,20 +33,10 @@ from .ports import (
     idempotency_key,
 )
 
-
-@dataclass(frozen=True)
-class OrderInput:
-    customer_id: str = ""
-    currency: str = ""
-    lines: list[LineInput] | None = None
-    discount_rate: str = ""
-    shipping: Money | None = None
-    notes: str = ""
-    owner_id: str = ""
-    team_id: str = ""
+OrderInput = DraftInput  # an order's draft is a plain sales-document draft
 
 
-EDITABLE = frozenset({"lines", "discount_rate", "shipping_charge", "notes"})
+EDITABLE = PRICING_FIELDS
 
 
 class OrderService:
@@ -66,6 +51,7 @@ class OrderService:
         self._idempotency = idempotency
         self._settings = settings
         self._numbers = numbers
+        self._drafts = Drafts(products, customers, settings)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -106,71 +92,27 @@ class OrderService:
         return order
 
     async def _draft(self, principal: Principal, data: OrderInput) -> SalesOrder:
-        v = Violations()
-        if not data.customer_id:
-            v.add("sales_order.customer_id", "is required")
-        currency = data.currency or self._settings.default_currency
-        try:
-            check_currency(currency)
-        except MoneyError as exc:
-            v.add("sales_order.currency_code", str(exc))
-        v.raise_if_any()
-        # The customer and the catalog are independent reads: one wait instead of two.
-        customer, catalog = await asyncio.gather(
-            self._customers.get(principal, data.customer_id),
-            load_catalog(self._products, data.lines or []))
-        check_orderable(customer, customer.id, f"no new orders for {customer.customer_code}")
-        owner_id, team_id = rules.assignment(principal, customer.team_id, data.owner_id,
-                                             data.team_id)
+        start = await self._drafts.start(principal, data, "sales_order", "order")
         moment = now()
         order = SalesOrder(
-            id=new_id(), number="", customer_id=customer.id, currency=currency, lines=[],
-            discount_rate=Decimal(0), shipping=Decimal(0), totals=totals_of([], Decimal(0)),
-            owner_id=owner_id, team_id=team_id, audit=Audit.new(principal.subject, moment),
-            state=OrderState.DRAFT, entered={OrderState.DRAFT: moment})
-        self._apply(principal, order, data, {"lines", "discount_rate", "shipping_charge",
-                                             "notes"}, catalog)
+            id=new_id(), number="", customer_id=start.customer.id, currency=start.currency,
+            lines=[], discount_rate=Decimal(0), shipping=Decimal(0),
+            totals=totals_of([], Decimal(0)), owner_id=start.owner_id, team_id=start.team_id,
+            audit=Audit.new(principal.subject, moment), state=OrderState.DRAFT,
+            entered={OrderState.DRAFT: moment})
+        self._drafts.apply(principal, order, data, set(PRICING_FIELDS), start.catalog,
+                           "sales_order")
         return order
-
-    def _apply(self, principal: Principal, order: SalesOrder, data: OrderInput,
-               fields: set[str], catalog: dict[str, Product]) -> None:
-        v = Violations()
-        if "discount_rate" in fields:
-            order.discount_rate = parse_rate(v, "sales_order.discount_rate", data.discount_rate)
-        if "shipping_charge" in fields:
-            shipping = data.shipping or Money.zero(order.currency)
-            if shipping.currency != order.currency:
-                v.add("sales_order.shipping_charge.currency_code",
-                      f"must be the order's currency {order.currency}")
-            elif shipping.is_negative():
-                v.add("sales_order.shipping_charge.amount", "must not be negative")
-            elif not shipping.fits_minor_unit():
-                v.add("sales_order.shipping_charge.amount", shipping.minor_unit_error())
-            else:
-                order.shipping = shipping.rounded().amount
-        if "notes" in fields:
-            check.text(v, "sales_order.notes", data.notes, required=False, max_len=2000)
-            order.notes = data.notes
-        if "lines" in fields:
-            order.lines = build_lines(v, data.lines or [], order.currency, catalog,
-                                      self._settings.default_tax_rate, "sales_order.lines")
-        v.raise_if_any()
-        if fields & {"lines", "discount_rate"}:  # only the caller's own pricing moves
-            check_discounts(principal, order.lines, order.discount_rate,
-                            self._settings.default_discount_limit, "sales_order")
-        order.reprice()
-        check_within_cap([line.amounts for line in order.lines], order.totals)
 
     async def update(self, principal: Principal, order_id: str, mask: list[str],
                      data: OrderInput, etag: str) -> SalesOrder:
         fields = check.update_mask(mask, EDITABLE, kind="draft order")
-        catalog = await load_catalog(self._products, data.lines or []) \
-            if "lines" in fields else {}
+        catalog = await self._drafts.catalog(data, set(fields))
 
         async def effects(change: Change[SalesOrder]) -> None:
             order = change.document
             order.require_draft()
-            self._apply(principal, order, data, set(fields), catalog)
+            self._drafts.apply(principal, order, data, set(fields), catalog, "sales_order")
             change.history.append(order.record(OrderAction.UPDATE, principal, change.moment,
                                                ",".join(fields)))
 
