@@ -165,6 +165,32 @@ class QuoteCancelled(QuoteFacts):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class MailDelivered:
+    """A mail about a document went out (jobs/mail_delivery.py)."""
+
+    mail_id: str
+    document_type: str
+    document_id: str
+    recipients: list[str]
+    message_id: str
+    attempts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailFailed:
+    """A mail about a document was refused for good or ran out of attempts."""
+
+    mail_id: str
+    document_type: str
+    document_id: str
+    recipients: list[str]
+    message_id: str
+    attempts: int
+    error: str
+    smtp_code: int
+
+
 DomainEvent = (OrderConfirmed | OrderCancelled | OrderShipped | OrderDelivered | StockReserved
                | StockReleased | QuoteCreated | QuoteSent | QuoteAccepted | QuoteRejected
-               | QuoteExpired | QuoteCancelled)
+               | QuoteExpired | QuoteCancelled | MailDelivered | MailFailed)

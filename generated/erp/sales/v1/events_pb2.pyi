@@ -879,3 +879,104 @@ class QuoteCancelled(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___QuoteCancelled: _TypeAlias = QuoteCancelled  # noqa: Y015
+
+@_typing.final
+class MailDelivered(_message.Message):
+    """The SMTP server accepted a mail about a document (a quote sent to its customer). A mail is
+    sent by a delivery worker after the change that asked for it committed; a worker that
+    crashed mid-send may send it once more, with the same `message_id`.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MAIL_ID_FIELD_NUMBER: _builtins.int
+    DOCUMENT_TYPE_FIELD_NUMBER: _builtins.int
+    DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    RECIPIENTS_FIELD_NUMBER: _builtins.int
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    mail_id: _builtins.str
+    """The mail job's id."""
+    document_type: _builtins.str
+    """The kind of document the mail is about: `quote`, later `invoice`."""
+    document_id: _builtins.str
+    """The document's id."""
+    message_id: _builtins.str
+    """The mail's Message-ID header, e.g. `<65f0c0ffee@example.com>`, the same on every attempt."""
+    attempts: _builtins.int
+    """The attempts it took, this one included."""
+    @_builtins.property
+    def recipients(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The addresses it was sent to."""
+
+    def __init__(
+        self,
+        *,
+        mail_id: _builtins.str = ...,
+        document_type: _builtins.str = ...,
+        document_id: _builtins.str = ...,
+        recipients: _abc.Iterable[_builtins.str] | None = ...,
+        message_id: _builtins.str = ...,
+        attempts: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "document_id", b"document_id", "document_type", b"document_type", "mail_id", b"mail_id", "message_id", b"message_id", "recipients", b"recipients"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MailDelivered: _TypeAlias = MailDelivered  # noqa: Y015
+
+@_typing.final
+class MailFailed(_message.Message):
+    """A mail about a document will not be sent: the SMTP server refused it for good (a refused
+    recipient, a 5xx reply) or every attempt failed (the server down or refusing temporarily).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MAIL_ID_FIELD_NUMBER: _builtins.int
+    DOCUMENT_TYPE_FIELD_NUMBER: _builtins.int
+    DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    RECIPIENTS_FIELD_NUMBER: _builtins.int
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    SMTP_CODE_FIELD_NUMBER: _builtins.int
+    mail_id: _builtins.str
+    """The mail job's id."""
+    document_type: _builtins.str
+    """The kind of document the mail is about: `quote`, later `invoice`."""
+    document_id: _builtins.str
+    """The document's id."""
+    message_id: _builtins.str
+    """The mail's Message-ID header."""
+    attempts: _builtins.int
+    """The attempts made."""
+    error: _builtins.str
+    """What the last attempt got, e.g. `bob@example.com: 550 5.1.1 no such user`."""
+    smtp_code: _builtins.int
+    """The SMTP reply code of that answer (550), or 0 when there was none (connection failed)."""
+    @_builtins.property
+    def recipients(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The addresses it was for."""
+
+    def __init__(
+        self,
+        *,
+        mail_id: _builtins.str = ...,
+        document_type: _builtins.str = ...,
+        document_id: _builtins.str = ...,
+        recipients: _abc.Iterable[_builtins.str] | None = ...,
+        message_id: _builtins.str = ...,
+        attempts: _builtins.int = ...,
+        error: _builtins.str = ...,
+        smtp_code: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "document_id", b"document_id", "document_type", b"document_type", "error", b"error", "mail_id", b"mail_id", "message_id", b"message_id", "recipients", b"recipients", "smtp_code", b"smtp_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MailFailed: _TypeAlias = MailFailed  # noqa: Y015
