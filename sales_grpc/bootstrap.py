@@ -13,8 +13,11 @@ import redis.asyncio as aioredis
 
 from .api.converters.events import event_payload
 from .config import Settings
+from .documents.renderer import PdfRenderer
 from .domain.orders import OrderAction, OrderState
 from .services.customers import CustomerService
+from .services.document_files import DocumentFiles
+from .services.document_views import seller_block
 from .services.documents import DocumentWorkflow
 from .services.order_lifecycle import OrderLifecycle
 from .services.orders import OrderService
@@ -40,8 +43,11 @@ class App:
     orders: OrderService
     order_lifecycle: OrderLifecycle
     outbox: Outbox
+    documents: DocumentFiles
+    pdf: PdfRenderer
 
     async def close(self) -> None:
+        await self.pdf.close()
         await self.redis.aclose()
         await self.mongo.close()
 
@@ -70,15 +76,19 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
     order_workflow = DocumentWorkflow(
         "sales order", "ORDER_NOT_FOUND", mongo, order_records,
         HistoryLog(mongo, tokens, "sales_order", OrderAction, OrderState), outbox)
+    orders = OrderService(order_workflow, order_records, product_records, customers,
+                          idempotency, settings, numbers)
+    pdf = PdfRenderer(settings.pdf_workers)  # its worker processes start on the first render
     return App(
         settings=settings,
         mongo=mongo,
         redis=redis,
         customers=customers,
         products=ProductService(product_records, idempotency),
-        orders=OrderService(order_workflow, order_records, product_records, customers,
-                            idempotency, settings, numbers),
+        orders=orders,
         order_lifecycle=OrderLifecycle(order_workflow, order_records, StockLedger(mongo),
                                        CustomerStats(mongo, customer_cache)),
         outbox=outbox,
+        documents=DocumentFiles(orders, customer_records, pdf, seller_block(settings)),
+        pdf=pdf,
     )

@@ -1,4 +1,4 @@
-"""`sales-grpc serve | dev | token | seed`: the service's entry points."""
+"""`sales-grpc serve | dev | token | seed | pdf`: the service's entry points."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pymongo.errors import PyMongoError
 from . import seed
 from .api import context
 from .api.auth import mint_token
+from .api.document_client import KINDS, DownloadFailed, download
 from .api.server import SalesServer
 from .bootstrap import App, build
 from .config import Settings
@@ -227,6 +228,28 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pdf(args: argparse.Namespace) -> int:
+    """Downloads a document's PDF from a running server, as the token's caller may see it."""
+    token = args.token or os.environ.get("TOKEN", "")
+    if not token:
+        _fail("no token: pass --token or export TOKEN=$(sales-grpc token --role admin --sub me)")
+    address = args.address or f"127.0.0.1:{os.environ.get('SERVICE_PORT') or 50051}"
+    try:
+        file = asyncio.run(download(address, token, args.kind, args.id, args.timeout))
+    except DownloadFailed as exc:
+        _fail(f"cannot get the {args.kind} {args.id} from {address}: {exc}", 1)
+    if args.output == "-":
+        sys.stdout.buffer.write(file.data)
+        sys.stdout.buffer.flush()
+        return 0
+    target = Path(args.output or file.file_name)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_bytes(file.data)
+    partial.replace(target)  # whole or not at all: an interrupted run leaves no half PDF
+    print(f"wrote {target} ({len(file.data)} bytes, {file.content_type})", file=sys.stderr)
+    return 0
+
+
 def _positive(raw: str) -> int:
     value = int(raw)
     if value <= 0:
@@ -267,6 +290,20 @@ def parser() -> argparse.ArgumentParser:
 
     seed_cmd = sub.add_parser("seed", help="load demo data into MONGODB_URL (idempotent)")
     seed_cmd.set_defaults(run=cmd_seed)
+
+    pdf = sub.add_parser("pdf", help="download a document as PDF from a running server")
+    pdf.add_argument("kind", choices=sorted(KINDS), help="the kind of document")
+    pdf.add_argument("id", help="the document's id")
+    pdf.add_argument("-o", "--output", default=None, metavar="FILE",
+                     help="where to write it; - for standard output (default: the file "
+                     "name the server gives, e.g. SO-2026-000123.pdf)")
+    pdf.add_argument("--address", default=None, metavar="HOST:PORT",
+                     help="the server (default: 127.0.0.1:SERVICE_PORT, else 50051)")
+    pdf.add_argument("--token", default=None,
+                     help="a bearer token (default: the TOKEN environment variable)")
+    pdf.add_argument("--timeout", type=_positive, default=60,
+                     help="seconds to wait for the whole file (default: %(default)s)")
+    pdf.set_defaults(run=cmd_pdf)
     return p
 
 

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import grpc
 
 from erp.sales.v1 import order_service_pb2 as pb
 from erp.sales.v1 import order_service_pb2_grpc as pb_grpc
 
+from ..services.document_files import DocumentFiles
 from ..services.order_lifecycle import OrderLifecycle
 from ..services.orders import OrderService
 from .context import caller
 from .converters.orders import history_out, order_in, order_out
+from .document_files import file_chunks
 
 Context = grpc.aio.ServicerContext[object, object]
 
 
 class OrderServicer(pb_grpc.OrderServiceServicer):
-    def __init__(self, orders: OrderService, lifecycle: OrderLifecycle) -> None:
+    def __init__(self, orders: OrderService, lifecycle: OrderLifecycle,
+                 files: DocumentFiles) -> None:
         self._orders = orders
         self._lifecycle = lifecycle
+        self._files = files
 
     async def CreateSalesOrder(self, request: pb.CreateSalesOrderRequest, context: Context
                                ) -> pb.CreateSalesOrderResponse:
@@ -89,3 +95,9 @@ class OrderServicer(pb_grpc.OrderServiceServicer):
                                                     request.page_token)
         return pb.ListSalesOrderHistoryResponse(entries=[history_out(h) for h in entries],
                                                 next_page_token=token)
+
+    async def RenderSalesOrderPdf(self, request: pb.RenderSalesOrderPdfRequest, context: Context
+                                  ) -> AsyncIterator[pb.RenderSalesOrderPdfResponse]:
+        file = await self._files.sales_order_pdf(caller(), request.id)
+        for chunk in file_chunks(file):
+            yield pb.RenderSalesOrderPdfResponse(chunk=chunk)

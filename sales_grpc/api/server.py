@@ -69,7 +69,7 @@ class SalesServer:
         product_service_pb2_grpc.add_ProductServiceServicer_to_server(
             ProductServicer(app.products, app.settings.default_tax_rate), self.server)
         order_service_pb2_grpc.add_OrderServiceServicer_to_server(
-            OrderServicer(app.orders, app.order_lifecycle), self.server)
+            OrderServicer(app.orders, app.order_lifecycle, app.documents), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.relay = OutboxRelay(app.outbox, app.redis, encode_event)
         reflection.enable_server_reflection(

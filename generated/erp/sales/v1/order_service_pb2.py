@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from erp.sales.v1 import annotations_pb2 as erp_dot_sales_dot_v1_dot_annotations__pb2
 from erp.sales.v1 import audit_pb2 as erp_dot_sales_dot_v1_dot_audit__pb2
 from erp.sales.v1 import document_pb2 as erp_dot_sales_dot_v1_dot_document__pb2
+from erp.sales.v1 import document_file_pb2 as erp_dot_sales_dot_v1_dot_document__file__pb2
 from erp.sales.v1 import money_pb2 as erp_dot_sales_dot_v1_dot_money__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n erp/sales/v1/order_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x18\x65rp/sales/v1/audit.proto\x1a\x1b\x65rp/sales/v1/document.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x05\n\nSalesOrder\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06number\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0b\x63ustomer_id\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x32\n\x05state\x18\x04 \x01(\x0e\x32\x1d.erp.sales.v1.SalesOrderStateB\x04\xe2\x41\x01\x03\x12\x15\n\rcurrency_code\x18\x05 \x01(\t\x12/\n\x05lines\x18\x06 \x03(\x0b\x32\x1a.erp.sales.v1.DocumentLineB\x04\xe2\x41\x01\x02\x12\x15\n\rdiscount_rate\x18\x07 \x01(\t\x12,\n\x0fshipping_charge\x18\x08 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x32\n\x06totals\x18\t \x01(\x0b\x32\x1c.erp.sales.v1.DocumentTotalsB\x04\xe2\x41\x01\x03\x12\r\n\x05notes\x18\n \x01(\t\x12\x10\n\x08owner_id\x18\x0b \x01(\t\x12\x15\n\x07team_id\x18\x0c \x01(\tB\x04\xe2\x41\x01\x05\x12,\n\x05\x61udit\x18\r \x01(\x0b\x32\x17.erp.sales.v1.AuditInfoB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\x12\x36\n\x0c\x63onfirm_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x33\n\tship_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x36\n\x0c\x64\x65liver_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63\x61ncel_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rcancel_reason\x18\x13 \x01(\tB\x04\xe2\x41\x01\x03\x12%\n\x17\x63redit_limit_overridden\x18\x14 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x16\n\x08quote_id\x18\x15 \x01(\tB\x04\xe2\x41\x01\x03\"\xd3\x01\n\x16SalesOrderHistoryEntry\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\x31\n\nfrom_state\x18\x02 \x01(\x0e\x32\x1d.erp.sales.v1.SalesOrderState\x12/\n\x08to_state\x18\x03 \x01(\x0e\x32\x1d.erp.sales.v1.SalesOrderState\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x06 \x01(\t\"\\\n\x17\x43reateSalesOrderRequest\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"I\n\x18\x43reateSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"\"\n\x14GetSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x15GetSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\".\n\x1cGetSalesOrderByNumberRequest\x12\x0e\n\x06number\x18\x01 \x01(\t\"N\n\x1dGetSalesOrderByNumberResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"a\n\x16ListSalesOrdersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"b\n\x17ListSalesOrdersResponse\x12.\n\x0csales_orders\x18\x01 \x03(\x0b\x32\x18.erp.sales.v1.SalesOrder\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x7f\n\x17UpdateSalesOrderRequest\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"I\n\x18UpdateSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"l\n\x18\x43onfirmSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x1d\n\x15override_credit_limit\x18\x03 \x01(\x08\x12\x17\n\x0foverride_reason\x18\x04 \x01(\t\"J\n\x19\x43onfirmSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"2\n\x16StartProcessingRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"H\n\x17StartProcessingResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"1\n\x15ShipSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"G\n\x16ShipSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"4\n\x18\x44\x65liverSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"J\n\x19\x44\x65liverSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"I\n\x17\x43\x61ncelSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"I\n\x18\x43\x61ncelSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"<\n\x1a\x44uplicateSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"L\n\x1b\x44uplicateSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"W\n\x1cListSalesOrderHistoryRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x1dListSalesOrderHistoryResponse\x12\x35\n\x07\x65ntries\x18\x01 \x03(\x0b\x32$.erp.sales.v1.SalesOrderHistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xf5\x01\n\x0fSalesOrderState\x12!\n\x1dSALES_ORDER_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17SALES_ORDER_STATE_DRAFT\x10\x01\x12\x1f\n\x1bSALES_ORDER_STATE_CONFIRMED\x10\x02\x12 \n\x1cSALES_ORDER_STATE_PROCESSING\x10\x03\x12\x1d\n\x19SALES_ORDER_STATE_SHIPPED\x10\x04\x12\x1f\n\x1bSALES_ORDER_STATE_DELIVERED\x10\x05\x12\x1f\n\x1bSALES_ORDER_STATE_CANCELLED\x10\x06\x32\x9c\x0b\n\x0cOrderService\x12s\n\x10\x43reateSalesOrder\x12%.erp.sales.v1.CreateSalesOrderRequest\x1a&.erp.sales.v1.CreateSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:create\x12h\n\rGetSalesOrder\x12\".erp.sales.v1.GetSalesOrderRequest\x1a#.erp.sales.v1.GetSalesOrderResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\x80\x01\n\x15GetSalesOrderByNumber\x12*.erp.sales.v1.GetSalesOrderByNumberRequest\x1a+.erp.sales.v1.GetSalesOrderByNumberResponse\"\x0e\x8a\xb5\x18\nsales:read\x12n\n\x0fListSalesOrders\x12$.erp.sales.v1.ListSalesOrdersRequest\x1a%.erp.sales.v1.ListSalesOrdersResponse\"\x0e\x8a\xb5\x18\nsales:read\x12s\n\x10UpdateSalesOrder\x12%.erp.sales.v1.UpdateSalesOrderRequest\x1a&.erp.sales.v1.UpdateSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:update\x12v\n\x11\x43onfirmSalesOrder\x12&.erp.sales.v1.ConfirmSalesOrderRequest\x1a\'.erp.sales.v1.ConfirmSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:update\x12p\n\x0fStartProcessing\x12$.erp.sales.v1.StartProcessingRequest\x1a%.erp.sales.v1.StartProcessingResponse\"\x10\x8a\xb5\x18\x0csales:update\x12m\n\x0eShipSalesOrder\x12#.erp.sales.v1.ShipSalesOrderRequest\x1a$.erp.sales.v1.ShipSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:update\x12v\n\x11\x44\x65liverSalesOrder\x12&.erp.sales.v1.DeliverSalesOrderRequest\x1a\'.erp.sales.v1.DeliverSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:update\x12s\n\x10\x43\x61ncelSalesOrder\x12%.erp.sales.v1.CancelSalesOrderRequest\x1a&.erp.sales.v1.CancelSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:update\x12|\n\x13\x44uplicateSalesOrder\x12(.erp.sales.v1.DuplicateSalesOrderRequest\x1a).erp.sales.v1.DuplicateSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:create\x12\x80\x01\n\x15ListSalesOrderHistory\x12*.erp.sales.v1.ListSalesOrderHistoryRequest\x1a+.erp.sales.v1.ListSalesOrderHistoryResponse\"\x0e\x8a\xb5\x18\nsales:readb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n erp/sales/v1/order_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x18\x65rp/sales/v1/audit.proto\x1a\x1b\x65rp/sales/v1/document.proto\x1a erp/sales/v1/document_file.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x05\n\nSalesOrder\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06number\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0b\x63ustomer_id\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x32\n\x05state\x18\x04 \x01(\x0e\x32\x1d.erp.sales.v1.SalesOrderStateB\x04\xe2\x41\x01\x03\x12\x15\n\rcurrency_code\x18\x05 \x01(\t\x12/\n\x05lines\x18\x06 \x03(\x0b\x32\x1a.erp.sales.v1.DocumentLineB\x04\xe2\x41\x01\x02\x12\x15\n\rdiscount_rate\x18\x07 \x01(\t\x12,\n\x0fshipping_charge\x18\x08 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x32\n\x06totals\x18\t \x01(\x0b\x32\x1c.erp.sales.v1.DocumentTotalsB\x04\xe2\x41\x01\x03\x12\r\n\x05notes\x18\n \x01(\t\x12\x10\n\x08owner_id\x18\x0b \x01(\t\x12\x15\n\x07team_id\x18\x0c \x01(\tB\x04\xe2\x41\x01\x05\x12,\n\x05\x61udit\x18\r \x01(\x0b\x32\x17.erp.sales.v1.AuditInfoB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\x12\x36\n\x0c\x63onfirm_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x33\n\tship_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x36\n\x0c\x64\x65liver_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63\x61ncel_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rcancel_reason\x18\x13 \x01(\tB\x04\xe2\x41\x01\x03\x12%\n\x17\x63redit_limit_overridden\x18\x14 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x16\n\x08quote_id\x18\x15 \x01(\tB\x04\xe2\x41\x01\x03\"\xd3\x01\n\x16SalesOrderHistoryEntry\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\x31\n\nfrom_state\x18\x02 \x01(\x0e\x32\x1d.erp.sales.v1.SalesOrderState\x12/\n\x08to_state\x18\x03 \x01(\x0e\x32\x1d.erp.sales.v1.SalesOrderState\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x06 \x01(\t\"\\\n\x17\x43reateSalesOrderRequest\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"I\n\x18\x43reateSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"\"\n\x14GetSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x15GetSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\".\n\x1cGetSalesOrderByNumberRequest\x12\x0e\n\x06number\x18\x01 \x01(\t\"N\n\x1dGetSalesOrderByNumberResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"a\n\x16ListSalesOrdersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"b\n\x17ListSalesOrdersResponse\x12.\n\x0csales_orders\x18\x01 \x03(\x0b\x32\x18.erp.sales.v1.SalesOrder\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x7f\n\x17UpdateSalesOrderRequest\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"I\n\x18UpdateSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"l\n\x18\x43onfirmSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x1d\n\x15override_credit_limit\x18\x03 \x01(\x08\x12\x17\n\x0foverride_reason\x18\x04 \x01(\t\"J\n\x19\x43onfirmSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"2\n\x16StartProcessingRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"H\n\x17StartProcessingResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"1\n\x15ShipSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"G\n\x16ShipSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"4\n\x18\x44\x65liverSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"J\n\x19\x44\x65liverSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"I\n\x17\x43\x61ncelSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"I\n\x18\x43\x61ncelSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"<\n\x1a\x44uplicateSalesOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"L\n\x1b\x44uplicateSalesOrderResponse\x12-\n\x0bsales_order\x18\x01 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"W\n\x1cListSalesOrderHistoryRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x1dListSalesOrderHistoryResponse\x12\x35\n\x07\x65ntries\x18\x01 \x03(\x0b\x32$.erp.sales.v1.SalesOrderHistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x1aRenderSalesOrderPdfRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"M\n\x1bRenderSalesOrderPdfResponse\x12.\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x1f.erp.sales.v1.DocumentFileChunk*\xf5\x01\n\x0fSalesOrderState\x12!\n\x1dSALES_ORDER_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17SALES_ORDER_STATE_DRAFT\x10\x01\x12\x1f\n\x1bSALES_ORDER_STATE_CONFIRMED\x10\x02\x12 \n\x1cSALES_ORDER_STATE_PROCESSING\x10\x03\x12\x1d\n\x19SALES_ORDER_STATE_SHIPPED\x10\x04\x12\x1f\n\x1bSALES_ORDER_STATE_DELIVERED\x10\x05\x12\x1f\n\x1bSALES_ORDER_STATE_CANCELLED\x10\x06\x32\x9a\x0c\n\x0cOrderService\x12s\n\x10\x43reateSalesOrder\x12%.erp.sales.v1.CreateSalesOrderRequest\x1a&.erp.sales.v1.CreateSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:create\x12h\n\rGetSalesOrder\x12\".erp.sales.v1.GetSalesOrderRequest\x1a#.erp.sales.v1.GetSalesOrderResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\x80\x01\n\x15GetSalesOrderByNumber\x12*.erp.sales.v1.GetSalesOrderByNumberRequest\x1a+.erp.sales.v1.GetSalesOrderByNumberResponse\"\x0e\x8a\xb5\x18\nsales:read\x12n\n\x0fListSalesOrders\x12$.erp.sales.v1.ListSalesOrdersRequest\x1a%.erp.sales.v1.ListSalesOrdersResponse\"\x0e\x8a\xb5\x18\nsales:read\x12s\n\x10UpdateSalesOrder\x12%.erp.sales.v1.UpdateSalesOrderRequest\x1a&.erp.sales.v1.UpdateSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:update\x12v\n\x11\x43onfirmSalesOrder\x12&.erp.sales.v1.ConfirmSalesOrderRequest\x1a\'.erp.sales.v1.ConfirmSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:update\x12p\n\x0fStartProcessing\x12$.erp.sales.v1.StartProcessingRequest\x1a%.erp.sales.v1.StartProcessingResponse\"\x10\x8a\xb5\x18\x0csales:update\x12m\n\x0eShipSalesOrder\x12#.erp.sales.v1.ShipSalesOrderRequest\x1a$.erp.sales.v1.ShipSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:update\x12v\n\x11\x44\x65liverSalesOrder\x12&.erp.sales.v1.DeliverSalesOrderRequest\x1a\'.erp.sales.v1.DeliverSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:update\x12s\n\x10\x43\x61ncelSalesOrder\x12%.erp.sales.v1.CancelSalesOrderRequest\x1a&.erp.sales.v1.CancelSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:update\x12|\n\x13\x44uplicateSalesOrder\x12(.erp.sales.v1.DuplicateSalesOrderRequest\x1a).erp.sales.v1.DuplicateSalesOrderResponse\"\x10\x8a\xb5\x18\x0csales:create\x12\x80\x01\n\x15ListSalesOrderHistory\x12*.erp.sales.v1.ListSalesOrderHistoryRequest\x1a+.erp.sales.v1.ListSalesOrderHistoryResponse\"\x0e\x8a\xb5\x18\nsales:read\x12|\n\x13RenderSalesOrderPdf\x12(.erp.sales.v1.RenderSalesOrderPdfRequest\x1a).erp.sales.v1.RenderSalesOrderPdfResponse\"\x0e\x8a\xb5\x18\nsales:read0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -74,6 +75,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANCELSALESORDERREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
   _globals['_LISTSALESORDERHISTORYREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_LISTSALESORDERHISTORYREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_RENDERSALESORDERPDFREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_RENDERSALESORDERPDFREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_ORDERSERVICE'].methods_by_name['CreateSalesOrder']._loaded_options = None
   _globals['_ORDERSERVICE'].methods_by_name['CreateSalesOrder']._serialized_options = b'\212\265\030\014sales:create'
   _globals['_ORDERSERVICE'].methods_by_name['GetSalesOrder']._loaded_options = None
@@ -98,60 +101,66 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERSERVICE'].methods_by_name['DuplicateSalesOrder']._serialized_options = b'\212\265\030\014sales:create'
   _globals['_ORDERSERVICE'].methods_by_name['ListSalesOrderHistory']._loaded_options = None
   _globals['_ORDERSERVICE'].methods_by_name['ListSalesOrderHistory']._serialized_options = b'\212\265\030\nsales:read'
-  _globals['_SALESORDERSTATE']._serialized_start=3100
-  _globals['_SALESORDERSTATE']._serialized_end=3345
-  _globals['_SALESORDER']._serialized_start=264
-  _globals['_SALESORDER']._serialized_end=1017
-  _globals['_SALESORDERHISTORYENTRY']._serialized_start=1020
-  _globals['_SALESORDERHISTORYENTRY']._serialized_end=1231
-  _globals['_CREATESALESORDERREQUEST']._serialized_start=1233
-  _globals['_CREATESALESORDERREQUEST']._serialized_end=1325
-  _globals['_CREATESALESORDERRESPONSE']._serialized_start=1327
-  _globals['_CREATESALESORDERRESPONSE']._serialized_end=1400
-  _globals['_GETSALESORDERREQUEST']._serialized_start=1402
-  _globals['_GETSALESORDERREQUEST']._serialized_end=1436
-  _globals['_GETSALESORDERRESPONSE']._serialized_start=1438
-  _globals['_GETSALESORDERRESPONSE']._serialized_end=1508
-  _globals['_GETSALESORDERBYNUMBERREQUEST']._serialized_start=1510
-  _globals['_GETSALESORDERBYNUMBERREQUEST']._serialized_end=1556
-  _globals['_GETSALESORDERBYNUMBERRESPONSE']._serialized_start=1558
-  _globals['_GETSALESORDERBYNUMBERRESPONSE']._serialized_end=1636
-  _globals['_LISTSALESORDERSREQUEST']._serialized_start=1638
-  _globals['_LISTSALESORDERSREQUEST']._serialized_end=1735
-  _globals['_LISTSALESORDERSRESPONSE']._serialized_start=1737
-  _globals['_LISTSALESORDERSRESPONSE']._serialized_end=1835
-  _globals['_UPDATESALESORDERREQUEST']._serialized_start=1837
-  _globals['_UPDATESALESORDERREQUEST']._serialized_end=1964
-  _globals['_UPDATESALESORDERRESPONSE']._serialized_start=1966
-  _globals['_UPDATESALESORDERRESPONSE']._serialized_end=2039
-  _globals['_CONFIRMSALESORDERREQUEST']._serialized_start=2041
-  _globals['_CONFIRMSALESORDERREQUEST']._serialized_end=2149
-  _globals['_CONFIRMSALESORDERRESPONSE']._serialized_start=2151
-  _globals['_CONFIRMSALESORDERRESPONSE']._serialized_end=2225
-  _globals['_STARTPROCESSINGREQUEST']._serialized_start=2227
-  _globals['_STARTPROCESSINGREQUEST']._serialized_end=2277
-  _globals['_STARTPROCESSINGRESPONSE']._serialized_start=2279
-  _globals['_STARTPROCESSINGRESPONSE']._serialized_end=2351
-  _globals['_SHIPSALESORDERREQUEST']._serialized_start=2353
-  _globals['_SHIPSALESORDERREQUEST']._serialized_end=2402
-  _globals['_SHIPSALESORDERRESPONSE']._serialized_start=2404
-  _globals['_SHIPSALESORDERRESPONSE']._serialized_end=2475
-  _globals['_DELIVERSALESORDERREQUEST']._serialized_start=2477
-  _globals['_DELIVERSALESORDERREQUEST']._serialized_end=2529
-  _globals['_DELIVERSALESORDERRESPONSE']._serialized_start=2531
-  _globals['_DELIVERSALESORDERRESPONSE']._serialized_end=2605
-  _globals['_CANCELSALESORDERREQUEST']._serialized_start=2607
-  _globals['_CANCELSALESORDERREQUEST']._serialized_end=2680
-  _globals['_CANCELSALESORDERRESPONSE']._serialized_start=2682
-  _globals['_CANCELSALESORDERRESPONSE']._serialized_end=2755
-  _globals['_DUPLICATESALESORDERREQUEST']._serialized_start=2757
-  _globals['_DUPLICATESALESORDERREQUEST']._serialized_end=2817
-  _globals['_DUPLICATESALESORDERRESPONSE']._serialized_start=2819
-  _globals['_DUPLICATESALESORDERRESPONSE']._serialized_end=2895
-  _globals['_LISTSALESORDERHISTORYREQUEST']._serialized_start=2897
-  _globals['_LISTSALESORDERHISTORYREQUEST']._serialized_end=2984
-  _globals['_LISTSALESORDERHISTORYRESPONSE']._serialized_start=2986
-  _globals['_LISTSALESORDERHISTORYRESPONSE']._serialized_end=3097
-  _globals['_ORDERSERVICE']._serialized_start=3348
-  _globals['_ORDERSERVICE']._serialized_end=4784
+  _globals['_ORDERSERVICE'].methods_by_name['RenderSalesOrderPdf']._loaded_options = None
+  _globals['_ORDERSERVICE'].methods_by_name['RenderSalesOrderPdf']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_SALESORDERSTATE']._serialized_start=3261
+  _globals['_SALESORDERSTATE']._serialized_end=3506
+  _globals['_SALESORDER']._serialized_start=298
+  _globals['_SALESORDER']._serialized_end=1051
+  _globals['_SALESORDERHISTORYENTRY']._serialized_start=1054
+  _globals['_SALESORDERHISTORYENTRY']._serialized_end=1265
+  _globals['_CREATESALESORDERREQUEST']._serialized_start=1267
+  _globals['_CREATESALESORDERREQUEST']._serialized_end=1359
+  _globals['_CREATESALESORDERRESPONSE']._serialized_start=1361
+  _globals['_CREATESALESORDERRESPONSE']._serialized_end=1434
+  _globals['_GETSALESORDERREQUEST']._serialized_start=1436
+  _globals['_GETSALESORDERREQUEST']._serialized_end=1470
+  _globals['_GETSALESORDERRESPONSE']._serialized_start=1472
+  _globals['_GETSALESORDERRESPONSE']._serialized_end=1542
+  _globals['_GETSALESORDERBYNUMBERREQUEST']._serialized_start=1544
+  _globals['_GETSALESORDERBYNUMBERREQUEST']._serialized_end=1590
+  _globals['_GETSALESORDERBYNUMBERRESPONSE']._serialized_start=1592
+  _globals['_GETSALESORDERBYNUMBERRESPONSE']._serialized_end=1670
+  _globals['_LISTSALESORDERSREQUEST']._serialized_start=1672
+  _globals['_LISTSALESORDERSREQUEST']._serialized_end=1769
+  _globals['_LISTSALESORDERSRESPONSE']._serialized_start=1771
+  _globals['_LISTSALESORDERSRESPONSE']._serialized_end=1869
+  _globals['_UPDATESALESORDERREQUEST']._serialized_start=1871
+  _globals['_UPDATESALESORDERREQUEST']._serialized_end=1998
+  _globals['_UPDATESALESORDERRESPONSE']._serialized_start=2000
+  _globals['_UPDATESALESORDERRESPONSE']._serialized_end=2073
+  _globals['_CONFIRMSALESORDERREQUEST']._serialized_start=2075
+  _globals['_CONFIRMSALESORDERREQUEST']._serialized_end=2183
+  _globals['_CONFIRMSALESORDERRESPONSE']._serialized_start=2185
+  _globals['_CONFIRMSALESORDERRESPONSE']._serialized_end=2259
+  _globals['_STARTPROCESSINGREQUEST']._serialized_start=2261
+  _globals['_STARTPROCESSINGREQUEST']._serialized_end=2311
+  _globals['_STARTPROCESSINGRESPONSE']._serialized_start=2313
+  _globals['_STARTPROCESSINGRESPONSE']._serialized_end=2385
+  _globals['_SHIPSALESORDERREQUEST']._serialized_start=2387
+  _globals['_SHIPSALESORDERREQUEST']._serialized_end=2436
+  _globals['_SHIPSALESORDERRESPONSE']._serialized_start=2438
+  _globals['_SHIPSALESORDERRESPONSE']._serialized_end=2509
+  _globals['_DELIVERSALESORDERREQUEST']._serialized_start=2511
+  _globals['_DELIVERSALESORDERREQUEST']._serialized_end=2563
+  _globals['_DELIVERSALESORDERRESPONSE']._serialized_start=2565
+  _globals['_DELIVERSALESORDERRESPONSE']._serialized_end=2639
+  _globals['_CANCELSALESORDERREQUEST']._serialized_start=2641
+  _globals['_CANCELSALESORDERREQUEST']._serialized_end=2714
+  _globals['_CANCELSALESORDERRESPONSE']._serialized_start=2716
+  _globals['_CANCELSALESORDERRESPONSE']._serialized_end=2789
+  _globals['_DUPLICATESALESORDERREQUEST']._serialized_start=2791
+  _globals['_DUPLICATESALESORDERREQUEST']._serialized_end=2851
+  _globals['_DUPLICATESALESORDERRESPONSE']._serialized_start=2853
+  _globals['_DUPLICATESALESORDERRESPONSE']._serialized_end=2929
+  _globals['_LISTSALESORDERHISTORYREQUEST']._serialized_start=2931
+  _globals['_LISTSALESORDERHISTORYREQUEST']._serialized_end=3018
+  _globals['_LISTSALESORDERHISTORYRESPONSE']._serialized_start=3020
+  _globals['_LISTSALESORDERHISTORYRESPONSE']._serialized_end=3131
+  _globals['_RENDERSALESORDERPDFREQUEST']._serialized_start=3133
+  _globals['_RENDERSALESORDERPDFREQUEST']._serialized_end=3179
+  _globals['_RENDERSALESORDERPDFRESPONSE']._serialized_start=3181
+  _globals['_RENDERSALESORDERPDFRESPONSE']._serialized_end=3258
+  _globals['_ORDERSERVICE']._serialized_start=3509
+  _globals['_ORDERSERVICE']._serialized_end=5071
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from erp.sales.v1 import audit_pb2 as _audit_pb2
+from erp.sales.v1 import document_file_pb2 as _document_file_pb2
 from erp.sales.v1 import document_pb2 as _document_pb2
 from erp.sales.v1 import money_pb2 as _money_pb2
 from google.protobuf import descriptor as _descriptor
@@ -886,3 +887,51 @@ class ListSalesOrderHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListSalesOrderHistoryResponse: _TypeAlias = ListSalesOrderHistoryResponse  # noqa: Y015
+
+@_typing.final
+class RenderSalesOrderPdfRequest(_message.Message):
+    """The request of RenderSalesOrderPdf."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The order's id."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenderSalesOrderPdfRequest: _TypeAlias = RenderSalesOrderPdfRequest  # noqa: Y015
+
+@_typing.final
+class RenderSalesOrderPdfResponse(_message.Message):
+    """One message of RenderSalesOrderPdf's stream: the file's header first, then
+    its bytes.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHUNK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def chunk(self) -> _document_file_pb2.DocumentFileChunk:
+        """The header or the next chunk of bytes."""
+
+    def __init__(
+        self,
+        *,
+        chunk: _document_file_pb2.DocumentFileChunk | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenderSalesOrderPdfResponse: _TypeAlias = RenderSalesOrderPdfResponse  # noqa: Y015

@@ -114,6 +114,11 @@ class OrderServiceStub:
                 request_serializer=erp_dot_sales_dot_v1_dot_order__service__pb2.ListSalesOrderHistoryRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_order__service__pb2.ListSalesOrderHistoryResponse.FromString,
                 _registered_method=True)
+        self.RenderSalesOrderPdf = channel.unary_stream(
+                '/erp.sales.v1.OrderService/RenderSalesOrderPdf',
+                request_serializer=erp_dot_sales_dot_v1_dot_order__service__pb2.RenderSalesOrderPdfRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_order__service__pb2.RenderSalesOrderPdfResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -279,6 +284,22 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenderSalesOrderPdf(self, request, context):
+        """Renders the order as a PDF order confirmation (a draft or cancelled order
+        says so in its title) and streams it: a first message with the file's
+        header (content type `application/pdf`, file name, size), then its bytes
+        in chunks of at most 64 KiB (document_file.proto). The seller's block
+        comes from the server's COMPANY_* settings. The same version of an order
+        always renders to the same bytes.
+
+        Returns INVALID_ARGUMENT for a malformed id, NOT_FOUND for an unknown
+        order or one outside the caller's scope, and UNAVAILABLE if the renderer
+        had to restart (retry).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -341,6 +362,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.ListSalesOrderHistory,
                     request_deserializer=erp_dot_sales_dot_v1_dot_order__service__pb2.ListSalesOrderHistoryRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_order__service__pb2.ListSalesOrderHistoryResponse.SerializeToString,
+            ),
+            'RenderSalesOrderPdf': grpc.unary_stream_rpc_method_handler(
+                    servicer.RenderSalesOrderPdf,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_order__service__pb2.RenderSalesOrderPdfRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_order__service__pb2.RenderSalesOrderPdfResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -687,6 +713,33 @@ class OrderService:
             '/erp.sales.v1.OrderService/ListSalesOrderHistory',
             erp_dot_sales_dot_v1_dot_order__service__pb2.ListSalesOrderHistoryRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_order__service__pb2.ListSalesOrderHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderSalesOrderPdf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/erp.sales.v1.OrderService/RenderSalesOrderPdf',
+            erp_dot_sales_dot_v1_dot_order__service__pb2.RenderSalesOrderPdfRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_order__service__pb2.RenderSalesOrderPdfResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -145,6 +145,18 @@ class OrderServiceStub:
     Returns NOT_FOUND for an unknown order or one outside the caller's scope,
     and INVALID_ARGUMENT for a bad `page_size` or `page_token`.
     """
+    RenderSalesOrderPdf: _grpc.UnaryStreamMultiCallable[_order_service_pb2.RenderSalesOrderPdfRequest, _order_service_pb2.RenderSalesOrderPdfResponse]
+    """Renders the order as a PDF order confirmation (a draft or cancelled order
+    says so in its title) and streams it: a first message with the file's
+    header (content type `application/pdf`, file name, size), then its bytes
+    in chunks of at most 64 KiB (document_file.proto). The seller's block
+    comes from the server's COMPANY_* settings. The same version of an order
+    always renders to the same bytes.
+
+    Returns INVALID_ARGUMENT for a malformed id, NOT_FOUND for an unknown
+    order or one outside the caller's scope, and UNAVAILABLE if the renderer
+    had to restart (retry).
+    """
 
 @_typing.type_check_only
 class OrderServiceAsyncStub(OrderServiceStub):
@@ -262,6 +274,18 @@ class OrderServiceAsyncStub(OrderServiceStub):
 
     Returns NOT_FOUND for an unknown order or one outside the caller's scope,
     and INVALID_ARGUMENT for a bad `page_size` or `page_token`.
+    """
+    RenderSalesOrderPdf: _aio.UnaryStreamMultiCallable[_order_service_pb2.RenderSalesOrderPdfRequest, _order_service_pb2.RenderSalesOrderPdfResponse]  # type: ignore[assignment]
+    """Renders the order as a PDF order confirmation (a draft or cancelled order
+    says so in its title) and streams it: a first message with the file's
+    header (content type `application/pdf`, file name, size), then its bytes
+    in chunks of at most 64 KiB (document_file.proto). The seller's block
+    comes from the server's COMPANY_* settings. The same version of an order
+    always renders to the same bytes.
+
+    Returns INVALID_ARGUMENT for a malformed id, NOT_FOUND for an unknown
+    order or one outside the caller's scope, and UNAVAILABLE if the renderer
+    had to restart (retry).
     """
 
 class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -449,6 +473,24 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Returns NOT_FOUND for an unknown order or one outside the caller's scope,
         and INVALID_ARGUMENT for a bad `page_size` or `page_token`.
+        """
+
+    @_abc_1.abstractmethod
+    def RenderSalesOrderPdf(
+        self,
+        request: _order_service_pb2.RenderSalesOrderPdfRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_order_service_pb2.RenderSalesOrderPdfResponse], _abc.AsyncIterator[_order_service_pb2.RenderSalesOrderPdfResponse]]:
+        """Renders the order as a PDF order confirmation (a draft or cancelled order
+        says so in its title) and streams it: a first message with the file's
+        header (content type `application/pdf`, file name, size), then its bytes
+        in chunks of at most 64 KiB (document_file.proto). The seller's block
+        comes from the server's COMPANY_* settings. The same version of an order
+        always renders to the same bytes.
+
+        Returns INVALID_ARGUMENT for a malformed id, NOT_FOUND for an unknown
+        order or one outside the caller's scope, and UNAVAILABLE if the renderer
+        had to restart (retry).
         """
 
 def add_OrderServiceServicer_to_server(servicer: OrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
