@@ -42,6 +42,19 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_from: str = "sales@example.com"
+    # STARTTLS on the submission port, required while on (a server that does not offer it is
+    # a temporary failure), so a password never crosses in clear; SMTP_TLS for a server that
+    # speaks TLS from the first byte (port 465), which makes SMTP_STARTTLS moot.
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    smtp_timeout_seconds: float = 30.0
+    # Mail delivery (jobs/mail_delivery.py): attempts before a mail fails, the wait after the
+    # first failed one (doubling each time, at most an hour), how often an idle worker looks
+    # for due mail, and how long a claimed mail stays its worker's before another may take it.
+    mail_max_attempts: int = 8
+    mail_retry_seconds: float = 30.0
+    mail_poll_seconds: float = 1.0
+    mail_lease_seconds: float = 120.0
     default_tax_rate: Decimal = Decimal("0.15")
     default_discount_limit: Decimal = Decimal("0.20")
     default_currency: str = "USD"
@@ -124,11 +137,29 @@ class Settings:
         logo = settings.company_logo_path
         if logo and not os.path.isfile(logo):
             raise ValueError(f"COMPANY_LOGO_PATH={logo!r} is not a readable file")
+        _check_mail(settings)
         return settings
+
+
+def _check_mail(settings: Settings) -> None:
+    if settings.mail_max_attempts < 1:
+        raise ValueError(f"MAIL_MAX_ATTEMPTS={settings.mail_max_attempts} must be at least 1")
+    for name in ("smtp_timeout_seconds", "mail_retry_seconds", "mail_poll_seconds",
+                 "mail_lease_seconds"):
+        if not getattr(settings, name) > 0:
+            raise ValueError(f"{name.upper()}={getattr(settings, name)} must be positive")
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True,
+             "false": False, "0": False, "no": False, "off": False}
 
 
 def _convert(name: str, raw: str, kind: object) -> object:
     kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    if kind_name == "bool":
+        if raw.strip().lower() not in _BOOLEANS:
+            raise ValueError(f"{name.upper()}={raw!r} is not true or false")
+        return _BOOLEANS[raw.strip().lower()]
     try:
         if kind_name == "int":
             return int(raw)

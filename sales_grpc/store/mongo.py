@@ -65,6 +65,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     # have no publish_time, so they are never removed.
     "outbox": [IndexModel([("published", ASCENDING), ("occur_time", ASCENDING)]),
                IndexModel([("publish_time", ASCENDING)], expireAfterSeconds=RETENTION_SECONDS)],
+    # The delivery workers' claim, and a document's latest mail (store/mail_jobs.py); jobs
+    # are kept as the documents' delivery status.
+    "mail_jobs": [IndexModel([("state", ASCENDING), ("due_time", ASCENDING)]),
+                  IndexModel([("document_type", ASCENDING), ("document_id", ASCENDING),
+                              ("create_time", DESCENDING)])],
     # A retry is expected within minutes (AIP-155); a key is remembered for a week.
     "idempotency_keys": [IndexModel([("create_time", ASCENDING)],
                                     expireAfterSeconds=RETENTION_SECONDS)],

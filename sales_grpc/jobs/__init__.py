@@ -1,0 +1,1 @@
+"""Background work every replica runs beside the server: mail delivery (more to come)."""

@@ -1,0 +1,1 @@
+"""Mail adapters: the message as it goes out, and the SMTP client that sends it."""
