@@ -6,7 +6,9 @@ started); nothing connects at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -14,23 +16,62 @@ import redis.asyncio as aioredis
 from .api.converters.events import event_payload
 from .config import Settings
 from .documents.renderer import PdfRenderer
+from .domain.mail import RetryPolicy
 from .domain.orders import OrderAction, OrderState
+from .jobs.mail_delivery import MailDelivery
+from .mail.smtp import SmtpOptions, SmtpSender, sender_domain
+from .services.clock import now
 from .services.customers import CustomerService
 from .services.document_files import DocumentFiles
 from .services.document_views import seller_block
 from .services.documents import DocumentWorkflow
+from .services.mail import AttachmentSources, MailSender
 from .services.order_lifecycle import OrderLifecycle
 from .services.orders import OrderService
 from .services.products import ProductService
 from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
 from .store.history import HistoryLog
+from .store.mail_jobs import MailJobStore
 from .store.mongo import Idempotency, Mongo
 from .store.numbering import NumberCounters
 from .store.orders import OrderRepository
 from .store.outbox import Outbox
 from .store.paging import PageTokens
 from .store.products import ProductRepository, StockLedger
+
+
+@dataclass
+class MailParts:
+    """Mail about documents: the jobs use cases enqueue (and read the status of), the
+    attachment source of each document type (registered by its service's wiring), and the
+    delivery worker the server runs."""
+
+    jobs: MailJobStore
+    attachments: AttachmentSources
+    delivery: MailDelivery
+
+
+def build_mail(settings: Settings, mongo: Mongo, outbox: Outbox, *,
+               sender: MailSender | None = None,
+               clock: Callable[[], datetime] = now) -> MailParts:
+    """The mail parts over `mongo`; tests pass their own clock (and may pass a sender)."""
+    jobs = MailJobStore(mongo, sender_domain(settings.smtp_from))
+    attachments = AttachmentSources()
+    delivery = MailDelivery(
+        jobs, attachments, sender or smtp_sender(settings), mongo, outbox,
+        policy=RetryPolicy(settings.mail_max_attempts,
+                           timedelta(seconds=settings.mail_retry_seconds)),
+        poll_seconds=settings.mail_poll_seconds,
+        lease=timedelta(seconds=settings.mail_lease_seconds), clock=clock)
+    return MailParts(jobs, attachments, delivery)
+
+
+def smtp_sender(settings: Settings) -> SmtpSender:
+    return SmtpSender(SmtpOptions(
+        settings.smtp_server, settings.smtp_port, settings.smtp_username,
+        settings.smtp_password, settings.smtp_from, settings.smtp_starttls, settings.smtp_tls,
+        settings.smtp_timeout_seconds))
 
 
 @dataclass
@@ -43,6 +84,7 @@ class App:
     orders: OrderService
     order_lifecycle: OrderLifecycle
     outbox: Outbox
+    mail: MailParts
     documents: DocumentFiles
     pdf: PdfRenderer
 
@@ -72,6 +114,7 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
     # Events are serialized to their protobuf messages as they are written: the contract's
     # converter is the one place that knows the messages.
     outbox = Outbox(mongo, event_payload)
+    mail = build_mail(settings, mongo, outbox)
     customers = CustomerService(customer_records, idempotency, numbers)
     order_workflow = DocumentWorkflow(
         "sales order", "ORDER_NOT_FOUND", mongo, order_records,
@@ -89,6 +132,7 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         order_lifecycle=OrderLifecycle(order_workflow, order_records, StockLedger(mongo),
                                        CustomerStats(mongo, customer_cache)),
         outbox=outbox,
+        mail=mail,
         documents=DocumentFiles(orders, customer_records, pdf, seller_block(settings)),
         pdf=pdf,
     )

@@ -81,6 +81,7 @@ class SalesServer:
         await self._set_all(SERVING if await self.app.mongo.ping() else NOT_SERVING)
         self._tasks = [asyncio.create_task(self._watch_database()),
                        asyncio.create_task(self.relay.run())]
+        self._tasks.append(asyncio.create_task(self.app.mail.delivery.run()))
         return port
 
     async def _set_all(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType
@@ -107,6 +108,7 @@ class SalesServer:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         self.relay.stop()
+        self.app.mail.delivery.stop()
         for task in self._tasks:
             task.cancel()
         # Bounded: a task stuck in the driver's server selection must not hold shutdown.
