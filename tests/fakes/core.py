@@ -45,6 +45,7 @@ class FakeDatabase:
     outbox: list[OutboxEntry] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     idempotency_keys: dict[str, str] = field(default_factory=dict)
+    mail_jobs: list[Any] = field(default_factory=list)  # FakeMail (tests/fakes/mail.py)
 
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy(vars(self))

@@ -77,3 +77,24 @@ def test_mail_settings_read_booleans_and_refuse_what_cannot_work():
         Settings.from_env({"MAIL_MAX_ATTEMPTS": "0"})
     with pytest.raises(ValueError, match="MAIL_POLL_SECONDS=0.0"):
         Settings.from_env({"MAIL_POLL_SECONDS": "0"})
+
+
+async def test_the_fake_mail_jobs_keep_a_committed_mail_and_forget_an_aborted_one():
+    from tests.fakes.core import FakeDatabase, FakeTransactions
+    from tests.fakes.mail import FakeMailJobs
+
+    db = FakeDatabase()
+    jobs, transactions = FakeMailJobs(db), FakeTransactions(db)
+    kept = Mail(QUOTE, ("ann@x.example",), "Quote", "text", (QUOTE,))
+
+    async def aborted(session):
+        await jobs.enqueue(Mail(QUOTE, ("bob@x.example",), "Quote", "text"), NOW, session)
+        raise RuntimeError("the change failed")
+
+    await transactions.run_transaction(lambda session: jobs.enqueue(kept, NOW, session))
+    with pytest.raises(RuntimeError):
+        await transactions.run_transaction(aborted)
+
+    status = await jobs.status_of(QUOTE)
+    assert jobs.queued == [kept]
+    assert status is not None and status.recipients == ("ann@x.example",)
