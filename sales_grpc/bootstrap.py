@@ -18,6 +18,7 @@ from .config import Settings
 from .documents.renderer import PdfRenderer
 from .domain.mail import RetryPolicy
 from .domain.orders import OrderAction, OrderState
+from .domain.quotes import QuoteAction, QuoteState
 from .jobs.mail_delivery import MailDelivery
 from .mail.smtp import SmtpOptions, SmtpSender, sender_domain
 from .services.clock import now
@@ -29,6 +30,8 @@ from .services.mail import AttachmentSources, MailSender
 from .services.order_lifecycle import OrderLifecycle
 from .services.orders import OrderService
 from .services.products import ProductService
+from .services.quote_lifecycle import QuoteLifecycle
+from .services.quotes import QuoteService
 from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
 from .store.history import HistoryLog
@@ -39,6 +42,7 @@ from .store.orders import OrderRepository
 from .store.outbox import Outbox
 from .store.paging import PageTokens
 from .store.products import ProductRepository, StockLedger
+from .store.quotes import QuoteRepository
 
 
 @dataclass
@@ -83,6 +87,8 @@ class App:
     products: ProductService
     orders: OrderService
     order_lifecycle: OrderLifecycle
+    quotes: QuoteService
+    quote_lifecycle: QuoteLifecycle
     outbox: Outbox
     mail: MailParts
     documents: DocumentFiles
@@ -122,6 +128,12 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
     orders = OrderService(order_workflow, order_records, product_records, customers,
                           idempotency, settings, numbers)
     pdf = PdfRenderer(settings.pdf_workers)  # its worker processes start on the first render
+    order_lifecycle = OrderLifecycle(order_workflow, order_records, StockLedger(mongo),
+                                     CustomerStats(mongo, customer_cache))
+    quote_records = QuoteRepository(mongo, tokens)
+    quote_workflow = DocumentWorkflow(
+        "quote", "QUOTE_NOT_FOUND", mongo, quote_records,
+        HistoryLog(mongo, tokens, "quote", QuoteAction, QuoteState), outbox)
     return App(
         settings=settings,
         mongo=mongo,
@@ -129,8 +141,11 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         customers=customers,
         products=ProductService(product_records, idempotency),
         orders=orders,
-        order_lifecycle=OrderLifecycle(order_workflow, order_records, StockLedger(mongo),
-                                       CustomerStats(mongo, customer_cache)),
+        order_lifecycle=order_lifecycle,
+        quotes=QuoteService(quote_workflow, quote_records, product_records, customers,
+                            idempotency, settings, numbers),
+        quote_lifecycle=QuoteLifecycle(quote_workflow, quote_records, order_workflow,
+                                       order_records, order_lifecycle, numbers),
         outbox=outbox,
         mail=mail,
         documents=DocumentFiles(orders, customer_records, pdf, seller_block(settings)),

@@ -67,6 +67,10 @@ class Settings:
     customer_code_format: str = "CUST-{seq:06d}"
     quote_number_format: str = "QT-{year}-{seq:06d}"
     quote_number_block: int = 10
+    # A quote is valid this many days after its creation unless valid_until says otherwise.
+    quote_validity_days: int = 30
+    # How often each server records the expiry of sent quotes past their day.
+    quote_expiry_seconds: float = 60.0
     # Invoices and credit notes are numbered without gaps, inside the issuing transaction.
     invoice_number_format: str = "INV-{year}-{seq:06d}"
     credit_note_number_format: str = "CN-{year}-{seq:06d}"

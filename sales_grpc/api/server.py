@@ -17,6 +17,8 @@ from erp.sales.v1 import (
     order_service_pb2_grpc,
     product_service_pb2,
     product_service_pb2_grpc,
+    quote_service_pb2,
+    quote_service_pb2_grpc,
 )
 
 from ..bootstrap import App
@@ -28,6 +30,7 @@ from .interceptors import EdgeInterceptor, required_permissions
 from .limits import method_limits
 from .orders import OrderServicer
 from .products import ProductServicer
+from .quotes import QuoteServicer
 
 log = logging.getLogger(__name__)
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -43,6 +46,7 @@ SALES_SERVICES = [
     customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
     product_service_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name,
     order_service_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
+    quote_service_pb2.DESCRIPTOR.services_by_name["QuoteService"].full_name,
 ]
 
 
@@ -70,6 +74,8 @@ class SalesServer:
             ProductServicer(app.products, app.settings.default_tax_rate), self.server)
         order_service_pb2_grpc.add_OrderServiceServicer_to_server(
             OrderServicer(app.orders, app.order_lifecycle, app.documents), self.server)
+        quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(
+            QuoteServicer(app.quotes, app.quote_lifecycle), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.relay = OutboxRelay(app.outbox, app.redis, encode_event)
         reflection.enable_server_reflection(
@@ -80,9 +86,22 @@ class SalesServer:
         await self.server.start()
         await self._set_all(SERVING if await self.app.mongo.ping() else NOT_SERVING)
         self._tasks = [asyncio.create_task(self._watch_database()),
-                       asyncio.create_task(self.relay.run())]
+                       asyncio.create_task(self.relay.run()),
+                       asyncio.create_task(self._expire_quotes())]
         self._tasks.append(asyncio.create_task(self.app.mail.delivery.run()))
         return port
+
+    async def _expire_quotes(self) -> None:
+        """Records the expiry of sent quotes past their day, on every replica (the use case
+        is safe to run concurrently); reads show them expired before this runs."""
+        while not self._stopping.is_set():
+            try:
+                await self.app.quote_lifecycle.expire_due()
+            except Exception:  # noqa: BLE001 - a failed pass is retried on the next one
+                log.warning("quote expiry pass failed; retrying later", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(),
+                                       self.app.settings.quote_expiry_seconds)
 
     async def _set_all(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType
                        ) -> None:

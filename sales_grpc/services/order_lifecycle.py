@@ -13,7 +13,7 @@ from ..domain.errors import Aborted, Violations
 from ..domain.money import Money
 from ..domain.orders import OrderAction, OrderState, SalesOrder
 from ..domain.products import MovementReason, StockMovement
-from .documents import Change, DocumentWorkflow
+from .documents import Change, DocumentWorkflow, Effects
 from .ids import new_id
 from .ports import CustomerStatistics, OrderRecords, StockReservations
 
@@ -34,6 +34,20 @@ class OrderLifecycle:
             check.text(v, "override_reason", override_reason, required=True, max_len=500)
             v.raise_if_any()
 
+        try:
+            return await self._workflow.change(
+                principal, order_id, etag, self.confirming(principal, override, override_reason),
+                action=OrderAction.CONFIRM)
+        except ShortStock as short:
+            raise await self.shortage(short.order) from None
+
+    def confirming(self, principal: Principal, override: bool = False,
+                   override_reason: str = "") -> Effects[SalesOrder]:
+        """The effects of confirming an order that has just moved to CONFIRMED, in the
+        change's transaction: claim the customer's account, check credit, reserve stock,
+        emit the events. Raises ShortStock to abort when a product is short (turn it into
+        the error with `shortage`). AcceptQuote runs them for the order it makes."""
+
         async def effects(change: Change[SalesOrder]) -> None:
             order, session = change.document, change.session
             # First, claim the customer's account (stats.record): concurrent confirms for one
@@ -47,7 +61,7 @@ class OrderLifecycle:
                             f"order {order.number} cannot be confirmed")
             overridden = await self._check_credit(order, customer, override, change)
             if not await self._stock.reserve_all(order.reserved_quantities(), session):
-                raise _ShortStock(order)  # aborts: the reservations already made are undone
+                raise ShortStock(order)  # aborts: the reservations already made are undone
             order.credit_limit_overridden = overridden
             if overridden:
                 change.history.append(order.record(OrderAction.OVERRIDE_CREDIT, principal,
@@ -56,13 +70,9 @@ class OrderLifecycle:
                 ev.OrderConfirmed.of(order, credit_limit_overridden=overridden),
                 ev.StockReserved(order.id, _quantities(order))]
 
-        try:
-            return await self._workflow.change(principal, order_id, etag, effects,
-                                               action=OrderAction.CONFIRM)
-        except _ShortStock as short:
-            raise await self._shortage(short.order) from None
+        return effects
 
-    async def _shortage(self, order: SalesOrder) -> Exception:
+    async def shortage(self, order: SalesOrder) -> Exception:
         """Which products were short, read after the abort released everything: accurate to
         the moment of reading (stock can arrive in between; then a retry will do)."""
         wanted = order.reserved_quantities()
@@ -141,7 +151,7 @@ class OrderLifecycle:
                                  order.currency)
 
 
-class _ShortStock(Exception):
+class ShortStock(Exception):
     """Raised inside the confirm transaction to abort it when a product is short."""
 
     def __init__(self, order: SalesOrder) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
@@ -22,6 +22,7 @@ from ..domain.listing import Condition, SortKey
 from ..domain.money import Money
 from ..domain.orders import SalesOrder
 from ..domain.products import Product, StockMovement
+from ..domain.quotes import Quote
 
 T = TypeVar("T")
 Page = tuple[list[T], str]
@@ -150,6 +151,16 @@ class NumberSeries(Protocol):
     until the commit and every other issuing transaction waits for it or retries."""
 
     async def draw(self, series: str, moment: datetime, session: Session | None) -> str: ...
+
+
+class QuoteRecords(Protocol):
+    async def get(self, quote_id: str, session: Session | None = None) -> Quote | None: ...
+    async def get_by_number(self, number: str) -> Quote | None: ...
+    async def add(self, quote: Quote, session: Session | None) -> None: ...
+    async def save(self, quote: Quote, expected_version: int, session: Session) -> bool: ...
+    async def past_due(self, today: date, limit: int) -> list[str]: ...
+    async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
+                        size: int, token: str) -> Page[Quote]: ...
 
 
 class EventOutbox(Protocol):

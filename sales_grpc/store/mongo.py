@@ -59,6 +59,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         *_listing(["team_id"], ["create_time", "number", "totals.grand_total"]),
         *_listing([], ["create_time", "totals.grand_total"]),  # number: its unique index
     ],
+    "quotes": [
+        IndexModel([("number", ASCENDING), ("revision", ASCENDING)], unique=True),
+        IndexModel([("state", ASCENDING), ("valid_until", ASCENDING)]),  # the expiry job
+        *_listing(["owner_id"], ["create_time", "number", "valid_until", "totals.grand_total"]),
+        *_listing(["team_id"], ["create_time", "number", "valid_until", "totals.grand_total"]),
+        *_listing([], ["create_time", "valid_until", "totals.grand_total"]),
+    ],
     "document_history": [IndexModel([("document_type", ASCENDING), ("document_id", ASCENDING),
                                       ("time", ASCENDING), ("_id", ASCENDING)])],
     # Published events are kept a week, then MongoDB's TTL monitor removes them; pending ones
