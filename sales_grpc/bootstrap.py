@@ -23,7 +23,7 @@ from .jobs.mail_delivery import MailDelivery
 from .mail.smtp import SmtpOptions, SmtpSender, sender_domain
 from .services.clock import now
 from .services.customers import CustomerService
-from .services.document_files import DocumentFiles
+from .services.document_files import DocumentFiles, QuotePdfAttachment
 from .services.document_views import seller_block
 from .services.documents import DocumentWorkflow
 from .services.mail import AttachmentSources, MailSender
@@ -134,6 +134,11 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
     quote_workflow = DocumentWorkflow(
         "quote", "QUOTE_NOT_FOUND", mongo, quote_records,
         HistoryLog(mongo, tokens, "quote", QuoteAction, QuoteState), outbox)
+    quotes = QuoteService(quote_workflow, quote_records, product_records, customers,
+                          idempotency, settings, numbers, mail.jobs)
+    documents = DocumentFiles(orders, quotes, quote_records, customer_records, pdf,
+                              seller_block(settings))
+    mail.attachments.register("quote", QuotePdfAttachment(documents, quote_records))
     return App(
         settings=settings,
         mongo=mongo,
@@ -142,12 +147,12 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         products=ProductService(product_records, idempotency),
         orders=orders,
         order_lifecycle=order_lifecycle,
-        quotes=QuoteService(quote_workflow, quote_records, product_records, customers,
-                            idempotency, settings, numbers),
+        quotes=quotes,
         quote_lifecycle=QuoteLifecycle(quote_workflow, quote_records, order_workflow,
-                                       order_records, order_lifecycle, numbers),
+                                       order_records, order_lifecycle, numbers,
+                                       customer_records, mail.jobs),
         outbox=outbox,
         mail=mail,
-        documents=DocumentFiles(orders, customer_records, pdf, seller_block(settings)),
+        documents=documents,
         pdf=pdf,
     )

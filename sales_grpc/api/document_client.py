@@ -12,6 +12,8 @@ import grpc
 from erp.sales.v1 import document_file_pb2
 from erp.sales.v1 import order_service_pb2 as orders
 from erp.sales.v1 import order_service_pb2_grpc as orders_grpc
+from erp.sales.v1 import quote_service_pb2 as quotes
+from erp.sales.v1 import quote_service_pb2_grpc as quotes_grpc
 
 # A kind of document: how to open its Render*Pdf stream on a channel, given the id, the call
 # metadata and a deadline in seconds. Quotes and invoices add a line each.
@@ -20,6 +22,9 @@ KINDS: dict[str, Opener] = {
     "order": lambda channel, id, metadata, timeout: orders_grpc.OrderServiceStub(
         channel).RenderSalesOrderPdf(orders.RenderSalesOrderPdfRequest(id=id),
                                      metadata=metadata, timeout=timeout),
+    "quote": lambda channel, id, metadata, timeout: quotes_grpc.QuoteServiceStub(
+        channel).RenderQuotePdf(quotes.RenderQuotePdfRequest(id=id), metadata=metadata,
+                                timeout=timeout),
 }
 
 

@@ -75,7 +75,7 @@ class SalesServer:
         order_service_pb2_grpc.add_OrderServiceServicer_to_server(
             OrderServicer(app.orders, app.order_lifecycle, app.documents), self.server)
         quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(
-            QuoteServicer(app.quotes, app.quote_lifecycle), self.server)
+            QuoteServicer(app.quotes, app.quote_lifecycle, app.documents), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.relay = OutboxRelay(app.outbox, app.redis, encode_event)
         reflection.enable_server_reflection(

@@ -14,9 +14,12 @@ from ..domain.access import Principal
 from ..domain.customers import Customer
 from ..domain.documents.view import DocumentView, PartyBlock
 from ..domain.errors import NotFound
-from .document_views import order_view
+from ..domain.mail import Attachment
+from ..domain.quotes import Quote
+from .document_views import order_view, quote_view
 from .orders import OrderService
-from .ports import CustomerRecords
+from .ports import CustomerRecords, QuoteRecords
+from .quotes import QuoteService
 
 
 class DocumentRenderer(Protocol):
@@ -37,9 +40,12 @@ class DocumentFile:
 
 
 class DocumentFiles:
-    def __init__(self, orders: OrderService, customers: CustomerRecords,
-                 renderer: DocumentRenderer, seller: PartyBlock) -> None:
+    def __init__(self, orders: OrderService, quotes: QuoteService, quote_records: QuoteRecords,
+                 customers: CustomerRecords, renderer: DocumentRenderer, seller: PartyBlock
+                 ) -> None:
         self._orders = orders
+        self._quotes = quotes
+        self._quote_records = quote_records
         self._customers = customers
         self._renderer = renderer
         self._seller = seller
@@ -50,9 +56,35 @@ class DocumentFiles:
         return DocumentFile(view.file_name, self._renderer.content_type,
                             await self._renderer.render(view))
 
+    async def quote_pdf(self, principal: Principal, quote_id: str) -> DocumentFile:
+        return await self.quote_file(await self._quotes.get(principal, quote_id))
+
+    async def quote_file(self, quote: Quote) -> DocumentFile:
+        """The quote's PDF as it is, without a scope check (the caller checked, or is the
+        delivery worker)."""
+        view = quote_view(quote, await self._customer(quote.customer_id), self._seller)
+        return DocumentFile(view.file_name, self._renderer.content_type,
+                            await self._renderer.render(view))
+
     async def _customer(self, customer_id: str) -> Customer:
         customer = await self._customers.get(customer_id)
         if customer is None:  # customers are archived, never removed: a broken reference
             raise NotFound(f"the document's customer {customer_id} does not exist",
                            reason="CUSTOMER_NOT_FOUND")
         return customer
+
+
+class QuotePdfAttachment:
+    """The quote's PDF, attached to its mail when the delivery worker sends it (an
+    AttachmentSource): rendered from the quote as it is then, with no caller's scope."""
+
+    def __init__(self, files: DocumentFiles, quotes: QuoteRecords) -> None:
+        self._files = files
+        self._quotes = quotes
+
+    async def attachment(self, document_id: str) -> Attachment:
+        quote = await self._quotes.get(document_id)
+        if quote is None:
+            raise NotFound(f"quote {document_id} not found", reason="QUOTE_NOT_FOUND")
+        file = await self._files.quote_file(quote)
+        return Attachment(file.file_name, file.content_type, file.data)

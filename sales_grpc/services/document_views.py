@@ -15,6 +15,7 @@ from ..domain.customers import Customer, PaymentTerms
 from ..domain.documents.document import SalesDocument
 from ..domain.documents.view import DocumentView, LineView, PartyBlock, TotalsView
 from ..domain.orders import OrderState, SalesOrder
+from ..domain.quotes import Quote, QuoteState
 from ..domain.records import Address
 
 ORDER_TITLES = {OrderState.DRAFT: "Draft order", OrderState.CANCELLED: "Cancelled order"}
@@ -81,3 +82,22 @@ def order_view(order: SalesOrder, customer: Customer, seller: PartyBlock) -> Doc
         lines=lines, totals=totals,
         details=tuple(details),
         notes=order.notes, terms=terms_text(customer.payment_terms))
+
+
+QUOTE_TITLES = {QuoteState.DRAFT: "Draft quote", QuoteState.CANCELLED: "Cancelled quote",
+                QuoteState.SUPERSEDED: "Superseded quote", QuoteState.EXPIRED: "Expired quote"}
+
+
+def quote_view(quote: Quote, customer: Customer, seller: PartyBlock) -> DocumentView:
+    """A quote as the customer receives it, with its validity and revision."""
+    details: list[tuple[str, str | date]] = [("Customer no.", customer.customer_code),
+                                             ("Valid until", quote.valid_until)]
+    if quote.revision > 1:
+        details.append(("Revision", str(quote.revision)))
+    lines, totals = lines_and_totals(quote)
+    terms = "\n".join(t for t in (quote.terms, terms_text(customer.payment_terms)) if t)
+    return DocumentView(
+        title=QUOTE_TITLES.get(quote.state, "Quote"), number=quote.number,
+        issue_date=quote.audit.create_time.date(), version_time=quote.audit.update_time,
+        currency=quote.currency, seller=seller, customer=customer_block(customer),
+        lines=lines, totals=totals, details=tuple(details), notes=quote.notes, terms=terms)

@@ -3,6 +3,7 @@ sent quotes past their day. Each is one DocumentWorkflow change."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from ..domain import events as ev
@@ -10,14 +11,16 @@ from ..domain import validation as check
 from ..domain.access import Principal, Role
 from ..domain.documents.lifecycle import HistoryEntry
 from ..domain.errors import FailedPrecondition, Violations
+from ..domain.mail import DocumentRef, Mail
 from ..domain.numbering import SALES_ORDER
 from ..domain.orders import OrderAction, OrderState, SalesOrder
 from ..domain.quotes import Quote, QuoteAction, QuoteState, order_from, revision_of, today
 from .clock import now
 from .documents import Change, DocumentWorkflow
 from .ids import new_id
+from .mail import MailJobs
 from .order_lifecycle import OrderLifecycle, ShortStock
-from .ports import NumberSeries, OrderRecords, QuoteRecords
+from .ports import CustomerRecords, NumberSeries, OrderRecords, QuoteRecords
 
 # The expiry job acts as the system, not as a caller: it sees every quote.
 SYSTEM = Principal("system", Role.ADMIN)
@@ -26,7 +29,10 @@ SYSTEM = Principal("system", Role.ADMIN)
 class QuoteLifecycle:
     def __init__(self, workflow: DocumentWorkflow[Quote], quotes: QuoteRecords,
                  order_workflow: DocumentWorkflow[SalesOrder], orders: OrderRecords,
-                 order_lifecycle: OrderLifecycle, numbers: NumberSeries) -> None:
+                 order_lifecycle: OrderLifecycle, numbers: NumberSeries,
+                 customers: CustomerRecords, mail: MailJobs) -> None:
+        self._customers = customers
+        self._mail = mail
         self._workflow = workflow
         self._quotes = quotes
         self._order_workflow = order_workflow
@@ -34,13 +40,25 @@ class QuoteLifecycle:
         self._order_lifecycle = order_lifecycle
         self._numbers = numbers
 
-    async def send(self, principal: Principal, quote_id: str, etag: str) -> Quote:
+    async def send(self, principal: Principal, quote_id: str, etag: str,
+                   to: Sequence[str] = ()) -> Quote:
+        """DRAFT -> SENT, with the quote's email enqueued in the same transaction: it goes
+        out (PDF attached) after the commit, by the delivery worker."""
+        recipients = _recipients(to)
+
         async def effects(change: Change[Quote]) -> None:
             quote = change.document
             if quote.valid_until < today(change.moment):
                 raise FailedPrecondition(
                     f"quote {quote.number} was valid until {quote.valid_until.isoformat()}; "
                     "set a later valid_until before sending it", reason="QUOTE_VALIDITY_PAST")
+            customer = await self._customers.get(quote.customer_id, change.session)
+            address = recipients or ((customer.email,) if customer else ())
+            document = DocumentRef("quote", quote.id)
+            await self._mail.enqueue(Mail(
+                document, address, f"Quote {quote.number}",
+                _mail_body(quote, customer.first_name if customer else ""),
+                attachments=(document,)), change.moment, change.session)
             change.events.append(ev.QuoteSent(**ev.QuoteFacts.facts(quote),
                                               valid_until=quote.valid_until.isoformat()))
 
@@ -173,6 +191,26 @@ class QuoteLifecycle:
 
 class _NotDue(Exception):
     """Aborts an expiry whose quote is not past its day (nothing to record)."""
+
+
+MAX_RECIPIENTS = 10
+
+
+def _recipients(to: Sequence[str]) -> tuple[str, ...]:
+    v = Violations()
+    if len(to) > MAX_RECIPIENTS:
+        v.add("to", f"at most {MAX_RECIPIENTS} addresses")
+    for i, address in enumerate(to[:MAX_RECIPIENTS]):
+        check.email(v, f"to[{i}]", address)
+    v.raise_if_any()
+    return tuple(to)
+
+
+def _mail_body(quote: Quote, first_name: str) -> str:
+    greeting = f"Dear {first_name}," if first_name else "Hello,"
+    return (f"{greeting}\n\nplease find attached our quote {quote.number} for "
+            f"{quote.totals.grand_total} {quote.currency}, valid until "
+            f"{quote.valid_until.isoformat()}.\n\nKind regards\n")
 
 
 def _reason(reason: str) -> str:

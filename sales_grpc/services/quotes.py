@@ -3,7 +3,7 @@ into an order and expiry are in quote_lifecycle.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +24,7 @@ from ..domain.listing import (
     text_converter,
     time_converter,
 )
+from ..domain.mail import MailStatus
 from ..domain.money import Money
 from ..domain.numbering import QUOTE
 from ..domain.products import Product
@@ -42,6 +43,7 @@ from .document_lines import LineInput
 from .documents import Change, DocumentWorkflow
 from .drafts import PRICING_FIELDS, DraftInput, Drafts
 from .ids import new_id
+from .mail import MailJobs
 from .ports import (
     IdempotencyKeys,
     NumberSeries,
@@ -91,7 +93,8 @@ class QuoteService:
     def __init__(self, workflow: DocumentWorkflow[Quote], quotes: QuoteRecords,
                  products: ProductRecords, customers: CustomerService,
                  idempotency: IdempotencyKeys, settings: Settings,
-                 numbers: NumberSeries) -> None:
+                 numbers: NumberSeries, mail: MailJobs) -> None:
+        self._mail = mail
         self._workflow = workflow
         self._quotes = quotes
         self._idempotency = idempotency
@@ -121,6 +124,10 @@ class QuoteService:
                                                           order, page_size(size), token)
         moment = now()
         return [q.as_read(moment) for q in quotes], next_token
+
+    async def deliveries(self, quotes: Sequence[Quote]) -> dict[str, MailStatus]:
+        """Where each quote's latest email stands, by quote id (quotes without one absent)."""
+        return await self._mail.statuses_of("quote", [q.id for q in quotes]) if quotes else {}
 
     async def history(self, principal: Principal, quote_id: str, size: int = 0,
                       token: str = "") -> Page[QuoteHistoryEntry]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from erp.sales.v1 import delivery_pb2
 from erp.sales.v1 import quote_service_pb2 as pb
 
 from ...domain.errors import Violations
+from ...domain.mail import MailState, MailStatus
 from ...domain.money import Money
 from ...domain.quotes import Quote, QuoteHistoryEntry, QuoteState
 from ...services.quotes import QuoteInput
@@ -34,9 +36,10 @@ def _state(state: QuoteState | None) -> int:
     return 0 if state is None else enum_out(state, STATES)
 
 
-def quote_out(q: Quote) -> pb.Quote:
+def quote_out(q: Quote, delivery: MailStatus | None = None) -> pb.Quote:
     c = q.currency
     return pb.Quote(
+        delivery=delivery_out(delivery) if delivery else None,
         id=q.id, number=q.number, revision=q.revision, customer_id=q.customer_id,
         state=_state(q.state),  # type: ignore[arg-type]
         currency_code=c, lines=[line_out(x, c, q.discount_rate) for x in q.lines],
@@ -53,3 +56,17 @@ def history_out(h: QuoteHistoryEntry) -> pb.QuoteHistoryEntry:
         action=h.action.value, from_state=_state(h.from_state),  # type: ignore[arg-type]
         to_state=_state(h.to_state),  # type: ignore[arg-type]
         actor=h.actor, time=timestamp(h.time), note=h.note)
+
+
+DELIVERY_STATES = {MailState.PENDING: delivery_pb2.DELIVERY_STATE_PENDING,
+                   MailState.RETRYING: delivery_pb2.DELIVERY_STATE_RETRYING,
+                   MailState.SENT: delivery_pb2.DELIVERY_STATE_SENT,
+                   MailState.FAILED: delivery_pb2.DELIVERY_STATE_FAILED}
+
+
+def delivery_out(status: MailStatus) -> delivery_pb2.DocumentDelivery:
+    return delivery_pb2.DocumentDelivery(
+        state=DELIVERY_STATES[status.state], recipients=list(status.recipients),
+        message_id=status.message_id, attempts=status.attempts,
+        send_time=timestamp(status.send_time),
+        next_attempt_time=timestamp(status.next_attempt_time), last_error=status.last_error)

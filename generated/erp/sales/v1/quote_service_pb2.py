@@ -24,7 +24,9 @@ _sym_db = _symbol_database.Default()
 
 from erp.sales.v1 import annotations_pb2 as erp_dot_sales_dot_v1_dot_annotations__pb2
 from erp.sales.v1 import audit_pb2 as erp_dot_sales_dot_v1_dot_audit__pb2
+from erp.sales.v1 import delivery_pb2 as erp_dot_sales_dot_v1_dot_delivery__pb2
 from erp.sales.v1 import document_pb2 as erp_dot_sales_dot_v1_dot_document__pb2
+from erp.sales.v1 import document_file_pb2 as erp_dot_sales_dot_v1_dot_document__file__pb2
 from erp.sales.v1 import money_pb2 as erp_dot_sales_dot_v1_dot_money__pb2
 from erp.sales.v1 import order_service_pb2 as erp_dot_sales_dot_v1_dot_order__service__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
@@ -32,7 +34,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n erp/sales/v1/quote_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x18\x65rp/sales/v1/audit.proto\x1a\x1b\x65rp/sales/v1/document.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a erp/sales/v1/order_service.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x05\n\x05Quote\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06number\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08revision\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0b\x63ustomer_id\x18\x04 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12-\n\x05state\x18\x05 \x01(\x0e\x32\x18.erp.sales.v1.QuoteStateB\x04\xe2\x41\x01\x03\x12\x15\n\rcurrency_code\x18\x06 \x01(\t\x12/\n\x05lines\x18\x07 \x03(\x0b\x32\x1a.erp.sales.v1.DocumentLineB\x04\xe2\x41\x01\x02\x12\x15\n\rdiscount_rate\x18\x08 \x01(\t\x12,\n\x0fshipping_charge\x18\t \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x32\n\x06totals\x18\n \x01(\x0b\x32\x1c.erp.sales.v1.DocumentTotalsB\x04\xe2\x41\x01\x03\x12\r\n\x05notes\x18\x0b \x01(\t\x12\r\n\x05terms\x18\x0c \x01(\t\x12\x13\n\x0bvalid_until\x18\r \x01(\t\x12\x10\n\x08owner_id\x18\x0e \x01(\t\x12\x15\n\x07team_id\x18\x0f \x01(\tB\x04\xe2\x41\x01\x05\x12,\n\x05\x61udit\x18\x10 \x01(\x0b\x32\x17.erp.sales.v1.AuditInfoB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x11 \x01(\t\x12\x33\n\tsend_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nclose_time\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x63lose_reason\x18\x14 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x15 \x01(\tB\x04\xe2\x41\x01\x03\x12\"\n\x14previous_revision_id\x18\x16 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1e\n\x10next_revision_id\x18\x17 \x01(\tB\x04\xe2\x41\x01\x03\"\xc4\x01\n\x11QuoteHistoryEntry\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12,\n\nfrom_state\x18\x02 \x01(\x0e\x32\x18.erp.sales.v1.QuoteState\x12*\n\x08to_state\x18\x03 \x01(\x0e\x32\x18.erp.sales.v1.QuoteState\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x06 \x01(\t\"R\n\x12\x43reateQuoteRequest\x12(\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.QuoteB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"9\n\x13\x43reateQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"#\n\x0fGetQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"6\n\x10GetQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"/\n\x17GetQuoteByNumberRequest\x12\x14\n\x06number\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\">\n\x18GetQuoteByNumberResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"\\\n\x11ListQuotesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"R\n\x12ListQuotesResponse\x12#\n\x06quotes\x18\x01 \x03(\x0b\x32\x13.erp.sales.v1.Quote\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"u\n\x12UpdateQuoteRequest\x12(\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.QuoteB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"9\n\x13UpdateQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"2\n\x10SendQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"7\n\x11SendQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"E\n\x12\x41\x63\x63\x65ptQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x0f\n\x07\x63onfirm\x18\x03 \x01(\x08\"h\n\x13\x41\x63\x63\x65ptQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\x12-\n\x0bsales_order\x18\x02 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"J\n\x12RejectQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"9\n\x13RejectQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"J\n\x12\x43\x61ncelQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"9\n\x13\x43\x61ncelQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"H\n\x12ReviseQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"9\n\x13ReviseQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"=\n\x15\x44uplicateQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"<\n\x16\x44uplicateQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"R\n\x17ListQuoteHistoryRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x18ListQuoteHistoryResponse\x12\x30\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1f.erp.sales.v1.QuoteHistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xda\x01\n\nQuoteState\x12\x1b\n\x17QUOTE_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11QUOTE_STATE_DRAFT\x10\x01\x12\x14\n\x10QUOTE_STATE_SENT\x10\x02\x12\x18\n\x14QUOTE_STATE_ACCEPTED\x10\x03\x12\x18\n\x14QUOTE_STATE_REJECTED\x10\x04\x12\x17\n\x13QUOTE_STATE_EXPIRED\x10\x05\x12\x19\n\x15QUOTE_STATE_CANCELLED\x10\x06\x12\x1a\n\x16QUOTE_STATE_SUPERSEDED\x10\x07\x32\xe3\t\n\x0cQuoteService\x12\x64\n\x0b\x43reateQuote\x12 .erp.sales.v1.CreateQuoteRequest\x1a!.erp.sales.v1.CreateQuoteResponse\"\x10\x8a\xb5\x18\x0csales:create\x12Y\n\x08GetQuote\x12\x1d.erp.sales.v1.GetQuoteRequest\x1a\x1e.erp.sales.v1.GetQuoteResponse\"\x0e\x8a\xb5\x18\nsales:read\x12q\n\x10GetQuoteByNumber\x12%.erp.sales.v1.GetQuoteByNumberRequest\x1a&.erp.sales.v1.GetQuoteByNumberResponse\"\x0e\x8a\xb5\x18\nsales:read\x12_\n\nListQuotes\x12\x1f.erp.sales.v1.ListQuotesRequest\x1a .erp.sales.v1.ListQuotesResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\x64\n\x0bUpdateQuote\x12 .erp.sales.v1.UpdateQuoteRequest\x1a!.erp.sales.v1.UpdateQuoteResponse\"\x10\x8a\xb5\x18\x0csales:update\x12^\n\tSendQuote\x12\x1e.erp.sales.v1.SendQuoteRequest\x1a\x1f.erp.sales.v1.SendQuoteResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x64\n\x0b\x41\x63\x63\x65ptQuote\x12 .erp.sales.v1.AcceptQuoteRequest\x1a!.erp.sales.v1.AcceptQuoteResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x64\n\x0bRejectQuote\x12 .erp.sales.v1.RejectQuoteRequest\x1a!.erp.sales.v1.RejectQuoteResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x64\n\x0b\x43\x61ncelQuote\x12 .erp.sales.v1.CancelQuoteRequest\x1a!.erp.sales.v1.CancelQuoteResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x64\n\x0bReviseQuote\x12 .erp.sales.v1.ReviseQuoteRequest\x1a!.erp.sales.v1.ReviseQuoteResponse\"\x10\x8a\xb5\x18\x0csales:create\x12m\n\x0e\x44uplicateQuote\x12#.erp.sales.v1.DuplicateQuoteRequest\x1a$.erp.sales.v1.DuplicateQuoteResponse\"\x10\x8a\xb5\x18\x0csales:create\x12q\n\x10ListQuoteHistory\x12%.erp.sales.v1.ListQuoteHistoryRequest\x1a&.erp.sales.v1.ListQuoteHistoryResponse\"\x0e\x8a\xb5\x18\nsales:readb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n erp/sales/v1/quote_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x18\x65rp/sales/v1/audit.proto\x1a\x1b\x65rp/sales/v1/delivery.proto\x1a\x1b\x65rp/sales/v1/document.proto\x1a erp/sales/v1/document_file.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a erp/sales/v1/order_service.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x06\n\x05Quote\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06number\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08revision\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0b\x63ustomer_id\x18\x04 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12-\n\x05state\x18\x05 \x01(\x0e\x32\x18.erp.sales.v1.QuoteStateB\x04\xe2\x41\x01\x03\x12\x15\n\rcurrency_code\x18\x06 \x01(\t\x12/\n\x05lines\x18\x07 \x03(\x0b\x32\x1a.erp.sales.v1.DocumentLineB\x04\xe2\x41\x01\x02\x12\x15\n\rdiscount_rate\x18\x08 \x01(\t\x12,\n\x0fshipping_charge\x18\t \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x32\n\x06totals\x18\n \x01(\x0b\x32\x1c.erp.sales.v1.DocumentTotalsB\x04\xe2\x41\x01\x03\x12\r\n\x05notes\x18\x0b \x01(\t\x12\r\n\x05terms\x18\x0c \x01(\t\x12\x13\n\x0bvalid_until\x18\r \x01(\t\x12\x10\n\x08owner_id\x18\x0e \x01(\t\x12\x15\n\x07team_id\x18\x0f \x01(\tB\x04\xe2\x41\x01\x05\x12,\n\x05\x61udit\x18\x10 \x01(\x0b\x32\x17.erp.sales.v1.AuditInfoB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x11 \x01(\t\x12\x33\n\tsend_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nclose_time\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x63lose_reason\x18\x14 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x15 \x01(\tB\x04\xe2\x41\x01\x03\x12\"\n\x14previous_revision_id\x18\x16 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1e\n\x10next_revision_id\x18\x17 \x01(\tB\x04\xe2\x41\x01\x03\x12\x36\n\x08\x64\x65livery\x18\x18 \x01(\x0b\x32\x1e.erp.sales.v1.DocumentDeliveryB\x04\xe2\x41\x01\x03\"\xc4\x01\n\x11QuoteHistoryEntry\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12,\n\nfrom_state\x18\x02 \x01(\x0e\x32\x18.erp.sales.v1.QuoteState\x12*\n\x08to_state\x18\x03 \x01(\x0e\x32\x18.erp.sales.v1.QuoteState\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x06 \x01(\t\"R\n\x12\x43reateQuoteRequest\x12(\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.QuoteB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"9\n\x13\x43reateQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"#\n\x0fGetQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"6\n\x10GetQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"/\n\x17GetQuoteByNumberRequest\x12\x14\n\x06number\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\">\n\x18GetQuoteByNumberResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"\\\n\x11ListQuotesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"R\n\x12ListQuotesResponse\x12#\n\x06quotes\x18\x01 \x03(\x0b\x32\x13.erp.sales.v1.Quote\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"u\n\x12UpdateQuoteRequest\x12(\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.QuoteB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"9\n\x13UpdateQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\">\n\x10SendQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\n\n\x02to\x18\x03 \x03(\t\"7\n\x11SendQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"E\n\x12\x41\x63\x63\x65ptQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x0f\n\x07\x63onfirm\x18\x03 \x01(\x08\"h\n\x13\x41\x63\x63\x65ptQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\x12-\n\x0bsales_order\x18\x02 \x01(\x0b\x32\x18.erp.sales.v1.SalesOrder\"J\n\x12RejectQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"9\n\x13RejectQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"J\n\x12\x43\x61ncelQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"9\n\x13\x43\x61ncelQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"H\n\x12ReviseQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"9\n\x13ReviseQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"=\n\x15\x44uplicateQuoteRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"<\n\x16\x44uplicateQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Quote\"R\n\x17ListQuoteHistoryRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x18ListQuoteHistoryResponse\x12\x30\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1f.erp.sales.v1.QuoteHistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x15RenderQuotePdfRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x16RenderQuotePdfResponse\x12.\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x1f.erp.sales.v1.DocumentFileChunk*\xda\x01\n\nQuoteState\x12\x1b\n\x17QUOTE_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11QUOTE_STATE_DRAFT\x10\x01\x12\x14\n\x10QUOTE_STATE_SENT\x10\x02\x12\x18\n\x14QUOTE_STATE_ACCEPTED\x10\x03\x12\x18\n\x14QUOTE_STATE_REJECTED\x10\x04\x12\x17\n\x13QUOTE_STATE_EXPIRED\x10\x05\x12\x19\n\x15QUOTE_STATE_CANCELLED\x10\x06\x12\x1a\n\x16QUOTE_STATE_SUPERSEDED\x10\x07\x32\xd2\n\n\x0cQuoteService\x12\x64\n\x0b\x43reateQuote\x12 .erp.sales.v1.CreateQuoteRequest\x1a!.erp.sales.v1.CreateQuoteResponse\"\x10\x8a\xb5\x18\x0csales:create\x12Y\n\x08GetQuote\x12\x1d.erp.sales.v1.GetQuoteRequest\x1a\x1e.erp.sales.v1.GetQuoteResponse\"\x0e\x8a\xb5\x18\nsales:read\x12q\n\x10GetQuoteByNumber\x12%.erp.sales.v1.GetQuoteByNumberRequest\x1a&.erp.sales.v1.GetQuoteByNumberResponse\"\x0e\x8a\xb5\x18\nsales:read\x12_\n\nListQuotes\x12\x1f.erp.sales.v1.ListQuotesRequest\x1a .erp.sales.v1.ListQuotesResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\x64\n\x0bUpdateQuote\x12 .erp.sales.v1.UpdateQuoteRequest\x1a!.erp.sales.v1.UpdateQuoteResponse\"\x10\x8a\xb5\x18\x0csales:update\x12^\n\tSendQuote\x12\x1e.erp.sales.v1.SendQuoteRequest\x1a\x1f.erp.sales.v1.SendQuoteResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x64\n\x0b\x41\x63\x63\x65ptQuote\x12 .erp.sales.v1.AcceptQuoteRequest\x1a!.erp.sales.v1.AcceptQuoteResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x64\n\x0bRejectQuote\x12 .erp.sales.v1.RejectQuoteRequest\x1a!.erp.sales.v1.RejectQuoteResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x64\n\x0b\x43\x61ncelQuote\x12 .erp.sales.v1.CancelQuoteRequest\x1a!.erp.sales.v1.CancelQuoteResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x64\n\x0bReviseQuote\x12 .erp.sales.v1.ReviseQuoteRequest\x1a!.erp.sales.v1.ReviseQuoteResponse\"\x10\x8a\xb5\x18\x0csales:create\x12m\n\x0e\x44uplicateQuote\x12#.erp.sales.v1.DuplicateQuoteRequest\x1a$.erp.sales.v1.DuplicateQuoteResponse\"\x10\x8a\xb5\x18\x0csales:create\x12q\n\x10ListQuoteHistory\x12%.erp.sales.v1.ListQuoteHistoryRequest\x1a&.erp.sales.v1.ListQuoteHistoryResponse\"\x0e\x8a\xb5\x18\nsales:read\x12m\n\x0eRenderQuotePdf\x12#.erp.sales.v1.RenderQuotePdfRequest\x1a$.erp.sales.v1.RenderQuotePdfResponse\"\x0e\x8a\xb5\x18\nsales:read0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -69,6 +71,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUOTE'].fields_by_name['previous_revision_id']._serialized_options = b'\342A\001\003'
   _globals['_QUOTE'].fields_by_name['next_revision_id']._loaded_options = None
   _globals['_QUOTE'].fields_by_name['next_revision_id']._serialized_options = b'\342A\001\003'
+  _globals['_QUOTE'].fields_by_name['delivery']._loaded_options = None
+  _globals['_QUOTE'].fields_by_name['delivery']._serialized_options = b'\342A\001\003'
   _globals['_CREATEQUOTEREQUEST'].fields_by_name['quote']._loaded_options = None
   _globals['_CREATEQUOTEREQUEST'].fields_by_name['quote']._serialized_options = b'\342A\001\002'
   _globals['_GETQUOTEREQUEST'].fields_by_name['id']._loaded_options = None
@@ -97,6 +101,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DUPLICATEQUOTEREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_LISTQUOTEHISTORYREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_LISTQUOTEHISTORYREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_RENDERQUOTEPDFREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_RENDERQUOTEPDFREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_QUOTESERVICE'].methods_by_name['CreateQuote']._loaded_options = None
   _globals['_QUOTESERVICE'].methods_by_name['CreateQuote']._serialized_options = b'\212\265\030\014sales:create'
   _globals['_QUOTESERVICE'].methods_by_name['GetQuote']._loaded_options = None
@@ -121,60 +127,66 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUOTESERVICE'].methods_by_name['DuplicateQuote']._serialized_options = b'\212\265\030\014sales:create'
   _globals['_QUOTESERVICE'].methods_by_name['ListQuoteHistory']._loaded_options = None
   _globals['_QUOTESERVICE'].methods_by_name['ListQuoteHistory']._serialized_options = b'\212\265\030\nsales:read'
-  _globals['_QUOTESTATE']._serialized_start=2924
-  _globals['_QUOTESTATE']._serialized_end=3142
-  _globals['_QUOTE']._serialized_start=298
-  _globals['_QUOTE']._serialized_end=1016
-  _globals['_QUOTEHISTORYENTRY']._serialized_start=1019
-  _globals['_QUOTEHISTORYENTRY']._serialized_end=1215
-  _globals['_CREATEQUOTEREQUEST']._serialized_start=1217
-  _globals['_CREATEQUOTEREQUEST']._serialized_end=1299
-  _globals['_CREATEQUOTERESPONSE']._serialized_start=1301
-  _globals['_CREATEQUOTERESPONSE']._serialized_end=1358
-  _globals['_GETQUOTEREQUEST']._serialized_start=1360
-  _globals['_GETQUOTEREQUEST']._serialized_end=1395
-  _globals['_GETQUOTERESPONSE']._serialized_start=1397
-  _globals['_GETQUOTERESPONSE']._serialized_end=1451
-  _globals['_GETQUOTEBYNUMBERREQUEST']._serialized_start=1453
-  _globals['_GETQUOTEBYNUMBERREQUEST']._serialized_end=1500
-  _globals['_GETQUOTEBYNUMBERRESPONSE']._serialized_start=1502
-  _globals['_GETQUOTEBYNUMBERRESPONSE']._serialized_end=1564
-  _globals['_LISTQUOTESREQUEST']._serialized_start=1566
-  _globals['_LISTQUOTESREQUEST']._serialized_end=1658
-  _globals['_LISTQUOTESRESPONSE']._serialized_start=1660
-  _globals['_LISTQUOTESRESPONSE']._serialized_end=1742
-  _globals['_UPDATEQUOTEREQUEST']._serialized_start=1744
-  _globals['_UPDATEQUOTEREQUEST']._serialized_end=1861
-  _globals['_UPDATEQUOTERESPONSE']._serialized_start=1863
-  _globals['_UPDATEQUOTERESPONSE']._serialized_end=1920
-  _globals['_SENDQUOTEREQUEST']._serialized_start=1922
-  _globals['_SENDQUOTEREQUEST']._serialized_end=1972
-  _globals['_SENDQUOTERESPONSE']._serialized_start=1974
-  _globals['_SENDQUOTERESPONSE']._serialized_end=2029
-  _globals['_ACCEPTQUOTEREQUEST']._serialized_start=2031
-  _globals['_ACCEPTQUOTEREQUEST']._serialized_end=2100
-  _globals['_ACCEPTQUOTERESPONSE']._serialized_start=2102
-  _globals['_ACCEPTQUOTERESPONSE']._serialized_end=2206
-  _globals['_REJECTQUOTEREQUEST']._serialized_start=2208
-  _globals['_REJECTQUOTEREQUEST']._serialized_end=2282
-  _globals['_REJECTQUOTERESPONSE']._serialized_start=2284
-  _globals['_REJECTQUOTERESPONSE']._serialized_end=2341
-  _globals['_CANCELQUOTEREQUEST']._serialized_start=2343
-  _globals['_CANCELQUOTEREQUEST']._serialized_end=2417
-  _globals['_CANCELQUOTERESPONSE']._serialized_start=2419
-  _globals['_CANCELQUOTERESPONSE']._serialized_end=2476
-  _globals['_REVISEQUOTEREQUEST']._serialized_start=2478
-  _globals['_REVISEQUOTEREQUEST']._serialized_end=2550
-  _globals['_REVISEQUOTERESPONSE']._serialized_start=2552
-  _globals['_REVISEQUOTERESPONSE']._serialized_end=2609
-  _globals['_DUPLICATEQUOTEREQUEST']._serialized_start=2611
-  _globals['_DUPLICATEQUOTEREQUEST']._serialized_end=2672
-  _globals['_DUPLICATEQUOTERESPONSE']._serialized_start=2674
-  _globals['_DUPLICATEQUOTERESPONSE']._serialized_end=2734
-  _globals['_LISTQUOTEHISTORYREQUEST']._serialized_start=2736
-  _globals['_LISTQUOTEHISTORYREQUEST']._serialized_end=2818
-  _globals['_LISTQUOTEHISTORYRESPONSE']._serialized_start=2820
-  _globals['_LISTQUOTEHISTORYRESPONSE']._serialized_end=2921
-  _globals['_QUOTESERVICE']._serialized_start=3145
-  _globals['_QUOTESERVICE']._serialized_end=4396
+  _globals['_QUOTESERVICE'].methods_by_name['RenderQuotePdf']._loaded_options = None
+  _globals['_QUOTESERVICE'].methods_by_name['RenderQuotePdf']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_QUOTESTATE']._serialized_start=3172
+  _globals['_QUOTESTATE']._serialized_end=3390
+  _globals['_QUOTE']._serialized_start=361
+  _globals['_QUOTE']._serialized_end=1135
+  _globals['_QUOTEHISTORYENTRY']._serialized_start=1138
+  _globals['_QUOTEHISTORYENTRY']._serialized_end=1334
+  _globals['_CREATEQUOTEREQUEST']._serialized_start=1336
+  _globals['_CREATEQUOTEREQUEST']._serialized_end=1418
+  _globals['_CREATEQUOTERESPONSE']._serialized_start=1420
+  _globals['_CREATEQUOTERESPONSE']._serialized_end=1477
+  _globals['_GETQUOTEREQUEST']._serialized_start=1479
+  _globals['_GETQUOTEREQUEST']._serialized_end=1514
+  _globals['_GETQUOTERESPONSE']._serialized_start=1516
+  _globals['_GETQUOTERESPONSE']._serialized_end=1570
+  _globals['_GETQUOTEBYNUMBERREQUEST']._serialized_start=1572
+  _globals['_GETQUOTEBYNUMBERREQUEST']._serialized_end=1619
+  _globals['_GETQUOTEBYNUMBERRESPONSE']._serialized_start=1621
+  _globals['_GETQUOTEBYNUMBERRESPONSE']._serialized_end=1683
+  _globals['_LISTQUOTESREQUEST']._serialized_start=1685
+  _globals['_LISTQUOTESREQUEST']._serialized_end=1777
+  _globals['_LISTQUOTESRESPONSE']._serialized_start=1779
+  _globals['_LISTQUOTESRESPONSE']._serialized_end=1861
+  _globals['_UPDATEQUOTEREQUEST']._serialized_start=1863
+  _globals['_UPDATEQUOTEREQUEST']._serialized_end=1980
+  _globals['_UPDATEQUOTERESPONSE']._serialized_start=1982
+  _globals['_UPDATEQUOTERESPONSE']._serialized_end=2039
+  _globals['_SENDQUOTEREQUEST']._serialized_start=2041
+  _globals['_SENDQUOTEREQUEST']._serialized_end=2103
+  _globals['_SENDQUOTERESPONSE']._serialized_start=2105
+  _globals['_SENDQUOTERESPONSE']._serialized_end=2160
+  _globals['_ACCEPTQUOTEREQUEST']._serialized_start=2162
+  _globals['_ACCEPTQUOTEREQUEST']._serialized_end=2231
+  _globals['_ACCEPTQUOTERESPONSE']._serialized_start=2233
+  _globals['_ACCEPTQUOTERESPONSE']._serialized_end=2337
+  _globals['_REJECTQUOTEREQUEST']._serialized_start=2339
+  _globals['_REJECTQUOTEREQUEST']._serialized_end=2413
+  _globals['_REJECTQUOTERESPONSE']._serialized_start=2415
+  _globals['_REJECTQUOTERESPONSE']._serialized_end=2472
+  _globals['_CANCELQUOTEREQUEST']._serialized_start=2474
+  _globals['_CANCELQUOTEREQUEST']._serialized_end=2548
+  _globals['_CANCELQUOTERESPONSE']._serialized_start=2550
+  _globals['_CANCELQUOTERESPONSE']._serialized_end=2607
+  _globals['_REVISEQUOTEREQUEST']._serialized_start=2609
+  _globals['_REVISEQUOTEREQUEST']._serialized_end=2681
+  _globals['_REVISEQUOTERESPONSE']._serialized_start=2683
+  _globals['_REVISEQUOTERESPONSE']._serialized_end=2740
+  _globals['_DUPLICATEQUOTEREQUEST']._serialized_start=2742
+  _globals['_DUPLICATEQUOTEREQUEST']._serialized_end=2803
+  _globals['_DUPLICATEQUOTERESPONSE']._serialized_start=2805
+  _globals['_DUPLICATEQUOTERESPONSE']._serialized_end=2865
+  _globals['_LISTQUOTEHISTORYREQUEST']._serialized_start=2867
+  _globals['_LISTQUOTEHISTORYREQUEST']._serialized_end=2949
+  _globals['_LISTQUOTEHISTORYRESPONSE']._serialized_start=2951
+  _globals['_LISTQUOTEHISTORYRESPONSE']._serialized_end=3052
+  _globals['_RENDERQUOTEPDFREQUEST']._serialized_start=3054
+  _globals['_RENDERQUOTEPDFREQUEST']._serialized_end=3095
+  _globals['_RENDERQUOTEPDFRESPONSE']._serialized_start=3097
+  _globals['_RENDERQUOTEPDFRESPONSE']._serialized_end=3169
+  _globals['_QUOTESERVICE']._serialized_start=3393
+  _globals['_QUOTESERVICE']._serialized_end=4755
 # @@protoc_insertion_point(module_scope)

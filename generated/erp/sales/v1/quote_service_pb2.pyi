@@ -5,6 +5,8 @@ isort:skip_file
 
 from collections import abc as _abc
 from erp.sales.v1 import audit_pb2 as _audit_pb2
+from erp.sales.v1 import delivery_pb2 as _delivery_pb2
+from erp.sales.v1 import document_file_pb2 as _document_file_pb2
 from erp.sales.v1 import document_pb2 as _document_pb2
 from erp.sales.v1 import money_pb2 as _money_pb2
 from erp.sales.v1 import order_service_pb2 as _order_service_pb2
@@ -98,6 +100,7 @@ class Quote(_message.Message):
     ORDER_ID_FIELD_NUMBER: _builtins.int
     PREVIOUS_REVISION_ID_FIELD_NUMBER: _builtins.int
     NEXT_REVISION_ID_FIELD_NUMBER: _builtins.int
+    DELIVERY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """The server-assigned identifier of this revision."""
     number: _builtins.str
@@ -159,6 +162,10 @@ class Quote(_message.Message):
     def close_time(self) -> _timestamp_pb2.Timestamp:
         """When it was accepted, rejected, expired, cancelled or superseded."""
 
+    @_builtins.property
+    def delivery(self) -> _delivery_pb2.DocumentDelivery:
+        """Where the email of the sent quote stands; unset before SendQuote."""
+
     def __init__(
         self,
         *,
@@ -185,10 +192,11 @@ class Quote(_message.Message):
         order_id: _builtins.str = ...,
         previous_revision_id: _builtins.str = ...,
         next_revision_id: _builtins.str = ...,
+        delivery: _delivery_pb2.DocumentDelivery | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "close_time", b"close_time", "send_time", b"send_time", "shipping_charge", b"shipping_charge", "totals", b"totals"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "close_time", b"close_time", "delivery", b"delivery", "send_time", b"send_time", "shipping_charge", b"shipping_charge", "totals", b"totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "close_reason", b"close_reason", "close_time", b"close_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "discount_rate", b"discount_rate", "etag", b"etag", "id", b"id", "lines", b"lines", "next_revision_id", b"next_revision_id", "notes", b"notes", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "previous_revision_id", b"previous_revision_id", "revision", b"revision", "send_time", b"send_time", "shipping_charge", b"shipping_charge", "state", b"state", "team_id", b"team_id", "terms", b"terms", "totals", b"totals", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "close_reason", b"close_reason", "close_time", b"close_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "delivery", b"delivery", "discount_rate", b"discount_rate", "etag", b"etag", "id", b"id", "lines", b"lines", "next_revision_id", b"next_revision_id", "notes", b"notes", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "previous_revision_id", b"previous_revision_id", "revision", b"revision", "send_time", b"send_time", "shipping_charge", b"shipping_charge", "state", b"state", "team_id", b"team_id", "terms", b"terms", "totals", b"totals", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -524,19 +532,27 @@ class SendQuoteRequest(_message.Message):
 
     ID_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    TO_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """The quote's id."""
     etag: _builtins.str
     """The etag the caller last read; checked when set."""
+    @_builtins.property
+    def to(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Who gets the email, at most 10 addresses; empty means the customer's
+        email.
+        """
+
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         etag: _builtins.str = ...,
+        to: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "id", b"id", "to", b"to"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -895,3 +911,51 @@ class ListQuoteHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListQuoteHistoryResponse: _TypeAlias = ListQuoteHistoryResponse  # noqa: Y015
+
+@_typing.final
+class RenderQuotePdfRequest(_message.Message):
+    """The request of RenderQuotePdf."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The quote's id."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenderQuotePdfRequest: _TypeAlias = RenderQuotePdfRequest  # noqa: Y015
+
+@_typing.final
+class RenderQuotePdfResponse(_message.Message):
+    """One message of RenderQuotePdf's stream: the file's header first, then its
+    bytes.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHUNK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def chunk(self) -> _document_file_pb2.DocumentFileChunk:
+        """The header or the next chunk of bytes."""
+
+    def __init__(
+        self,
+        *,
+        chunk: _document_file_pb2.DocumentFileChunk | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenderQuotePdfResponse: _TypeAlias = RenderQuotePdfResponse  # noqa: Y015

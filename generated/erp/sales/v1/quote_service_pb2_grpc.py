@@ -113,6 +113,11 @@ class QuoteServiceStub:
                 request_serializer=erp_dot_sales_dot_v1_dot_quote__service__pb2.ListQuoteHistoryRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_quote__service__pb2.ListQuoteHistoryResponse.FromString,
                 _registered_method=True)
+        self.RenderQuotePdf = channel.unary_stream(
+                '/erp.sales.v1.QuoteService/RenderQuotePdf',
+                request_serializer=erp_dot_sales_dot_v1_dot_quote__service__pb2.RenderQuotePdfRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_quote__service__pb2.RenderQuotePdfResponse.FromString,
+                _registered_method=True)
 
 
 class QuoteServiceServicer:
@@ -188,10 +193,14 @@ class QuoteServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SendQuote(self, request, context):
-        """Sends a draft quote to the customer: DRAFT -> SENT.
+        """Sends a draft quote to the customer: DRAFT -> SENT, and emails the quote
+        PDF to the customer's email address (or to `to`). The mail is sent after
+        the change commits, by the delivery worker; `delivery` on the quote says
+        where it stands.
 
-        Returns FAILED_PRECONDITION when the quote is not a draft or its
-        `valid_until` has passed, and ABORTED for a stale etag.
+        Returns INVALID_ARGUMENT for a bad address in `to`, FAILED_PRECONDITION
+        when the quote is not a draft or its `valid_until` has passed, and
+        ABORTED for a stale etag.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -263,6 +272,17 @@ class QuoteServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenderQuotePdf(self, request, context):
+        """Renders the quote as a PDF, streamed as a header and then chunks of at
+        most 64 KiB (see DocumentFileChunk). The same quote version always gives
+        the same bytes.
+
+        Returns NOT_FOUND for an unknown quote or one outside the caller's scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QuoteServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -325,6 +345,11 @@ def add_QuoteServiceServicer_to_server(servicer, server):
                     servicer.ListQuoteHistory,
                     request_deserializer=erp_dot_sales_dot_v1_dot_quote__service__pb2.ListQuoteHistoryRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_quote__service__pb2.ListQuoteHistoryResponse.SerializeToString,
+            ),
+            'RenderQuotePdf': grpc.unary_stream_rpc_method_handler(
+                    servicer.RenderQuotePdf,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_quote__service__pb2.RenderQuotePdfRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_quote__service__pb2.RenderQuotePdfResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -670,6 +695,33 @@ class QuoteService:
             '/erp.sales.v1.QuoteService/ListQuoteHistory',
             erp_dot_sales_dot_v1_dot_quote__service__pb2.ListQuoteHistoryRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_quote__service__pb2.ListQuoteHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderQuotePdf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/erp.sales.v1.QuoteService/RenderQuotePdf',
+            erp_dot_sales_dot_v1_dot_quote__service__pb2.RenderQuotePdfRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_quote__service__pb2.RenderQuotePdfResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -83,10 +83,14 @@ class QuoteServiceStub:
     limit.
     """
     SendQuote: _grpc.UnaryUnaryMultiCallable[_quote_service_pb2.SendQuoteRequest, _quote_service_pb2.SendQuoteResponse]
-    """Sends a draft quote to the customer: DRAFT -> SENT.
+    """Sends a draft quote to the customer: DRAFT -> SENT, and emails the quote
+    PDF to the customer's email address (or to `to`). The mail is sent after
+    the change commits, by the delivery worker; `delivery` on the quote says
+    where it stands.
 
-    Returns FAILED_PRECONDITION when the quote is not a draft or its
-    `valid_until` has passed, and ABORTED for a stale etag.
+    Returns INVALID_ARGUMENT for a bad address in `to`, FAILED_PRECONDITION
+    when the quote is not a draft or its `valid_until` has passed, and
+    ABORTED for a stale etag.
     """
     AcceptQuote: _grpc.UnaryUnaryMultiCallable[_quote_service_pb2.AcceptQuoteRequest, _quote_service_pb2.AcceptQuoteResponse]
     """Accepts a sent quote: in one transaction the quote becomes ACCEPTED and a
@@ -127,6 +131,13 @@ class QuoteServiceStub:
     """
     ListQuoteHistory: _grpc.UnaryUnaryMultiCallable[_quote_service_pb2.ListQuoteHistoryRequest, _quote_service_pb2.ListQuoteHistoryResponse]
     """Lists every change of a quote, oldest first, one page at a time.
+
+    Returns NOT_FOUND for an unknown quote or one outside the caller's scope.
+    """
+    RenderQuotePdf: _grpc.UnaryStreamMultiCallable[_quote_service_pb2.RenderQuotePdfRequest, _quote_service_pb2.RenderQuotePdfResponse]
+    """Renders the quote as a PDF, streamed as a header and then chunks of at
+    most 64 KiB (see DocumentFileChunk). The same quote version always gives
+    the same bytes.
 
     Returns NOT_FOUND for an unknown quote or one outside the caller's scope.
     """
@@ -186,10 +197,14 @@ class QuoteServiceAsyncStub(QuoteServiceStub):
     limit.
     """
     SendQuote: _aio.UnaryUnaryMultiCallable[_quote_service_pb2.SendQuoteRequest, _quote_service_pb2.SendQuoteResponse]  # type: ignore[assignment]
-    """Sends a draft quote to the customer: DRAFT -> SENT.
+    """Sends a draft quote to the customer: DRAFT -> SENT, and emails the quote
+    PDF to the customer's email address (or to `to`). The mail is sent after
+    the change commits, by the delivery worker; `delivery` on the quote says
+    where it stands.
 
-    Returns FAILED_PRECONDITION when the quote is not a draft or its
-    `valid_until` has passed, and ABORTED for a stale etag.
+    Returns INVALID_ARGUMENT for a bad address in `to`, FAILED_PRECONDITION
+    when the quote is not a draft or its `valid_until` has passed, and
+    ABORTED for a stale etag.
     """
     AcceptQuote: _aio.UnaryUnaryMultiCallable[_quote_service_pb2.AcceptQuoteRequest, _quote_service_pb2.AcceptQuoteResponse]  # type: ignore[assignment]
     """Accepts a sent quote: in one transaction the quote becomes ACCEPTED and a
@@ -230,6 +245,13 @@ class QuoteServiceAsyncStub(QuoteServiceStub):
     """
     ListQuoteHistory: _aio.UnaryUnaryMultiCallable[_quote_service_pb2.ListQuoteHistoryRequest, _quote_service_pb2.ListQuoteHistoryResponse]  # type: ignore[assignment]
     """Lists every change of a quote, oldest first, one page at a time.
+
+    Returns NOT_FOUND for an unknown quote or one outside the caller's scope.
+    """
+    RenderQuotePdf: _aio.UnaryStreamMultiCallable[_quote_service_pb2.RenderQuotePdfRequest, _quote_service_pb2.RenderQuotePdfResponse]  # type: ignore[assignment]
+    """Renders the quote as a PDF, streamed as a header and then chunks of at
+    most 64 KiB (see DocumentFileChunk). The same quote version always gives
+    the same bytes.
 
     Returns NOT_FOUND for an unknown quote or one outside the caller's scope.
     """
@@ -322,10 +344,14 @@ class QuoteServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _quote_service_pb2.SendQuoteRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_quote_service_pb2.SendQuoteResponse, _abc.Awaitable[_quote_service_pb2.SendQuoteResponse]]:
-        """Sends a draft quote to the customer: DRAFT -> SENT.
+        """Sends a draft quote to the customer: DRAFT -> SENT, and emails the quote
+        PDF to the customer's email address (or to `to`). The mail is sent after
+        the change commits, by the delivery worker; `delivery` on the quote says
+        where it stands.
 
-        Returns FAILED_PRECONDITION when the quote is not a draft or its
-        `valid_until` has passed, and ABORTED for a stale etag.
+        Returns INVALID_ARGUMENT for a bad address in `to`, FAILED_PRECONDITION
+        when the quote is not a draft or its `valid_until` has passed, and
+        ABORTED for a stale etag.
         """
 
     @_abc_1.abstractmethod
@@ -402,6 +428,19 @@ class QuoteServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_quote_service_pb2.ListQuoteHistoryResponse, _abc.Awaitable[_quote_service_pb2.ListQuoteHistoryResponse]]:
         """Lists every change of a quote, oldest first, one page at a time.
+
+        Returns NOT_FOUND for an unknown quote or one outside the caller's scope.
+        """
+
+    @_abc_1.abstractmethod
+    def RenderQuotePdf(
+        self,
+        request: _quote_service_pb2.RenderQuotePdfRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_quote_service_pb2.RenderQuotePdfResponse], _abc.AsyncIterator[_quote_service_pb2.RenderQuotePdfResponse]]:
+        """Renders the quote as a PDF, streamed as a header and then chunks of at
+        most 64 KiB (see DocumentFileChunk). The same quote version always gives
+        the same bytes.
 
         Returns NOT_FOUND for an unknown quote or one outside the caller's scope.
         """
