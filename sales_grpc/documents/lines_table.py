@@ -20,6 +20,7 @@ PAD = 1.4  # above and below a row's text
 MAX_ROW_LINES = 40  # a row never outgrows a page; a longer description ends in "…"
 HEADER_FILL = (232, 236, 241)
 STRIPE_FILL = (247, 248, 250)
+INK = (25, 28, 32)
 
 
 class LinesTable:
@@ -32,6 +33,7 @@ class LinesTable:
     def header(self) -> None:
         pdf = self.pdf
         pdf.set_font(self.family, "B", FONT_SIZE)
+        pdf.set_text_color(*INK)  # also under a page's grey running header
         pdf.set_fill_color(*HEADER_FILL)
         for title, width, align in COLUMNS:
             pdf.cell(width, 7, title, align=align, fill=True)

@@ -20,14 +20,13 @@ from fpdf.enums import XPos, YPos
 
 from ..domain.documents.view import DocumentView, PartyBlock
 from . import formatting as fmt
-from .lines_table import LinesTable
+from .lines_table import INK, LinesTable
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
 MARGIN = 15.0
 RULE = (150, 158, 168)
 MUTED = (95, 102, 112)
-INK = (25, 28, 32)
 
 
 class _Layout(FPDF):
