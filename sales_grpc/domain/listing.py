@@ -185,6 +185,15 @@ def time_converter(raw: str) -> datetime:
                          "0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z") from None
 
 
+def currency_converter(raw: str) -> str:
+    from .money import MoneyError, check_currency
+
+    try:
+        return check_currency(raw)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from exc
+
+
 def decimal_converter(raw: str) -> Decimal:
     from .money import MoneyError, parse_decimal
 

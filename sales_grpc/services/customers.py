@@ -35,7 +35,8 @@ FILTERS = {
     "team_id": FilterField("team_id", _EQ, text_converter),
     "text": FilterField("text", frozenset({":"}), text_converter),
 }
-ORDER_BY = {"create_time": "create_time", "customer_code": "customer_code",
+# customer_code sorts by its number (store/customers.py code_key), not as text.
+ORDER_BY = {"create_time": "create_time", "customer_code": "code_key",
             "last_name": "last_name", "company_name": "company_name"}
 
 

@@ -11,8 +11,10 @@ from ..domain.access import Principal
 from ..domain.authorization import Move, authorize
 from ..domain.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, Violations
 from ..domain.listing import (
+    Condition,
     FilterField,
     bool_converter,
+    currency_converter,
     decimal_converter,
     page_size,
     parse_filter,
@@ -31,6 +33,7 @@ FILTERS = {
     "active": FilterField("active", frozenset({"="}), bool_converter),
     "unit_price": FilterField("unit_price.amount", frozenset({"=", "!=", "<", "<=", ">", ">="}),
                               decimal_converter),
+    "currency_code": FilterField("unit_price.currency", _EQ, currency_converter),
     "text": FilterField("text", frozenset({":"}), text_converter),
 }
 ORDER_BY = {"create_time": "create_time", "name": "name", "sku": "sku",
@@ -38,9 +41,11 @@ ORDER_BY = {"create_time": "create_time", "name": "name", "sku": "sku",
 
 
 class ProductService:
-    def __init__(self, repo: ProductRecords, idempotency: IdempotencyKeys) -> None:
+    def __init__(self, repo: ProductRecords, idempotency: IdempotencyKeys,
+                 default_currency: str = "USD") -> None:
         self._repo = repo
         self._idempotency = idempotency
+        self._default_currency = default_currency
 
     async def create(self, principal: Principal, values: dict[str, Any],
                      request_id: str = "") -> Product:
@@ -80,6 +85,12 @@ class ProductService:
     async def list_page(self, *, filter: str = "", order_by: str = "", size: int = 0,
                         token: str = "", show_deleted: bool = False) -> tuple[list[Product], str]:
         conditions = parse_filter(filter, FILTERS)
+        if any(c.field == "unit_price" for c in conditions) and \
+                not any(c.field == "currency_code" for c in conditions):
+            # A price is a number in a currency: compare within one, DEFAULT_CURRENCY unless
+            # the filter names another, never 10 JPY against 10 USD.
+            conditions.append(Condition("currency_code", "unit_price.currency", "=",
+                                        self._default_currency))
         order = parse_order_by(order_by, ORDER_BY, "create_time")
         return await self._repo.list_page(conditions, order, page_size(size), token, show_deleted)
 

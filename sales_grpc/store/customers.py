@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -27,13 +28,24 @@ from .mongo import Mongo
 from .paging import PageTokens, fetch_page
 from .sessions import driver_session
 
-TEXT_PATHS = ("first_name", "last_name", "company_name", "email", "customer_code")
+# full_name: "Ann Lee" finds Ann Lee, whose names are in two fields.
+TEXT_PATHS = ("first_name", "last_name", "full_name", "company_name", "email",
+              "customer_code")
+_DIGITS = re.compile(r"(\d+)$")
+
+
+def code_key(code: str) -> str:
+    """A customer code's sort key: its trailing number zero-padded to 20 digits, so
+    CUST-1000000 sorts after CUST-999999 whatever the format's width."""
+    match = _DIGITS.search(code)
+    return code if match is None else f"{code[:match.start()]}{int(match.group(1)):020d}"
 
 
 def to_doc(c: Customer) -> dict[str, Any]:
     return {
         "_id": ObjectId(c.id), "customer_code": c.customer_code, "first_name": c.first_name,
         "last_name": c.last_name, "company_name": c.company_name,
+        "full_name": f"{c.first_name} {c.last_name}", "code_key": code_key(c.customer_code),
         "customer_type": c.customer_type.value, "email": c.email, "phone": c.phone,
         "billing_address": codec.address_doc(c.billing_address),
         "shipping_address": codec.address_doc(c.shipping_address),

@@ -44,7 +44,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("email", ASCENDING)]),
         *(model for scope in (["owner_id"], ["team_id"], [])
           for model in _listing([*scope, "delete_time"],
-                                ["create_time", "customer_code", "last_name", "company_name"])),
+                                ["create_time", "code_key", "last_name", "company_name"])),
     ],
     "products": [
         IndexModel([("sku", ASCENDING)], unique=True),

@@ -453,8 +453,11 @@ class ListProductsRequest(_message.Message):
     """A filter: comparisons joined by `AND`, for example
     `category = "Tools" AND active = true AND unit_price >= 10`. Fields:
     `category`, `sku` (`=`, `!=`), `active` (`=`), `unit_price` (`=`, `!=`,
-    `<`, `<=`, `>`, `>=`, a decimal) and `text` (`:`, a literal
-    case-insensitive substring of name, SKU or description).
+    `<`, `<=`, `>`, `>=`, a decimal), `currency_code` (`=`, `!=`, the
+    price's ISO 4217 code) and `text` (`:`, a literal case-insensitive
+    substring of name, SKU or description). A `unit_price` comparison is
+    made within one currency: the filter's `currency_code`, or
+    DEFAULT_CURRENCY when it names none.
     """
     order_by: _builtins.str
     """The sort order: a comma-separated list of `create_time`, `name`, `sku`
