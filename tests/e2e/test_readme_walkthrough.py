@@ -51,4 +51,5 @@ def test_the_readme_walkthrough_runs_as_written(fresh_dev):
     assert '"order_count": "1"' in out
     assert "Code: Unauthenticated" in out
     assert "QUOTE_STATE_ACCEPTED" in out and '"quote_id": "' in out
+    assert "DELIVERY_STATE_" in out and "wrote /tmp/quote.pdf" in out
     assert out.count("SALES_ORDER_STATE_CONFIRMED") >= 1
