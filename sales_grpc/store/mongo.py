@@ -16,7 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from ..domain.errors import Aborted, Unavailable
+from ..domain.errors import Aborted
 from ..services.ports import Replayed
 
 log = logging.getLogger(__name__)
@@ -106,13 +106,11 @@ class Mongo:
         transaction's retries), so a client that gave up does not leave the database working
         for it; no deadline, no bound.
 
-        While the last ping failed the call is UNAVAILABLE at once: under a deadline the
-        driver would wait for a server for all of it (it replaces serverSelectionTimeoutMS),
-        and a caller is better told now to go to another replica."""
-        if not self.reachable:
-            raise Unavailable("the database is unreachable; retry later",
-                              reason="DATABASE_UNAVAILABLE")
-        if remaining is None:
+        Not while the last ping failed: under a deadline the driver waits for a server for
+        all of it (the deadline replaces serverSelectionTimeoutMS), so a call to a database
+        that is down would hang until its deadline instead of being UNAVAILABLE after
+        serverSelectionTimeoutMS (5 s)."""
+        if remaining is None or not self.reachable:
             return contextlib.nullcontext()
         return pymongo.timeout(max(remaining, 0.001))
 
