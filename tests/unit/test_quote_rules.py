@@ -3,18 +3,25 @@ an accepted or revised quote becomes."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 
+from sales_grpc.documents.formatting import money
+from sales_grpc.documents.pdf import render_pdf
 from sales_grpc.domain.access import Principal, Role
+from sales_grpc.domain.customers import Customer, CustomerType
 from sales_grpc.domain.documents.lines import DocumentLine, reprice, totals_of
+from sales_grpc.domain.documents.view import PartyBlock
 from sales_grpc.domain.errors import FailedPrecondition
 from sales_grpc.domain.orders import OrderState
 from sales_grpc.domain.pricing import LineAmounts
 from sales_grpc.domain.quotes import Quote, QuoteAction, QuoteState, order_from, revision_of
 from sales_grpc.domain.records import Audit
+from sales_grpc.services.document_views import quote_view
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 REP = Principal("rep-1", Role.SALES_REP, team_id="team-a")
@@ -66,3 +73,20 @@ def test_a_revision_keeps_the_number_and_counts_on():
     revised = revision_of(_quote(), "r" * 24, "rep-1", NOW)
     assert (revised.number, revised.revision, revised.state, revised.previous_revision_id) == (
         "QT-2026-000001", 2, QuoteState.DRAFT, "q" * 24)
+
+
+def test_a_200_line_quote_prints_its_validity_and_numbers_every_page():
+    quote = _quote()
+    quote.lines = quote.lines * 200
+    quote.totals = totals_of(quote.lines, quote.shipping)
+    customer = Customer(id="c" * 24, customer_code="CUST-000007", first_name="Zoë",
+                        last_name="Ørsted", customer_type=CustomerType.INDIVIDUAL,
+                        email="zoe@example.com", owner_id="rep-1", team_id="team-a",
+                        audit=Audit.new("rep-1", NOW))
+    pages = PdfReader(io.BytesIO(render_pdf(quote_view(
+        quote, customer, PartyBlock("Ñandú Supplies"))))).pages
+    first, last = pages[0].extract_text(), pages[-1].extract_text()
+    assert "Quote" in first and "QT-2026-000001" in first and "2026-11-30" in first
+    assert "Zoë Ørsted" in first and "Ñandú Supplies" in first
+    assert len(pages) > 2 and f"Page 2 of {len(pages)}" in pages[1].extract_text()
+    assert money(quote.totals.grand_total, "USD") in last  # e.g. "USD 11,341.10"
