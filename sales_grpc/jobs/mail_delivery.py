@@ -69,6 +69,9 @@ class MailDelivery:
             except PyMongoError as exc:
                 log.warning("mail delivery: %s; retrying", exc)
                 await self._pause(max(self._poll, 1.0))
+            except Exception:  # a bug must not end delivery on this server for good
+                log.exception("mail delivery pass failed; retrying")
+                await self._pause(max(self._poll, 1.0))
 
     def stop(self) -> None:
         self._stopped.set()
