@@ -53,7 +53,11 @@ class QuoteLifecycle:
                     f"quote {quote.number} was valid until {quote.valid_until.isoformat()}; "
                     "set a later valid_until before sending it", reason="QUOTE_VALIDITY_PAST")
             customer = await self._customers.get(quote.customer_id, change.session)
-            address = recipients or ((customer.email,) if customer else ())
+            address = recipients or ((customer.email,) if customer and customer.email else ())
+            if not address:
+                raise FailedPrecondition(f"quote {quote.number}'s customer has no email "
+                                         "address; name the recipients in `to`",
+                                         reason="NO_RECIPIENT")
             document = DocumentRef("quote", quote.id)
             await self._mail.enqueue(Mail(
                 document, address, f"Quote {quote.number}",
