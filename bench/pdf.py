@@ -53,7 +53,7 @@ from sales_grpc.domain.documents.view import DocumentView, LineView, PartyBlock,
 from sales_grpc.services.document_views import order_view, seller_block
 from sales_grpc.store.embedded import start_embedded
 
-from .common import Result, cell, cell_headers, closed_loop, cpu_seconds, merged, start_child
+from .common import Result, cell, cell_headers, closed_loop, merged, start_child
 
 THROUGHPUT_TARGET = 0.8
 ISOLATION_TARGET = 2.0
@@ -167,18 +167,6 @@ def children(pid: int) -> list[int]:
     return found
 
 
-async def charged(call: Any, workers_of: int) -> Result:
-    """`await call`, a closed_loop, with the CPU of `workers_of`'s children added as
-    "workers"."""
-    def used() -> float:
-        return sum(cpu_seconds(pid) for pid in children(workers_of))
-
-    before = used()
-    result: Result = await call
-    result.cpu["workers"] = used() - before
-    return result
-
-
 async def measure(settings: Settings, args: argparse.Namespace, db_pid: int = 0
                   ) -> Measured:
     render_ms, sizes = time_renders(args.renders)
@@ -195,8 +183,10 @@ async def measure(settings: Settings, args: argparse.Namespace, db_pid: int = 0
         request = opb.RenderSalesOrderPdfRequest(id=order_id)
         get = cpb.GetCustomerRequest(id=customer_id)
         view = await local_view(settings, order_id)
-        streamed = await stream_pdf(orders, request, rep)  # also starts the server's workers
+        streamed = await stream_pdf(orders, request, rep)
         assert streamed == render_pdf(view), "the RPC rendered another document than ours"
+        # Every worker started (they start on demand) before any clock, so the set is known.
+        await asyncio.gather(*(stream_pdf(orders, request, rep) for _ in range(8)))
 
         async def rpc(i: int) -> Any:
             return await stream_pdf(orders, request, rep)
@@ -208,27 +198,27 @@ async def measure(settings: Settings, args: argparse.Namespace, db_pid: int = 0
             return await customers.GetCustomer(get, metadata=rep)
 
         slice_seconds = args.duration / args.rounds
-        roles = {"client": os.getpid(), "server": server.pid, "db": db_pid}
+        roles = {"client": os.getpid(), "server": server.pid, "db": db_pid,
+                 **{f"worker {pid}": pid for pid in children(server.pid)}}
         throughput = []
         for level in LEVELS:
             cells: tuple[list[Result], list[Result]] = ([], [])
             for _ in range(args.rounds):
                 for mine, name, call in zip(cells, ("RPC", "in-process"), (rpc, in_process),
                                             strict=True):
-                    mine.append(await charged(closed_loop(
-                        name, call, level, 10**9, slice_seconds, level, roles), server.pid))
+                    mine.append(await closed_loop(name, call, level, 10**9, slice_seconds,
+                                                  level, roles))
             throughput.append((merged(cells[0]), merged(cells[1])))
             print(f"  measured throughput at concurrency {level}", file=sys.stderr, flush=True)
 
         idle: list[Result] = []
         beside: list[Result] = []
         for _ in range(args.rounds):
-            idle.append(await charged(closed_loop(
-                "alone", get_customer, 1, 10**9, slice_seconds, 20, roles), server.pid))
+            idle.append(await closed_loop("alone", get_customer, 1, 10**9, slice_seconds, 20,
+                                          roles))
             async with render_load(server.port, rep, order_id, args.renderers):
-                beside.append(await charged(closed_loop(
-                    "beside renders", get_customer, 1, 10**9, slice_seconds, 5, roles),
-                    server.pid))
+                beside.append(await closed_loop("beside renders", get_customer, 1, 10**9,
+                                                slice_seconds, 5, roles))
         print("  measured isolation", file=sys.stderr, flush=True)
         return Measured(render_ms, sizes, throughput, merged(idle), merged(beside),
                         len(streamed))
@@ -303,7 +293,7 @@ def report(m: Measured, args: argparse.Namespace) -> bool:
     for result in (m.idle, m.beside):
         label = "alone" if result is m.idle else f"beside {args.renderers} renders"
         print(f"{label:<32} | {cell(result)} | "
-              + " / ".join(f"{result.cpu.get(role, float('nan')):.1f}" for role in ROLES))
+              + " / ".join(f"{cpu_of(result, role):.1f}" for role in ROLES))
     isolation = isolation_ratio(m)
     print(f"GetCustomer p99 beside renders / alone = {isolation:.2f} (target at most "
           f"{ISOLATION_TARGET:.1f})")
@@ -318,10 +308,17 @@ def report(m: Measured, args: argparse.Namespace) -> bool:
 ROLES = ("client", "server", "workers", "db")
 
 
+def cpu_of(result: Result, role: str) -> float:
+    """CPU seconds of a role in the timed phase; "workers" sums the server's children."""
+    if role == "workers":
+        return sum(used for name, used in result.cpu.items() if name.startswith("worker "))
+    return result.cpu.get(role, float("nan"))
+
+
 def cpu_ms(result: Result) -> str:
     shown = []
     for role in ROLES:
-        per_call = result.cpu_us_per_call(role) / 1000
+        per_call = cpu_of(result, role) / len(result.latencies) * 1000
         shown.append("-" if per_call != per_call else f"{per_call:.0f}")  # NaN: unknown
     return " / ".join(shown)
 
