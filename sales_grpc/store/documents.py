@@ -3,20 +3,24 @@ orders, quotes and invoices store their common part alike."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
 
 from ..domain.documents.document import SalesDocument
 from ..domain.documents.lines import DocumentLine
 from ..domain.pricing import LineAmounts, Totals
+from ..services.ports import Session
 from . import codec
+from .sessions import driver_session
 
 D = codec.dec
 U = codec.undec
 S = TypeVar("S", bound=Enum)
+Doc = TypeVar("Doc", bound=SalesDocument[Any])
 
 
 def line_doc(line: DocumentLine) -> dict[str, Any]:
@@ -72,3 +76,33 @@ def base_values(d: dict[str, Any], states: type[S], initial: S,
             state: d[name] for state, name in time_fields.items() if d.get(name)}},
         "version": d["version"],
     }
+
+
+class DocumentStore(Generic[Doc]):
+    """Reading and writing one document type's collection: by id, insert, and the
+    version-checked save every change goes through."""
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]],
+                 to_doc: Callable[[Doc], dict[str, Any]],
+                 from_doc: Callable[[dict[str, Any]], Doc]) -> None:
+        self._docs = collection
+        self._to_doc = to_doc
+        self._from_doc = from_doc
+
+    async def get(self, document_id: str, session: Session | None = None) -> Doc | None:
+        doc = await self._docs.find_one({"_id": ObjectId(document_id)},
+                                        session=driver_session(session))
+        return None if doc is None else self._from_doc(doc)
+
+    async def add(self, document: Doc, session: Session | None) -> None:
+        await self._docs.insert_one(self._to_doc(document), session=driver_session(session))
+
+    async def save(self, document: Doc, expected_version: int, session: Session) -> bool:
+        """Writes the document's own fields if the version matches; $set rather than a
+        replace, so fields other documents keep on it (an invoice's mark) are left alone."""
+        doc = self._to_doc(document)
+        del doc["_id"]
+        result = await self._docs.update_one(
+            {"_id": ObjectId(document.id), "version": expected_version}, {"$set": doc},
+            session=driver_session(session))
+        return result.matched_count == 1

@@ -5,14 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from bson import ObjectId
-
 from ..domain.access import Scope
 from ..domain.listing import Condition, SortKey
 from ..domain.orders import OPEN_EXPOSURE, OrderState, SalesOrder
 from ..services.ports import Session
 from . import codec, query
-from .documents import base_doc, base_values
+from .documents import DocumentStore, base_doc, base_values
 from .mongo import Mongo
 from .paging import PageTokens, fetch_page
 from .sessions import driver_session
@@ -35,33 +33,14 @@ def from_doc(d: dict[str, Any]) -> SalesOrder:
                       quote_id=d.get("quote_id", ""))
 
 
-class OrderRepository:
+class OrderRepository(DocumentStore[SalesOrder]):
     def __init__(self, mongo: Mongo, tokens: PageTokens) -> None:
-        self._mongo = mongo
-        self._docs = mongo.db.sales_orders
+        super().__init__(mongo.db.sales_orders, to_doc, from_doc)
         self._tokens = tokens
-
-    async def get(self, order_id: str, session: Session | None = None) -> SalesOrder | None:
-        doc = await self._docs.find_one({"_id": ObjectId(order_id)},
-                                        session=driver_session(session))
-        return None if doc is None else from_doc(doc)
 
     async def get_by_number(self, number: str) -> SalesOrder | None:
         doc = await self._docs.find_one({"number": {"$eq": number}})
         return None if doc is None else from_doc(doc)
-
-    async def add(self, order: SalesOrder, session: Session | None) -> None:
-        await self._docs.insert_one(to_doc(order), session=driver_session(session))
-
-    async def save(self, order: SalesOrder, expected_version: int, session: Session) -> bool:
-        """Writes the order's own fields if the version matches; $set rather than a replace,
-        so fields other documents keep on the order (an invoice's mark) are left alone."""
-        doc = to_doc(order)
-        del doc["_id"]
-        result = await self._docs.update_one(
-            {"_id": ObjectId(order.id), "version": expected_version}, {"$set": doc},
-            session=driver_session(session))
-        return result.matched_count == 1
 
     async def open_exposure(self, customer_id: str, currency: str,
                             session: Session) -> Decimal:

@@ -5,18 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bson import ObjectId
 from pymongo import DESCENDING
 
 from ..domain.access import Scope
 from ..domain.listing import Condition, SortKey
 from ..domain.quotes import Quote, QuoteState
-from ..services.ports import Session
 from . import query
-from .documents import base_doc, base_values
+from .documents import DocumentStore, base_doc, base_values
 from .mongo import Mongo
 from .paging import PageTokens, fetch_page
-from .sessions import driver_session
 
 TEXT_PATHS = ("number", "notes")
 _TIME_FIELDS = {QuoteState.SENT: "send_time", QuoteState.ACCEPTED: "accept_time",
@@ -42,32 +39,16 @@ def from_doc(d: dict[str, Any]) -> Quote:
                  next_revision_id=d.get("next_revision_id", ""))
 
 
-class QuoteRepository:
+class QuoteRepository(DocumentStore[Quote]):
     def __init__(self, mongo: Mongo, tokens: PageTokens) -> None:
-        self._docs = mongo.db.quotes
+        super().__init__(mongo.db.quotes, to_doc, from_doc)
         self._tokens = tokens
-
-    async def get(self, quote_id: str, session: Session | None = None) -> Quote | None:
-        doc = await self._docs.find_one({"_id": ObjectId(quote_id)},
-                                        session=driver_session(session))
-        return None if doc is None else from_doc(doc)
 
     async def get_by_number(self, number: str) -> Quote | None:
         """The latest revision."""
         doc = await self._docs.find_one({"number": {"$eq": number}},
                                         sort=[("revision", DESCENDING)])
         return None if doc is None else from_doc(doc)
-
-    async def add(self, quote: Quote, session: Session | None) -> None:
-        await self._docs.insert_one(to_doc(quote), session=driver_session(session))
-
-    async def save(self, quote: Quote, expected_version: int, session: Session) -> bool:
-        doc = to_doc(quote)
-        del doc["_id"]
-        result = await self._docs.update_one(
-            {"_id": ObjectId(quote.id), "version": expected_version}, {"$set": doc},
-            session=driver_session(session))
-        return result.matched_count == 1
 
     async def past_due(self, today: date, limit: int) -> list[str]:
         """Ids of SENT quotes whose last day is before `today`: the expiry job's work."""
