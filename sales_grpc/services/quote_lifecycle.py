@@ -118,27 +118,26 @@ class QuoteLifecycle:
 
     async def reject(self, principal: Principal, quote_id: str, etag: str, reason: str
                      ) -> Quote:
-        reason = _reason(reason)
-
-        async def effects(change: Change[Quote]) -> None:
-            change.document.close_reason = reason
-            change.events.append(ev.QuoteRejected(**ev.QuoteFacts.facts(change.document),
-                                                  reason=reason))
-
-        return await self._workflow.change(principal, quote_id, etag, effects,
-                                           action=QuoteAction.REJECT, note=reason)
+        return await self._close(principal, quote_id, etag, reason, QuoteAction.REJECT,
+                                 ev.QuoteRejected)
 
     async def cancel(self, principal: Principal, quote_id: str, etag: str, reason: str
                      ) -> Quote:
+        return await self._close(principal, quote_id, etag, reason, QuoteAction.CANCEL,
+                                 ev.QuoteCancelled)
+
+    async def _close(self, principal: Principal, quote_id: str, etag: str, reason: str,
+                     action: QuoteAction,
+                     event: type[ev.QuoteRejected] | type[ev.QuoteCancelled]) -> Quote:
+        """A move that ends the quote for a reason the customer or the rep gives."""
         reason = _reason(reason)
 
         async def effects(change: Change[Quote]) -> None:
             change.document.close_reason = reason
-            change.events.append(ev.QuoteCancelled(**ev.QuoteFacts.facts(change.document),
-                                                   reason=reason))
+            change.events.append(event(**ev.QuoteFacts.facts(change.document), reason=reason))
 
-        return await self._workflow.change(principal, quote_id, etag, effects,
-                                           action=QuoteAction.CANCEL, note=reason)
+        return await self._workflow.change(principal, quote_id, etag, effects, action=action,
+                                           note=reason)
 
     async def revise(self, principal: Principal, quote_id: str, etag: str) -> Quote:
         """A new DRAFT revision; the sent one is SUPERSEDED. A retry returns the revision the
