@@ -191,6 +191,126 @@ class MailFailed:
     smtp_code: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class InvoiceFacts:
+    """What every invoice event tells: which invoice, whose, and where its amounts stand after
+    the change."""
+
+    invoice_id: str
+    number: str
+    order_id: str
+    customer_id: str
+    owner_id: str
+    team_id: str
+    currency_code: str
+    issue_date: str
+    due_date: str
+    grand_total: Decimal
+    amount_paid: Decimal
+    amount_credited: Decimal
+    amount_due: Decimal
+
+    @classmethod
+    def facts(cls, invoice: Any) -> dict[str, Any]:
+        return {"invoice_id": invoice.id, "number": invoice.number,
+                "order_id": invoice.order_id, "customer_id": invoice.customer_id,
+                "owner_id": invoice.owner_id, "team_id": invoice.team_id,
+                "currency_code": invoice.currency,
+                "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else "",
+                "due_date": invoice.due_date.isoformat() if invoice.due_date else "",
+                "grand_total": invoice.totals.grand_total, "amount_paid": invoice.amount_paid,
+                "amount_credited": invoice.amount_credited, "amount_due": invoice.amount_due}
+
+
+def event_lines(document: Any) -> list[OrderEventLine]:
+    return [OrderEventLine(line.product_id, line.sku, line.quantity, line.unit_price,
+                           line.amounts.gross, line.amounts.discount, line.amounts.tax,
+                           line.amounts.total) for line in document.lines]
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceFinalized(InvoiceFacts):
+    lines: list[OrderEventLine]
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_total: Decimal
+    shipping: Decimal
+
+    @classmethod
+    def of(cls, invoice: Any) -> InvoiceFinalized:
+        t = invoice.totals
+        return cls(**cls.facts(invoice), lines=event_lines(invoice), subtotal=t.subtotal,
+                   discount_total=t.discount_total, tax_total=t.tax_total,
+                   shipping=t.shipping)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceSent(InvoiceFacts):
+    recipients: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentReceived(InvoiceFacts):
+    payment_id: str
+    amount: Decimal
+    method: str
+    payment_date: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoicePaid(InvoiceFacts):
+    paid_date: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceVoided(InvoiceFacts):
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceMarkedUncollectible(InvoiceFacts):
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceOverdue(InvoiceFacts):
+    days_overdue: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditNoteIssued:
+    credit_note_id: str
+    number: str
+    invoice_id: str
+    invoice_number: str
+    customer_id: str
+    owner_id: str
+    team_id: str
+    currency_code: str
+    issue_date: str
+    lines: list[OrderEventLine]
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_total: Decimal
+    grand_total: Decimal
+    amount_applied: Decimal
+    amount_to_balance: Decimal
+    reason: str
+
+    @classmethod
+    def of(cls, note: Any) -> CreditNoteIssued:
+        t = note.totals
+        return cls(credit_note_id=note.id, number=note.number, invoice_id=note.invoice_id,
+                   invoice_number=note.invoice_number, customer_id=note.customer_id,
+                   owner_id=note.owner_id, team_id=note.team_id, currency_code=note.currency,
+                   issue_date=note.issue_date.isoformat(), lines=event_lines(note),
+                   subtotal=t.subtotal, discount_total=t.discount_total, tax_total=t.tax_total,
+                   grand_total=t.grand_total, amount_applied=note.amount_applied,
+                   amount_to_balance=note.amount_to_balance, reason=note.reason)
+
+
 DomainEvent = (OrderConfirmed | OrderCancelled | OrderShipped | OrderDelivered | StockReserved
                | StockReleased | QuoteCreated | QuoteSent | QuoteAccepted | QuoteRejected
-               | QuoteExpired | QuoteCancelled | MailDelivered | MailFailed)
+               | QuoteExpired | QuoteCancelled | MailDelivered | MailFailed | InvoiceFinalized
+               | InvoiceSent | PaymentReceived | InvoicePaid | InvoiceVoided
+               | InvoiceMarkedUncollectible | InvoiceOverdue | CreditNoteIssued)

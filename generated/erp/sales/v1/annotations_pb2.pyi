@@ -21,8 +21,9 @@ contract is the single source of truth for authorization.
 elevated_permission: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.MethodOptions, _builtins.str]
 """A business permission that a caller who is not a sales manager or admin
 needs besides `required_permission`: `sales:catalog` (create, change or
-delete products) or `sales:stock` (adjust stock). Managers and admins may
+delete products), `sales:stock` (adjust stock) or `sales:billing`
+(record payments, void and write off invoices, issue credit notes). Managers and admins may
 call the RPC without it; an Auth service can grant it to, say, a catalog
 clerk. Refused calls are PERMISSION_DENIED with ErrorInfo reason
-CATALOG_CHANGE_NOT_ALLOWED or STOCK_CHANGE_NOT_ALLOWED.
+CATALOG_CHANGE_NOT_ALLOWED, STOCK_CHANGE_NOT_ALLOWED or BILLING_NOT_ALLOWED.
 """

@@ -31,7 +31,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#erp/sales/v1/customer_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1a\x65rp/sales/v1/address.proto\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x18\x65rp/sales/v1/audit.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc2\x01\n\x12\x43ustomerSalesStats\x12\x13\n\x0border_count\x18\x01 \x01(\x03\x12,\n\x0btotal_spent\x18\x02 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x02\x18\x01\x12\x34\n\x17total_spent_by_currency\x18\x04 \x03(\x0b\x32\x13.erp.sales.v1.Money\x12\x33\n\x0flast_order_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xca\x05\n\x08\x43ustomer\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rcustomer_code\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nfirst_name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tlast_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x63ompany_name\x18\x05 \x01(\t\x12\x37\n\rcustomer_type\x18\x06 \x01(\x0e\x32\x1a.erp.sales.v1.CustomerTypeB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x65mail\x18\x07 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05phone\x18\x08 \x01(\t\x12\x34\n\x0f\x62illing_address\x18\t \x01(\x0b\x32\x1b.erp.sales.v1.PostalAddress\x12\x35\n\x10shipping_address\x18\n \x01(\x0b\x32\x1b.erp.sales.v1.PostalAddress\x12\x31\n\rpayment_terms\x18\x0b \x01(\x0e\x32\x1a.erp.sales.v1.PaymentTerms\x12)\n\x0c\x63redit_limit\x18\x0c \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x0e\n\x06tax_id\x18\r \x01(\t\x12\r\n\x05notes\x18\x0e \x01(\t\x12,\n\x06status\x18\x0f \x01(\x0e\x32\x1c.erp.sales.v1.CustomerStatus\x12\x10\n\x08owner_id\x18\x10 \x01(\t\x12\x0f\n\x07team_id\x18\x11 \x01(\t\x12;\n\x0bsales_stats\x18\x12 \x01(\x0b\x32 .erp.sales.v1.CustomerSalesStatsB\x04\xe2\x41\x01\x03\x12,\n\x05\x61udit\x18\x13 \x01(\x0b\x32\x17.erp.sales.v1.AuditInfoB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x14 \x01(\t\x12\x35\n\x0b\x64\x65lete_time\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"U\n\x15\x43reateCustomerRequest\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"B\n\x16\x43reateCustomerResponse\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\" \n\x12GetCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x13GetCustomerResponse\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\"u\n\x14ListCustomersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x05 \x01(\x08\"[\n\x15ListCustomersResponse\x12)\n\tcustomers\x18\x01 \x03(\x0b\x32\x16.erp.sales.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"x\n\x15UpdateCustomerRequest\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"B\n\x16UpdateCustomerResponse\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\"1\n\x15\x44\x65leteCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"B\n\x16\x44\x65leteCustomerResponse\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\"N\n\x16SearchCustomersRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x17SearchCustomersResponse\x12)\n\tcustomers\x18\x01 \x03(\x0b\x32\x16.erp.sales.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x85\x01\n\x0c\x43ustomerType\x12\x1d\n\x19\x43USTOMER_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43USTOMER_TYPE_INDIVIDUAL\x10\x01\x12\x1a\n\x16\x43USTOMER_TYPE_BUSINESS\x10\x02\x12\x1c\n\x18\x43USTOMER_TYPE_GOVERNMENT\x10\x03*\xa8\x01\n\x0e\x43ustomerStatus\x12\x1f\n\x1b\x43USTOMER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43USTOMER_STATUS_ACTIVE\x10\x01\x12\x1c\n\x18\x43USTOMER_STATUS_INACTIVE\x10\x02\x12\x1d\n\x19\x43USTOMER_STATUS_SUSPENDED\x10\x03\x12\x1c\n\x18\x43USTOMER_STATUS_PROSPECT\x10\x04*\xfe\x01\n\x0cPaymentTerms\x12\x1d\n\x19PAYMENT_TERMS_UNSPECIFIED\x10\x00\x12\x18\n\x14PAYMENT_TERMS_NET_15\x10\x01\x12\x18\n\x14PAYMENT_TERMS_NET_30\x10\x02\x12\x18\n\x14PAYMENT_TERMS_NET_45\x10\x03\x12\x18\n\x14PAYMENT_TERMS_NET_60\x10\x04\x12\x18\n\x14PAYMENT_TERMS_NET_90\x10\x05\x12\x15\n\x11PAYMENT_TERMS_COD\x10\x06\x12\x19\n\x15PAYMENT_TERMS_PREPAID\x10\x07\x12\x1b\n\x17PAYMENT_TERMS_IMMEDIATE\x10\x08\x32\x9c\x05\n\x0f\x43ustomerService\x12m\n\x0e\x43reateCustomer\x12#.erp.sales.v1.CreateCustomerRequest\x1a$.erp.sales.v1.CreateCustomerResponse\"\x10\x8a\xb5\x18\x0csales:create\x12\x62\n\x0bGetCustomer\x12 .erp.sales.v1.GetCustomerRequest\x1a!.erp.sales.v1.GetCustomerResponse\"\x0e\x8a\xb5\x18\nsales:read\x12h\n\rListCustomers\x12\".erp.sales.v1.ListCustomersRequest\x1a#.erp.sales.v1.ListCustomersResponse\"\x0e\x8a\xb5\x18\nsales:read\x12m\n\x0eUpdateCustomer\x12#.erp.sales.v1.UpdateCustomerRequest\x1a$.erp.sales.v1.UpdateCustomerResponse\"\x10\x8a\xb5\x18\x0csales:update\x12m\n\x0e\x44\x65leteCustomer\x12#.erp.sales.v1.DeleteCustomerRequest\x1a$.erp.sales.v1.DeleteCustomerResponse\"\x10\x8a\xb5\x18\x0csales:delete\x12n\n\x0fSearchCustomers\x12$.erp.sales.v1.SearchCustomersRequest\x1a%.erp.sales.v1.SearchCustomersResponse\"\x0e\x8a\xb5\x18\nsales:readb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#erp/sales/v1/customer_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1a\x65rp/sales/v1/address.proto\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x18\x65rp/sales/v1/audit.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x02\n\x12\x43ustomerSalesStats\x12\x13\n\x0border_count\x18\x01 \x01(\x03\x12,\n\x0btotal_spent\x18\x02 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x02\x18\x01\x12\x34\n\x17total_spent_by_currency\x18\x04 \x03(\x0b\x32\x13.erp.sales.v1.Money\x12\x33\n\x0flast_order_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x17outstanding_by_currency\x18\x05 \x03(\x0b\x32\x13.erp.sales.v1.Money\x12\x37\n\x1a\x63redit_balance_by_currency\x18\x06 \x03(\x0b\x32\x13.erp.sales.v1.Money\"\xca\x05\n\x08\x43ustomer\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rcustomer_code\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nfirst_name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tlast_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x63ompany_name\x18\x05 \x01(\t\x12\x37\n\rcustomer_type\x18\x06 \x01(\x0e\x32\x1a.erp.sales.v1.CustomerTypeB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x65mail\x18\x07 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05phone\x18\x08 \x01(\t\x12\x34\n\x0f\x62illing_address\x18\t \x01(\x0b\x32\x1b.erp.sales.v1.PostalAddress\x12\x35\n\x10shipping_address\x18\n \x01(\x0b\x32\x1b.erp.sales.v1.PostalAddress\x12\x31\n\rpayment_terms\x18\x0b \x01(\x0e\x32\x1a.erp.sales.v1.PaymentTerms\x12)\n\x0c\x63redit_limit\x18\x0c \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x0e\n\x06tax_id\x18\r \x01(\t\x12\r\n\x05notes\x18\x0e \x01(\t\x12,\n\x06status\x18\x0f \x01(\x0e\x32\x1c.erp.sales.v1.CustomerStatus\x12\x10\n\x08owner_id\x18\x10 \x01(\t\x12\x0f\n\x07team_id\x18\x11 \x01(\t\x12;\n\x0bsales_stats\x18\x12 \x01(\x0b\x32 .erp.sales.v1.CustomerSalesStatsB\x04\xe2\x41\x01\x03\x12,\n\x05\x61udit\x18\x13 \x01(\x0b\x32\x17.erp.sales.v1.AuditInfoB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x14 \x01(\t\x12\x35\n\x0b\x64\x65lete_time\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"U\n\x15\x43reateCustomerRequest\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"B\n\x16\x43reateCustomerResponse\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\" \n\x12GetCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x13GetCustomerResponse\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\"u\n\x14ListCustomersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x05 \x01(\x08\"[\n\x15ListCustomersResponse\x12)\n\tcustomers\x18\x01 \x03(\x0b\x32\x16.erp.sales.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"x\n\x15UpdateCustomerRequest\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"B\n\x16UpdateCustomerResponse\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\"1\n\x15\x44\x65leteCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"B\n\x16\x44\x65leteCustomerResponse\x12(\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x16.erp.sales.v1.Customer\"N\n\x16SearchCustomersRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x17SearchCustomersResponse\x12)\n\tcustomers\x18\x01 \x03(\x0b\x32\x16.erp.sales.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x85\x01\n\x0c\x43ustomerType\x12\x1d\n\x19\x43USTOMER_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43USTOMER_TYPE_INDIVIDUAL\x10\x01\x12\x1a\n\x16\x43USTOMER_TYPE_BUSINESS\x10\x02\x12\x1c\n\x18\x43USTOMER_TYPE_GOVERNMENT\x10\x03*\xa8\x01\n\x0e\x43ustomerStatus\x12\x1f\n\x1b\x43USTOMER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43USTOMER_STATUS_ACTIVE\x10\x01\x12\x1c\n\x18\x43USTOMER_STATUS_INACTIVE\x10\x02\x12\x1d\n\x19\x43USTOMER_STATUS_SUSPENDED\x10\x03\x12\x1c\n\x18\x43USTOMER_STATUS_PROSPECT\x10\x04*\xfe\x01\n\x0cPaymentTerms\x12\x1d\n\x19PAYMENT_TERMS_UNSPECIFIED\x10\x00\x12\x18\n\x14PAYMENT_TERMS_NET_15\x10\x01\x12\x18\n\x14PAYMENT_TERMS_NET_30\x10\x02\x12\x18\n\x14PAYMENT_TERMS_NET_45\x10\x03\x12\x18\n\x14PAYMENT_TERMS_NET_60\x10\x04\x12\x18\n\x14PAYMENT_TERMS_NET_90\x10\x05\x12\x15\n\x11PAYMENT_TERMS_COD\x10\x06\x12\x19\n\x15PAYMENT_TERMS_PREPAID\x10\x07\x12\x1b\n\x17PAYMENT_TERMS_IMMEDIATE\x10\x08\x32\x9c\x05\n\x0f\x43ustomerService\x12m\n\x0e\x43reateCustomer\x12#.erp.sales.v1.CreateCustomerRequest\x1a$.erp.sales.v1.CreateCustomerResponse\"\x10\x8a\xb5\x18\x0csales:create\x12\x62\n\x0bGetCustomer\x12 .erp.sales.v1.GetCustomerRequest\x1a!.erp.sales.v1.GetCustomerResponse\"\x0e\x8a\xb5\x18\nsales:read\x12h\n\rListCustomers\x12\".erp.sales.v1.ListCustomersRequest\x1a#.erp.sales.v1.ListCustomersResponse\"\x0e\x8a\xb5\x18\nsales:read\x12m\n\x0eUpdateCustomer\x12#.erp.sales.v1.UpdateCustomerRequest\x1a$.erp.sales.v1.UpdateCustomerResponse\"\x10\x8a\xb5\x18\x0csales:update\x12m\n\x0e\x44\x65leteCustomer\x12#.erp.sales.v1.DeleteCustomerRequest\x1a$.erp.sales.v1.DeleteCustomerResponse\"\x10\x8a\xb5\x18\x0csales:delete\x12n\n\x0fSearchCustomers\x12$.erp.sales.v1.SearchCustomersRequest\x1a%.erp.sales.v1.SearchCustomersResponse\"\x0e\x8a\xb5\x18\nsales:readb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -72,40 +72,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CUSTOMERSERVICE'].methods_by_name['DeleteCustomer']._serialized_options = b'\212\265\030\014sales:delete'
   _globals['_CUSTOMERSERVICE'].methods_by_name['SearchCustomers']._loaded_options = None
   _globals['_CUSTOMERSERVICE'].methods_by_name['SearchCustomers']._serialized_options = b'\212\265\030\nsales:read'
-  _globals['_CUSTOMERTYPE']._serialized_start=2130
-  _globals['_CUSTOMERTYPE']._serialized_end=2263
-  _globals['_CUSTOMERSTATUS']._serialized_start=2266
-  _globals['_CUSTOMERSTATUS']._serialized_end=2434
-  _globals['_PAYMENTTERMS']._serialized_start=2437
-  _globals['_PAYMENTTERMS']._serialized_end=2691
+  _globals['_CUSTOMERTYPE']._serialized_start=2241
+  _globals['_CUSTOMERTYPE']._serialized_end=2374
+  _globals['_CUSTOMERSTATUS']._serialized_start=2377
+  _globals['_CUSTOMERSTATUS']._serialized_end=2545
+  _globals['_PAYMENTTERMS']._serialized_start=2548
+  _globals['_PAYMENTTERMS']._serialized_end=2802
   _globals['_CUSTOMERSALESSTATS']._serialized_start=266
-  _globals['_CUSTOMERSALESSTATS']._serialized_end=460
-  _globals['_CUSTOMER']._serialized_start=463
-  _globals['_CUSTOMER']._serialized_end=1177
-  _globals['_CREATECUSTOMERREQUEST']._serialized_start=1179
-  _globals['_CREATECUSTOMERREQUEST']._serialized_end=1264
-  _globals['_CREATECUSTOMERRESPONSE']._serialized_start=1266
-  _globals['_CREATECUSTOMERRESPONSE']._serialized_end=1332
-  _globals['_GETCUSTOMERREQUEST']._serialized_start=1334
-  _globals['_GETCUSTOMERREQUEST']._serialized_end=1366
-  _globals['_GETCUSTOMERRESPONSE']._serialized_start=1368
-  _globals['_GETCUSTOMERRESPONSE']._serialized_end=1431
-  _globals['_LISTCUSTOMERSREQUEST']._serialized_start=1433
-  _globals['_LISTCUSTOMERSREQUEST']._serialized_end=1550
-  _globals['_LISTCUSTOMERSRESPONSE']._serialized_start=1552
-  _globals['_LISTCUSTOMERSRESPONSE']._serialized_end=1643
-  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=1645
-  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=1765
-  _globals['_UPDATECUSTOMERRESPONSE']._serialized_start=1767
-  _globals['_UPDATECUSTOMERRESPONSE']._serialized_end=1833
-  _globals['_DELETECUSTOMERREQUEST']._serialized_start=1835
-  _globals['_DELETECUSTOMERREQUEST']._serialized_end=1884
-  _globals['_DELETECUSTOMERRESPONSE']._serialized_start=1886
-  _globals['_DELETECUSTOMERRESPONSE']._serialized_end=1952
-  _globals['_SEARCHCUSTOMERSREQUEST']._serialized_start=1954
-  _globals['_SEARCHCUSTOMERSREQUEST']._serialized_end=2032
-  _globals['_SEARCHCUSTOMERSRESPONSE']._serialized_start=2034
-  _globals['_SEARCHCUSTOMERSRESPONSE']._serialized_end=2127
-  _globals['_CUSTOMERSERVICE']._serialized_start=2694
-  _globals['_CUSTOMERSERVICE']._serialized_end=3362
+  _globals['_CUSTOMERSALESSTATS']._serialized_end=571
+  _globals['_CUSTOMER']._serialized_start=574
+  _globals['_CUSTOMER']._serialized_end=1288
+  _globals['_CREATECUSTOMERREQUEST']._serialized_start=1290
+  _globals['_CREATECUSTOMERREQUEST']._serialized_end=1375
+  _globals['_CREATECUSTOMERRESPONSE']._serialized_start=1377
+  _globals['_CREATECUSTOMERRESPONSE']._serialized_end=1443
+  _globals['_GETCUSTOMERREQUEST']._serialized_start=1445
+  _globals['_GETCUSTOMERREQUEST']._serialized_end=1477
+  _globals['_GETCUSTOMERRESPONSE']._serialized_start=1479
+  _globals['_GETCUSTOMERRESPONSE']._serialized_end=1542
+  _globals['_LISTCUSTOMERSREQUEST']._serialized_start=1544
+  _globals['_LISTCUSTOMERSREQUEST']._serialized_end=1661
+  _globals['_LISTCUSTOMERSRESPONSE']._serialized_start=1663
+  _globals['_LISTCUSTOMERSRESPONSE']._serialized_end=1754
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=1756
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=1876
+  _globals['_UPDATECUSTOMERRESPONSE']._serialized_start=1878
+  _globals['_UPDATECUSTOMERRESPONSE']._serialized_end=1944
+  _globals['_DELETECUSTOMERREQUEST']._serialized_start=1946
+  _globals['_DELETECUSTOMERREQUEST']._serialized_end=1995
+  _globals['_DELETECUSTOMERRESPONSE']._serialized_start=1997
+  _globals['_DELETECUSTOMERRESPONSE']._serialized_end=2063
+  _globals['_SEARCHCUSTOMERSREQUEST']._serialized_start=2065
+  _globals['_SEARCHCUSTOMERSREQUEST']._serialized_end=2143
+  _globals['_SEARCHCUSTOMERSRESPONSE']._serialized_start=2145
+  _globals['_SEARCHCUSTOMERSRESPONSE']._serialized_end=2238
+  _globals['_CUSTOMERSERVICE']._serialized_start=2805
+  _globals['_CUSTOMERSERVICE']._serialized_end=3473
 # @@protoc_insertion_point(module_scope)

@@ -149,6 +149,8 @@ class CustomerSalesStats(_message.Message):
     TOTAL_SPENT_FIELD_NUMBER: _builtins.int
     TOTAL_SPENT_BY_CURRENCY_FIELD_NUMBER: _builtins.int
     LAST_ORDER_TIME_FIELD_NUMBER: _builtins.int
+    OUTSTANDING_BY_CURRENCY_FIELD_NUMBER: _builtins.int
+    CREDIT_BALANCE_BY_CURRENCY_FIELD_NUMBER: _builtins.int
     order_count: _builtins.int
     """The number of confirmed, not cancelled orders."""
     @_builtins.property
@@ -175,6 +177,19 @@ class CustomerSalesStats(_message.Message):
         customer has none.
         """
 
+    @_builtins.property
+    def outstanding_by_currency(self) -> _containers.RepeatedCompositeFieldContainer[_money_pb2.Money]:
+        """What the customer owes on open and uncollectible invoices, one amount per
+        currency, sorted by currency code.
+        """
+
+    @_builtins.property
+    def credit_balance_by_currency(self) -> _containers.RepeatedCompositeFieldContainer[_money_pb2.Money]:
+        """The customer's credit balance per currency: credit notes beyond what
+        their invoices still owed, less what payments with method
+        CREDIT_BALANCE spent.
+        """
+
     def __init__(
         self,
         *,
@@ -182,10 +197,12 @@ class CustomerSalesStats(_message.Message):
         total_spent: _money_pb2.Money | None = ...,
         total_spent_by_currency: _abc.Iterable[_money_pb2.Money] | None = ...,
         last_order_time: _timestamp_pb2.Timestamp | None = ...,
+        outstanding_by_currency: _abc.Iterable[_money_pb2.Money] | None = ...,
+        credit_balance_by_currency: _abc.Iterable[_money_pb2.Money] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_order_time", b"last_order_time", "total_spent", b"total_spent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_order_time", b"last_order_time", "order_count", b"order_count", "total_spent", b"total_spent", "total_spent_by_currency", b"total_spent_by_currency"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_balance_by_currency", b"credit_balance_by_currency", "last_order_time", b"last_order_time", "order_count", b"order_count", "outstanding_by_currency", b"outstanding_by_currency", "total_spent", b"total_spent", "total_spent_by_currency", b"total_spent_by_currency"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,7 +26,7 @@ from erp.sales.v1 import money_pb2 as erp_dot_sales_dot_v1_dot_money__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x65rp/sales/v1/document.proto\x12\x0c\x65rp.sales.v1\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\"\xee\x03\n\x0c\x44ocumentLine\x12\x18\n\nproduct_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03sku\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cproduct_name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08quantity\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12-\n\nunit_price\x18\x05 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x01\x12\x1b\n\rdiscount_rate\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\x12\x16\n\x08tax_rate\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12/\n\x0cgross_amount\x18\x08 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12\x32\n\x0f\x64iscount_amount\x18\t \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12-\n\ntax_amount\x18\n \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12/\n\x0ctotal_amount\x18\x0b \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12-\n\nlist_price\x18\x0c \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12%\n\x17\x65\x66\x66\x65\x63tive_discount_rate\x18\r \x01(\tB\x04\xe2\x41\x01\x03\"\xfb\x01\n\x0e\x44ocumentTotals\x12+\n\x08subtotal\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12\x31\n\x0e\x64iscount_total\x18\x02 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12,\n\ttax_total\x18\x03 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12+\n\x08shipping\x18\x04 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12.\n\x0bgrand_total\x18\x05 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x65rp/sales/v1/document.proto\x12\x0c\x65rp.sales.v1\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x90\x04\n\x0c\x44ocumentLine\x12\x18\n\nproduct_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03sku\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cproduct_name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08quantity\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12-\n\nunit_price\x18\x05 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x01\x12\x1b\n\rdiscount_rate\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\x12\x16\n\x08tax_rate\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12/\n\x0cgross_amount\x18\x08 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12\x32\n\x0f\x64iscount_amount\x18\t \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12-\n\ntax_amount\x18\n \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12/\n\x0ctotal_amount\x18\x0b \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12-\n\nlist_price\x18\x0c \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12%\n\x17\x65\x66\x66\x65\x63tive_discount_rate\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12 \n\x12source_line_number\x18\x0e \x01(\x05\x42\x04\xe2\x41\x01\x03\"\xfb\x01\n\x0e\x44ocumentTotals\x12+\n\x08subtotal\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12\x31\n\x0e\x64iscount_total\x18\x02 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12,\n\ttax_total\x18\x03 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12+\n\x08shipping\x18\x04 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x12.\n\x0bgrand_total\x18\x05 \x01(\x0b\x32\x13.erp.sales.v1.MoneyB\x04\xe2\x41\x01\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -59,6 +59,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DOCUMENTLINE'].fields_by_name['list_price']._serialized_options = b'\342A\001\003'
   _globals['_DOCUMENTLINE'].fields_by_name['effective_discount_rate']._loaded_options = None
   _globals['_DOCUMENTLINE'].fields_by_name['effective_discount_rate']._serialized_options = b'\342A\001\003'
+  _globals['_DOCUMENTLINE'].fields_by_name['source_line_number']._loaded_options = None
+  _globals['_DOCUMENTLINE'].fields_by_name['source_line_number']._serialized_options = b'\342A\001\003'
   _globals['_DOCUMENTTOTALS'].fields_by_name['subtotal']._loaded_options = None
   _globals['_DOCUMENTTOTALS'].fields_by_name['subtotal']._serialized_options = b'\342A\001\003'
   _globals['_DOCUMENTTOTALS'].fields_by_name['discount_total']._loaded_options = None
@@ -70,7 +72,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DOCUMENTTOTALS'].fields_by_name['grand_total']._loaded_options = None
   _globals['_DOCUMENTTOTALS'].fields_by_name['grand_total']._serialized_options = b'\342A\001\003'
   _globals['_DOCUMENTLINE']._serialized_start=105
-  _globals['_DOCUMENTLINE']._serialized_end=599
-  _globals['_DOCUMENTTOTALS']._serialized_start=602
-  _globals['_DOCUMENTTOTALS']._serialized_end=853
+  _globals['_DOCUMENTLINE']._serialized_end=633
+  _globals['_DOCUMENTTOTALS']._serialized_start=636
+  _globals['_DOCUMENTTOTALS']._serialized_end=887
 # @@protoc_insertion_point(module_scope)

@@ -53,6 +53,7 @@ class DocumentLine(_message.Message):
     TOTAL_AMOUNT_FIELD_NUMBER: _builtins.int
     LIST_PRICE_FIELD_NUMBER: _builtins.int
     EFFECTIVE_DISCOUNT_RATE_FIELD_NUMBER: _builtins.int
+    SOURCE_LINE_NUMBER_FIELD_NUMBER: _builtins.int
     product_id: _builtins.str
     """The product sold."""
     sku: _builtins.str
@@ -76,6 +77,11 @@ class DocumentLine(_message.Message):
     price above list counts as `"0"`. Above DEFAULT_DISCOUNT_LIMIT only a
     sales manager or admin may set it, so a value above the limit shows an
     approved override.
+    """
+    source_line_number: _builtins.int
+    """On an invoice line, the number of the order line it bills (1 for the
+    first); on a credit note line, the invoice line it credits; 0 on other
+    documents and on lines of a manual invoice.
     """
     @_builtins.property
     def unit_price(self) -> _money_pb2.Money:
@@ -123,10 +129,11 @@ class DocumentLine(_message.Message):
         total_amount: _money_pb2.Money | None = ...,
         list_price: _money_pb2.Money | None = ...,
         effective_discount_rate: _builtins.str = ...,
+        source_line_number: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "gross_amount", b"gross_amount", "list_price", b"list_price", "tax_amount", b"tax_amount", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "discount_rate", b"discount_rate", "effective_discount_rate", b"effective_discount_rate", "gross_amount", b"gross_amount", "list_price", b"list_price", "product_id", b"product_id", "product_name", b"product_name", "quantity", b"quantity", "sku", b"sku", "tax_amount", b"tax_amount", "tax_rate", b"tax_rate", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_amount", b"discount_amount", "discount_rate", b"discount_rate", "effective_discount_rate", b"effective_discount_rate", "gross_amount", b"gross_amount", "list_price", b"list_price", "product_id", b"product_id", "product_name", b"product_name", "quantity", b"quantity", "sku", b"sku", "source_line_number", b"source_line_number", "tax_amount", b"tax_amount", "tax_rate", b"tax_rate", "total_amount", b"total_amount", "unit_price", b"unit_price"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -980,3 +980,719 @@ class MailFailed(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MailFailed: _TypeAlias = MailFailed  # noqa: Y015
+
+@_typing.final
+class InvoiceFinalized(_message.Message):
+    """A draft invoice was finalized: it has its number and is owed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    AMOUNT_PAID_FIELD_NUMBER: _builtins.int
+    AMOUNT_CREDITED_FIELD_NUMBER: _builtins.int
+    AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    SUBTOTAL_FIELD_NUMBER: _builtins.int
+    DISCOUNT_TOTAL_FIELD_NUMBER: _builtins.int
+    TAX_TOTAL_FIELD_NUMBER: _builtins.int
+    SHIPPING_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    """The invoice's id."""
+    number: _builtins.str
+    """The invoice number (empty only on a draft, which has no events)."""
+    order_id: _builtins.str
+    """The order it bills, if any."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the invoice."""
+    team_id: _builtins.str
+    """The team the invoice belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the invoice."""
+    issue_date: _builtins.str
+    """The issue date, an ISO date (UTC)."""
+    due_date: _builtins.str
+    """The due date, an ISO date (UTC)."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The invoice's grand total."""
+
+    @_builtins.property
+    def amount_paid(self) -> _money_pb2.Money:
+        """The payments so far."""
+
+    @_builtins.property
+    def amount_credited(self) -> _money_pb2.Money:
+        """The credit notes so far."""
+
+    @_builtins.property
+    def amount_due(self) -> _money_pb2.Money:
+        """What is still owed after the change."""
+
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderEventLine]:
+        """The lines billed, amounts in the invoice's currency."""
+
+    @_builtins.property
+    def subtotal(self) -> _money_pb2.Money:
+        """The sum of the lines' gross amounts."""
+
+    @_builtins.property
+    def discount_total(self) -> _money_pb2.Money:
+        """The discounts."""
+
+    @_builtins.property
+    def tax_total(self) -> _money_pb2.Money:
+        """The tax."""
+
+    @_builtins.property
+    def shipping(self) -> _money_pb2.Money:
+        """The shipping charge."""
+
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        issue_date: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        amount_paid: _money_pb2.Money | None = ...,
+        amount_credited: _money_pb2.Money | None = ...,
+        amount_due: _money_pb2.Money | None = ...,
+        lines: _abc.Iterable[Global___OrderEventLine] | None = ...,
+        subtotal: _money_pb2.Money | None = ...,
+        discount_total: _money_pb2.Money | None = ...,
+        tax_total: _money_pb2.Money | None = ...,
+        shipping: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "discount_total", b"discount_total", "grand_total", b"grand_total", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "currency_code", b"currency_code", "customer_id", b"customer_id", "discount_total", b"discount_total", "due_date", b"due_date", "grand_total", b"grand_total", "invoice_id", b"invoice_id", "issue_date", b"issue_date", "lines", b"lines", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "shipping", b"shipping", "subtotal", b"subtotal", "tax_total", b"tax_total", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceFinalized: _TypeAlias = InvoiceFinalized  # noqa: Y015
+
+@_typing.final
+class InvoiceSent(_message.Message):
+    """An invoice was emailed to the customer (queued for delivery)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    AMOUNT_PAID_FIELD_NUMBER: _builtins.int
+    AMOUNT_CREDITED_FIELD_NUMBER: _builtins.int
+    AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    RECIPIENTS_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    """The invoice's id."""
+    number: _builtins.str
+    """The invoice number (empty only on a draft, which has no events)."""
+    order_id: _builtins.str
+    """The order it bills, if any."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the invoice."""
+    team_id: _builtins.str
+    """The team the invoice belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the invoice."""
+    issue_date: _builtins.str
+    """The issue date, an ISO date (UTC)."""
+    due_date: _builtins.str
+    """The due date, an ISO date (UTC)."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The invoice's grand total."""
+
+    @_builtins.property
+    def amount_paid(self) -> _money_pb2.Money:
+        """The payments so far."""
+
+    @_builtins.property
+    def amount_credited(self) -> _money_pb2.Money:
+        """The credit notes so far."""
+
+    @_builtins.property
+    def amount_due(self) -> _money_pb2.Money:
+        """What is still owed after the change."""
+
+    @_builtins.property
+    def recipients(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Who it was addressed to."""
+
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        issue_date: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        amount_paid: _money_pb2.Money | None = ...,
+        amount_credited: _money_pb2.Money | None = ...,
+        amount_due: _money_pb2.Money | None = ...,
+        recipients: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "currency_code", b"currency_code", "customer_id", b"customer_id", "due_date", b"due_date", "grand_total", b"grand_total", "invoice_id", b"invoice_id", "issue_date", b"issue_date", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "recipients", b"recipients", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceSent: _TypeAlias = InvoiceSent  # noqa: Y015
+
+@_typing.final
+class PaymentReceived(_message.Message):
+    """A payment was recorded against an invoice."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    AMOUNT_PAID_FIELD_NUMBER: _builtins.int
+    AMOUNT_CREDITED_FIELD_NUMBER: _builtins.int
+    AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    PAYMENT_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    PAYMENT_DATE_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    """The invoice's id."""
+    number: _builtins.str
+    """The invoice number (empty only on a draft, which has no events)."""
+    order_id: _builtins.str
+    """The order it bills, if any."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the invoice."""
+    team_id: _builtins.str
+    """The team the invoice belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the invoice."""
+    issue_date: _builtins.str
+    """The issue date, an ISO date (UTC)."""
+    due_date: _builtins.str
+    """The due date, an ISO date (UTC)."""
+    payment_id: _builtins.str
+    """The payment's id."""
+    method: _builtins.str
+    """How: `BANK_TRANSFER`, `CARD`, `CASH`, `CHECK`, `CREDIT_BALANCE` or `OTHER`."""
+    payment_date: _builtins.str
+    """The day the money arrived, an ISO date."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The invoice's grand total."""
+
+    @_builtins.property
+    def amount_paid(self) -> _money_pb2.Money:
+        """The payments so far."""
+
+    @_builtins.property
+    def amount_credited(self) -> _money_pb2.Money:
+        """The credit notes so far."""
+
+    @_builtins.property
+    def amount_due(self) -> _money_pb2.Money:
+        """What is still owed after the change."""
+
+    @_builtins.property
+    def amount(self) -> _money_pb2.Money:
+        """The amount paid."""
+
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        issue_date: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        amount_paid: _money_pb2.Money | None = ...,
+        amount_credited: _money_pb2.Money | None = ...,
+        amount_due: _money_pb2.Money | None = ...,
+        payment_id: _builtins.str = ...,
+        amount: _money_pb2.Money | None = ...,
+        method: _builtins.str = ...,
+        payment_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "currency_code", b"currency_code", "customer_id", b"customer_id", "due_date", b"due_date", "grand_total", b"grand_total", "invoice_id", b"invoice_id", "issue_date", b"issue_date", "method", b"method", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "payment_date", b"payment_date", "payment_id", b"payment_id", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentReceived: _TypeAlias = PaymentReceived  # noqa: Y015
+
+@_typing.final
+class InvoicePaid(_message.Message):
+    """An invoice has nothing left due (paid, or paid and credited)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    AMOUNT_PAID_FIELD_NUMBER: _builtins.int
+    AMOUNT_CREDITED_FIELD_NUMBER: _builtins.int
+    AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    PAID_DATE_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    """The invoice's id."""
+    number: _builtins.str
+    """The invoice number (empty only on a draft, which has no events)."""
+    order_id: _builtins.str
+    """The order it bills, if any."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the invoice."""
+    team_id: _builtins.str
+    """The team the invoice belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the invoice."""
+    issue_date: _builtins.str
+    """The issue date, an ISO date (UTC)."""
+    due_date: _builtins.str
+    """The due date, an ISO date (UTC)."""
+    paid_date: _builtins.str
+    """The day it became paid, an ISO date (UTC)."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The invoice's grand total."""
+
+    @_builtins.property
+    def amount_paid(self) -> _money_pb2.Money:
+        """The payments so far."""
+
+    @_builtins.property
+    def amount_credited(self) -> _money_pb2.Money:
+        """The credit notes so far."""
+
+    @_builtins.property
+    def amount_due(self) -> _money_pb2.Money:
+        """What is still owed after the change."""
+
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        issue_date: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        amount_paid: _money_pb2.Money | None = ...,
+        amount_credited: _money_pb2.Money | None = ...,
+        amount_due: _money_pb2.Money | None = ...,
+        paid_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "currency_code", b"currency_code", "customer_id", b"customer_id", "due_date", b"due_date", "grand_total", b"grand_total", "invoice_id", b"invoice_id", "issue_date", b"issue_date", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "paid_date", b"paid_date", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoicePaid: _TypeAlias = InvoicePaid  # noqa: Y015
+
+@_typing.final
+class InvoiceVoided(_message.Message):
+    """A finalized invoice was voided."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    AMOUNT_PAID_FIELD_NUMBER: _builtins.int
+    AMOUNT_CREDITED_FIELD_NUMBER: _builtins.int
+    AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    """The invoice's id."""
+    number: _builtins.str
+    """The invoice number (empty only on a draft, which has no events)."""
+    order_id: _builtins.str
+    """The order it bills, if any."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the invoice."""
+    team_id: _builtins.str
+    """The team the invoice belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the invoice."""
+    issue_date: _builtins.str
+    """The issue date, an ISO date (UTC)."""
+    due_date: _builtins.str
+    """The due date, an ISO date (UTC)."""
+    reason: _builtins.str
+    """Why."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The invoice's grand total."""
+
+    @_builtins.property
+    def amount_paid(self) -> _money_pb2.Money:
+        """The payments so far."""
+
+    @_builtins.property
+    def amount_credited(self) -> _money_pb2.Money:
+        """The credit notes so far."""
+
+    @_builtins.property
+    def amount_due(self) -> _money_pb2.Money:
+        """What is still owed after the change."""
+
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        issue_date: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        amount_paid: _money_pb2.Money | None = ...,
+        amount_credited: _money_pb2.Money | None = ...,
+        amount_due: _money_pb2.Money | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "currency_code", b"currency_code", "customer_id", b"customer_id", "due_date", b"due_date", "grand_total", b"grand_total", "invoice_id", b"invoice_id", "issue_date", b"issue_date", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "reason", b"reason", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceVoided: _TypeAlias = InvoiceVoided  # noqa: Y015
+
+@_typing.final
+class InvoiceMarkedUncollectible(_message.Message):
+    """An open invoice was written off as uncollectible."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    AMOUNT_PAID_FIELD_NUMBER: _builtins.int
+    AMOUNT_CREDITED_FIELD_NUMBER: _builtins.int
+    AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    """The invoice's id."""
+    number: _builtins.str
+    """The invoice number (empty only on a draft, which has no events)."""
+    order_id: _builtins.str
+    """The order it bills, if any."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the invoice."""
+    team_id: _builtins.str
+    """The team the invoice belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the invoice."""
+    issue_date: _builtins.str
+    """The issue date, an ISO date (UTC)."""
+    due_date: _builtins.str
+    """The due date, an ISO date (UTC)."""
+    reason: _builtins.str
+    """Why."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The invoice's grand total."""
+
+    @_builtins.property
+    def amount_paid(self) -> _money_pb2.Money:
+        """The payments so far."""
+
+    @_builtins.property
+    def amount_credited(self) -> _money_pb2.Money:
+        """The credit notes so far."""
+
+    @_builtins.property
+    def amount_due(self) -> _money_pb2.Money:
+        """What is still owed after the change."""
+
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        issue_date: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        amount_paid: _money_pb2.Money | None = ...,
+        amount_credited: _money_pb2.Money | None = ...,
+        amount_due: _money_pb2.Money | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "currency_code", b"currency_code", "customer_id", b"customer_id", "due_date", b"due_date", "grand_total", b"grand_total", "invoice_id", b"invoice_id", "issue_date", b"issue_date", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "reason", b"reason", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceMarkedUncollectible: _TypeAlias = InvoiceMarkedUncollectible  # noqa: Y015
+
+@_typing.final
+class InvoiceOverdue(_message.Message):
+    """An open invoice passed its due date unpaid (once per invoice)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    AMOUNT_PAID_FIELD_NUMBER: _builtins.int
+    AMOUNT_CREDITED_FIELD_NUMBER: _builtins.int
+    AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    DAYS_OVERDUE_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    """The invoice's id."""
+    number: _builtins.str
+    """The invoice number (empty only on a draft, which has no events)."""
+    order_id: _builtins.str
+    """The order it bills, if any."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The owner (sales rep) of the invoice."""
+    team_id: _builtins.str
+    """The team the invoice belongs to (its customer's)."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency of the invoice."""
+    issue_date: _builtins.str
+    """The issue date, an ISO date (UTC)."""
+    due_date: _builtins.str
+    """The due date, an ISO date (UTC)."""
+    days_overdue: _builtins.int
+    """Days past the due date when the job noticed."""
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The invoice's grand total."""
+
+    @_builtins.property
+    def amount_paid(self) -> _money_pb2.Money:
+        """The payments so far."""
+
+    @_builtins.property
+    def amount_credited(self) -> _money_pb2.Money:
+        """The credit notes so far."""
+
+    @_builtins.property
+    def amount_due(self) -> _money_pb2.Money:
+        """What is still owed after the change."""
+
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        issue_date: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        amount_paid: _money_pb2.Money | None = ...,
+        amount_credited: _money_pb2.Money | None = ...,
+        amount_due: _money_pb2.Money | None = ...,
+        days_overdue: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "grand_total", b"grand_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_credited", b"amount_credited", "amount_due", b"amount_due", "amount_paid", b"amount_paid", "currency_code", b"currency_code", "customer_id", b"customer_id", "days_overdue", b"days_overdue", "due_date", b"due_date", "grand_total", b"grand_total", "invoice_id", b"invoice_id", "issue_date", b"issue_date", "number", b"number", "order_id", b"order_id", "owner_id", b"owner_id", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceOverdue: _TypeAlias = InvoiceOverdue  # noqa: Y015
+
+@_typing.final
+class CreditNoteIssued(_message.Message):
+    """A credit note was issued against an invoice."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREDIT_NOTE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    SUBTOTAL_FIELD_NUMBER: _builtins.int
+    DISCOUNT_TOTAL_FIELD_NUMBER: _builtins.int
+    TAX_TOTAL_FIELD_NUMBER: _builtins.int
+    GRAND_TOTAL_FIELD_NUMBER: _builtins.int
+    AMOUNT_APPLIED_FIELD_NUMBER: _builtins.int
+    AMOUNT_TO_BALANCE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    credit_note_id: _builtins.str
+    """The credit note's id."""
+    number: _builtins.str
+    """The credit note number."""
+    invoice_id: _builtins.str
+    """The invoice credited."""
+    invoice_number: _builtins.str
+    """The invoice's number."""
+    customer_id: _builtins.str
+    """The customer's id."""
+    owner_id: _builtins.str
+    """The invoice's owner."""
+    team_id: _builtins.str
+    """The invoice's team."""
+    currency_code: _builtins.str
+    """The ISO 4217 currency."""
+    issue_date: _builtins.str
+    """The issue date, an ISO date (UTC)."""
+    reason: _builtins.str
+    """Why."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderEventLine]:
+        """The lines credited (empty for a credit by amount)."""
+
+    @_builtins.property
+    def subtotal(self) -> _money_pb2.Money:
+        """The sum of the credited lines' gross amounts (the net amount for a credit by amount)."""
+
+    @_builtins.property
+    def discount_total(self) -> _money_pb2.Money:
+        """The discounts credited."""
+
+    @_builtins.property
+    def tax_total(self) -> _money_pb2.Money:
+        """The tax credited."""
+
+    @_builtins.property
+    def grand_total(self) -> _money_pb2.Money:
+        """The amount credited."""
+
+    @_builtins.property
+    def amount_applied(self) -> _money_pb2.Money:
+        """The part that reduced the invoice's amount due."""
+
+    @_builtins.property
+    def amount_to_balance(self) -> _money_pb2.Money:
+        """The part that went to the customer's credit balance."""
+
+    def __init__(
+        self,
+        *,
+        credit_note_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        invoice_id: _builtins.str = ...,
+        invoice_number: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        issue_date: _builtins.str = ...,
+        lines: _abc.Iterable[Global___OrderEventLine] | None = ...,
+        subtotal: _money_pb2.Money | None = ...,
+        discount_total: _money_pb2.Money | None = ...,
+        tax_total: _money_pb2.Money | None = ...,
+        grand_total: _money_pb2.Money | None = ...,
+        amount_applied: _money_pb2.Money | None = ...,
+        amount_to_balance: _money_pb2.Money | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_applied", b"amount_applied", "amount_to_balance", b"amount_to_balance", "discount_total", b"discount_total", "grand_total", b"grand_total", "subtotal", b"subtotal", "tax_total", b"tax_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_applied", b"amount_applied", "amount_to_balance", b"amount_to_balance", "credit_note_id", b"credit_note_id", "currency_code", b"currency_code", "customer_id", b"customer_id", "discount_total", b"discount_total", "grand_total", b"grand_total", "invoice_id", b"invoice_id", "invoice_number", b"invoice_number", "issue_date", b"issue_date", "lines", b"lines", "number", b"number", "owner_id", b"owner_id", "reason", b"reason", "subtotal", b"subtotal", "tax_total", b"tax_total", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditNoteIssued: _TypeAlias = CreditNoteIssued  # noqa: Y015

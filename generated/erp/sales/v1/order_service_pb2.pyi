@@ -92,6 +92,8 @@ class SalesOrder(_message.Message):
     CANCEL_REASON_FIELD_NUMBER: _builtins.int
     CREDIT_LIMIT_OVERRIDDEN_FIELD_NUMBER: _builtins.int
     QUOTE_ID_FIELD_NUMBER: _builtins.int
+    INVOICED_QUANTITIES_FIELD_NUMBER: _builtins.int
+    INVOICED_AMOUNT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """The server-assigned identifier. Output only."""
     number: _builtins.str
@@ -160,6 +162,20 @@ class SalesOrder(_message.Message):
     def cancel_time(self) -> _timestamp_pb2.Timestamp:
         """When the order was cancelled. Output only."""
 
+    @_builtins.property
+    def invoiced_quantities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Per line, in line order, the units claimed by invoices: drafts and
+        finalized invoices, not deleted drafts or void invoices. Empty before
+        the first invoice. Output only.
+        """
+
+    @_builtins.property
+    def invoiced_amount(self) -> _money_pb2.Money:
+        """The grand totals of its finalized, not void invoices: what moved from
+        this order into receivables. The rest of its grand total counts in the
+        customer's credit exposure as "confirmed, not invoiced". Output only.
+        """
+
     def __init__(
         self,
         *,
@@ -184,10 +200,12 @@ class SalesOrder(_message.Message):
         cancel_reason: _builtins.str = ...,
         credit_limit_overridden: _builtins.bool = ...,
         quote_id: _builtins.str = ...,
+        invoiced_quantities: _abc.Iterable[_builtins.int] | None = ...,
+        invoiced_amount: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "cancel_time", b"cancel_time", "confirm_time", b"confirm_time", "deliver_time", b"deliver_time", "ship_time", b"ship_time", "shipping_charge", b"shipping_charge", "totals", b"totals"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "cancel_time", b"cancel_time", "confirm_time", b"confirm_time", "deliver_time", b"deliver_time", "invoiced_amount", b"invoiced_amount", "ship_time", b"ship_time", "shipping_charge", b"shipping_charge", "totals", b"totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "cancel_reason", b"cancel_reason", "cancel_time", b"cancel_time", "confirm_time", b"confirm_time", "credit_limit_overridden", b"credit_limit_overridden", "currency_code", b"currency_code", "customer_id", b"customer_id", "deliver_time", b"deliver_time", "discount_rate", b"discount_rate", "etag", b"etag", "id", b"id", "lines", b"lines", "notes", b"notes", "number", b"number", "owner_id", b"owner_id", "quote_id", b"quote_id", "ship_time", b"ship_time", "shipping_charge", b"shipping_charge", "state", b"state", "team_id", b"team_id", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "cancel_reason", b"cancel_reason", "cancel_time", b"cancel_time", "confirm_time", b"confirm_time", "credit_limit_overridden", b"credit_limit_overridden", "currency_code", b"currency_code", "customer_id", b"customer_id", "deliver_time", b"deliver_time", "discount_rate", b"discount_rate", "etag", b"etag", "id", b"id", "invoiced_amount", b"invoiced_amount", "invoiced_quantities", b"invoiced_quantities", "lines", b"lines", "notes", b"notes", "number", b"number", "owner_id", b"owner_id", "quote_id", b"quote_id", "ship_time", b"ship_time", "shipping_charge", b"shipping_charge", "state", b"state", "team_id", b"team_id", "totals", b"totals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
