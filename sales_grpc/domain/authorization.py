@@ -19,8 +19,9 @@ from .errors import PermissionDenied
 # (the `elevated_permission` method option) and the README lists them.
 CATALOG_PERMISSION = "sales:catalog"
 STOCK_PERMISSION = "sales:stock"
+BILLING_PERMISSION = "sales:billing"
 # Every permission a token may carry.
-GRANTABLE = (*PERMISSIONS, CATALOG_PERMISSION, STOCK_PERMISSION)
+GRANTABLE = (*PERMISSIONS, CATALOG_PERMISSION, STOCK_PERMISSION, BILLING_PERMISSION)
 
 _PRIVILEGED = frozenset({Role.SALES_MANAGER, Role.ADMIN})
 _ADMIN = frozenset({Role.ADMIN})
@@ -37,6 +38,11 @@ class Move(str, Enum):
     OVERRIDE_CREDIT_LIMIT = "override_credit_limit"
     EDIT_CATALOG = "edit_catalog"
     ADJUST_STOCK = "adjust_stock"
+    # Finance moves on invoices: money received, written off or given back.
+    RECORD_PAYMENT = "record_payment"
+    VOID_INVOICE = "void_invoice"
+    WRITE_OFF_INVOICE = "write_off_invoice"
+    ISSUE_CREDIT_NOTE = "issue_credit_note"
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,14 @@ RULES: dict[Move, Grant] = {
                              "create, change or delete products", CATALOG_PERMISSION),
     Move.ADJUST_STOCK: Grant(_PRIVILEGED, "STOCK_CHANGE_NOT_ALLOWED",
                              "adjust stock", STOCK_PERMISSION),
+    Move.RECORD_PAYMENT: Grant(_PRIVILEGED, "BILLING_NOT_ALLOWED", "record payments",
+                               BILLING_PERMISSION),
+    Move.VOID_INVOICE: Grant(_PRIVILEGED, "BILLING_NOT_ALLOWED", "void invoices",
+                             BILLING_PERMISSION),
+    Move.WRITE_OFF_INVOICE: Grant(_PRIVILEGED, "BILLING_NOT_ALLOWED",
+                                  "mark invoices uncollectible", BILLING_PERMISSION),
+    Move.ISSUE_CREDIT_NOTE: Grant(_PRIVILEGED, "BILLING_NOT_ALLOWED", "issue credit notes",
+                                  BILLING_PERMISSION),
 }
 
 

@@ -48,6 +48,17 @@ class SalesStats:
     # different currencies are never converted or added together.
     total_spent: tuple[Money, ...] = ()
     last_order_time: datetime | None = None
+    # What the customer owes on open and uncollectible invoices, and their credit balance
+    # (credit notes beyond what was due), one Money per currency each.
+    outstanding: tuple[Money, ...] = ()
+    credit_balance: tuple[Money, ...] = ()
+
+    def owed(self, currency: str) -> Decimal:
+        return next((m.amount for m in self.outstanding if m.currency == currency), Decimal(0))
+
+    def balance(self, currency: str) -> Decimal:
+        return next((m.amount for m in self.credit_balance if m.currency == currency),
+                    Decimal(0))
 
     def recorded(self, count: int, amount: Money, when: datetime | None) -> SalesStats:
         """After an order starts counting (1 and its grand total) or stops (-1 and minus it):
@@ -55,7 +66,7 @@ class SalesStats:
         in the database with one update."""
         latest = max((t for t in (self.last_order_time, when) if t is not None), default=None)
         return SalesStats(self.order_count + count, by_currency([*self.total_spent, amount]),
-                          latest)
+                          latest, self.outstanding, self.credit_balance)
 
 
 def by_currency(amounts: Iterable[Money]) -> tuple[Money, ...]:

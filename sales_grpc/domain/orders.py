@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -14,6 +14,7 @@ from .documents.document import SalesDocument
 from .documents.lifecycle import HistoryEntry, StateMachine, Step
 from .documents.lines import quantities
 from .errors import FailedPrecondition, InvalidArgument, PreconditionViolation
+from .tallies import LineTally
 
 
 class OrderState(str, Enum):
@@ -52,6 +53,8 @@ RESERVING = frozenset({OrderState.CONFIRMED, OrderState.PROCESSING})
 # States whose grand total counts as the customer's open exposure (until invoiced).
 OPEN_EXPOSURE = frozenset({OrderState.CONFIRMED, OrderState.PROCESSING, OrderState.SHIPPED,
                            OrderState.DELIVERED})
+# States in which an order can be invoiced.
+INVOICEABLE = OPEN_EXPOSURE
 OrderHistoryEntry = HistoryEntry[OrderAction, OrderState]
 
 
@@ -60,6 +63,13 @@ class SalesOrder(SalesDocument[OrderState]):
     cancel_reason: str = ""
     credit_limit_overridden: bool = False
     quote_id: str = ""  # the quote it was made from, if any
+    # Invoicing, kept by the invoice service in the invoice's transaction (store/orders.py
+    # writes it apart from the order's own fields): per line what invoices claim (drafts
+    # included), whether an invoice carries the shipping charge, and the grand totals of the
+    # finalized, not void invoices.
+    invoiced: list[LineTally] = field(default_factory=list)
+    shipping_invoiced: bool = False
+    invoiced_amount: Decimal = Decimal(0)
 
     def machine(self) -> StateMachine[Any, OrderState]:
         return LIFECYCLE
@@ -83,6 +93,20 @@ class SalesOrder(SalesDocument[OrderState]):
     def reserved_quantities(self) -> dict[str, int]:
         """Units per product, with repeated products summed: one reservation each."""
         return quantities(self.lines)
+
+    @property
+    def has_invoices(self) -> bool:
+        return any(t.quantity for t in self.invoiced) or self.shipping_invoiced
+
+    def require_no_invoices(self) -> None:
+        """An order with invoices (drafts included) cannot be cancelled: its bills would
+        stand for goods nobody ordered."""
+        if self.has_invoices:
+            raise FailedPrecondition(
+                f"order {self.number} has invoices; delete its draft invoices and void or "
+                "credit its finalized ones first", reason="ORDER_INVOICED",
+                violations=[PreconditionViolation("INVOICES", f"salesOrders/{self.id}",
+                                                  "the order has invoices")])
 
     def require_draft(self) -> None:
         if self.state is not OrderState.DRAFT:

@@ -92,6 +92,14 @@ class DocumentWorkflow(Generic[D]):
                      note: str = "") -> D:
         """Moves the document by `action` (if any), runs `effects`, and saves it one version
         on with its history and events, atomically; retried whole on write conflicts."""
+        return await self._transactions.run_transaction(
+            self.changing(principal, document_id, etag, effects, action=action, note=note))
+
+    def changing(self, principal: Principal, document_id: str, etag: str,
+                 effects: Effects[D] | None = None, *, action: Enum | None = None,
+                 note: str = "") -> Callable[[Session], Awaitable[D]]:
+        """The work of `change`, for a caller that runs it in its own transaction (with an
+        idempotency key claimed in the same one, say)."""
 
         async def work(session: Session) -> D:
             check.object_id("id", document_id)
@@ -110,7 +118,7 @@ class DocumentWorkflow(Generic[D]):
             await self.log(change, session)
             return document
 
-        return await self._transactions.run_transaction(work)
+        return work
 
     async def log(self, change: Change[D], session: Session) -> None:
         """Writes a change's history and events in the caller's transaction."""

@@ -16,8 +16,11 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from ..domain.access import Scope
+from ..domain.aging import Receivable
+from ..domain.credit_notes import CreditNote
 from ..domain.customers import Customer
 from ..domain.events import DomainEvent
+from ..domain.invoices import Invoice, Payment
 from ..domain.listing import Condition, SortKey
 from ..domain.money import Money
 from ..domain.orders import SalesOrder
@@ -94,6 +97,14 @@ class CustomerStatistics(Protocol):
     async def record(self, customer_id: str, count: int, amount: Money, when: datetime | None,
                      session: Session) -> Customer | None: ...
 
+    async def receivable(self, customer_id: str, outstanding: Money, balance: Money,
+                         session: Session) -> Customer | None:
+        """Adds `outstanding` to what the customer owes on open invoices and `balance` to
+        their credit balance (both may be negative or zero), claiming the account as `record`
+        does. None when the customer is gone, or when the balance would go below zero (a
+        CREDIT_BALANCE payment above it): then nothing changed."""
+        ...
+
 
 class ProductRecords(Protocol):
     async def get(self, product_id: str, session: Session | None = None) -> Product | None: ...
@@ -133,6 +144,12 @@ class OrderRecords(Protocol):
         ...
 
     async def save(self, order: SalesOrder, expected_version: int, session: Session) -> bool: ...
+
+    async def save_invoicing(self, order: SalesOrder, session: Session) -> None:
+        """Writes the order's invoicing (what invoices claim and bill) and nothing else,
+        without touching its version: the invoice's transaction owns this change."""
+        ...
+
     async def open_exposure(self, customer_id: str, currency: str,
                             session: Session) -> Decimal: ...
     async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
@@ -161,6 +178,39 @@ class QuoteRecords(Protocol):
     async def past_due(self, today: date, limit: int) -> list[str]: ...
     async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
                         size: int, token: str) -> Page[Quote]: ...
+
+
+class InvoiceRecords(Protocol):
+    async def get(self, invoice_id: str, session: Session | None = None) -> Invoice | None: ...
+    async def get_by_number(self, number: str) -> Invoice | None: ...
+    async def add(self, invoice: Invoice, session: Session | None) -> None: ...
+    async def save(self, invoice: Invoice, expected_version: int, session: Session) -> bool: ...
+    async def delete(self, invoice: Invoice, session: Session) -> bool:
+        """Deletes the draft if its version is still the one read; False otherwise."""
+        ...
+    async def overdue_unnoted(self, today: date, limit: int) -> list[str]:
+        """Ids of OPEN invoices due before `today` whose InvoiceOverdue is not written."""
+        ...
+    async def receivables(self, scope: Scope, as_of: date, customer_id: str, owner_id: str,
+                          team_id: str) -> list[Receivable]: ...
+    async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
+                        size: int, token: str, today: date | None = None) -> Page[Invoice]:
+        """`today` is the day an `overdue` condition is judged on."""
+        ...
+
+
+class PaymentRecords(Protocol):
+    async def get(self, payment_id: str) -> Payment | None: ...
+    async def add(self, payment: Payment, session: Session) -> None: ...
+    async def list_page(self, scope: Scope, invoice_id: str, size: int, token: str
+                        ) -> Page[Payment]: ...
+
+
+class CreditNoteRecords(Protocol):
+    async def get(self, credit_note_id: str) -> CreditNote | None: ...
+    async def add(self, note: CreditNote, session: Session) -> None: ...
+    async def list_page(self, scope: Scope, invoice_id: str, size: int, token: str
+                        ) -> Page[CreditNote]: ...
 
 
 class EventOutbox(Protocol):
