@@ -54,9 +54,20 @@ def to_doc(c: Customer) -> dict[str, Any]:
         "owner_id": c.owner_id, "team_id": c.team_id,
         "stats": {"order_count": c.stats.order_count,
                   "spent": {m.currency: codec.dec(m.amount) for m in c.stats.total_spent},
-                  "last_order_time": c.stats.last_order_time},
+                  "last_order_time": c.stats.last_order_time,
+                  "outstanding": _amounts_doc(c.stats.outstanding),
+                  "credit_balance": _amounts_doc(c.stats.credit_balance)},
         **codec.audit_fields(c.audit), "version": c.version, "delete_time": c.delete_time,
     }
+
+
+def _amounts_doc(amounts: tuple[Money, ...]) -> dict[str, Any]:
+    return {m.currency: codec.dec(m.amount) for m in amounts}
+
+
+def _amounts(doc: dict[str, Any] | None) -> tuple[Money, ...]:
+    return by_currency(Money(currency, codec.undec(amount))
+                       for currency, amount in (doc or {}).items())
 
 
 def from_doc(d: dict[str, Any]) -> Customer:
@@ -74,7 +85,8 @@ def from_doc(d: dict[str, Any]) -> Customer:
         stats=SalesStats(stats.get("order_count", 0), by_currency(
             Money(currency, codec.undec(amount))
             for currency, amount in (stats.get("spent") or {}).items()),
-            stats.get("last_order_time")),
+            stats.get("last_order_time"), _amounts(stats.get("outstanding")),
+            _amounts(stats.get("credit_balance"))),
         audit=codec.audit_from(d), version=d["version"], delete_time=d.get("delete_time"),
     )
 
@@ -159,6 +171,31 @@ class CustomerStats:
         doc = await self._docs.find_one_and_update(
             {"_id": ObjectId(customer_id)}, update, return_document=ReturnDocument.AFTER,
             session=driver_session(session))
+        if doc is None:
+            return None
+        await forget(self._cache, customer_id)
+        return from_doc(doc)
+
+
+    async def receivable(self, customer_id: str, outstanding: Money, balance: Money,
+                         session: Session) -> Customer | None:
+        """Moves what the customer owes and their credit balance, in the caller's
+        transaction, claiming the account like `record` (so a credit check never reads an
+        exposure a concurrent invoice change is moving). A balance that would go below zero
+        matches nothing: None, and nothing changed."""
+        owed = check_currency(outstanding.currency)
+        held = check_currency(balance.currency)
+        match: dict[str, Any] = {"_id": ObjectId(customer_id)}
+        if balance.amount < 0:
+            match[f"stats.credit_balance.{held}"] = {"$gte": codec.dec(-balance.amount)}
+        changes: dict[str, Any] = {"account_version": 1}
+        if outstanding.amount:
+            changes[f"stats.outstanding.{owed}"] = codec.dec(outstanding.amount)
+        if balance.amount:
+            changes[f"stats.credit_balance.{held}"] = codec.dec(balance.amount)
+        doc = await self._docs.find_one_and_update(
+            match, {"$inc": changes},
+            return_document=ReturnDocument.AFTER, session=driver_session(session))
         if doc is None:
             return None
         await forget(self._cache, customer_id)

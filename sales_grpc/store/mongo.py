@@ -66,6 +66,25 @@ INDEXES: dict[str, list[IndexModel]] = {
         *_listing(["team_id"], ["create_time", "number", "valid_until", "totals.grand_total"]),
         *_listing([], ["create_time", "valid_until", "totals.grand_total"]),
     ],
+    "invoices": [
+        # Drafts have no number (no field at all), so the unique index is sparse.
+        IndexModel([("number", ASCENDING)], unique=True, sparse=True),
+        IndexModel([("order_id", ASCENDING)]),
+        IndexModel([("customer_id", ASCENDING), ("state", ASCENDING)]),
+        IndexModel([("state", ASCENDING), ("due_date", ASCENDING)]),  # overdue job, aging
+        *_listing(["owner_id"], ["create_time", "due_date", "amount_due",
+                                 "totals.grand_total"]),
+        *_listing(["team_id"], ["create_time", "due_date", "amount_due", "totals.grand_total"]),
+        *_listing([], ["create_time", "issue_date", "due_date", "amount_due",
+                       "totals.grand_total"]),
+    ],
+    "payments": [IndexModel([("invoice_id", ASCENDING), ("create_time", DESCENDING)]),
+                 *_listing(["owner_id"], ["create_time"]), *_listing(["team_id"], ["create_time"]),
+                 *_listing([], ["create_time"])],
+    "credit_notes": [IndexModel([("number", ASCENDING)], unique=True),
+                     IndexModel([("invoice_id", ASCENDING), ("create_time", DESCENDING)]),
+                     *_listing(["owner_id"], ["create_time"]),
+                     *_listing(["team_id"], ["create_time"]), *_listing([], ["create_time"])],
     "document_history": [IndexModel([("document_type", ASCENDING), ("document_id", ASCENDING),
                                       ("time", ASCENDING), ("_id", ASCENDING)])],
     # Published events are kept a week, then MongoDB's TTL monitor removes them; pending ones

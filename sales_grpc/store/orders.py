@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from bson import ObjectId
+
 from ..domain.access import Scope
 from ..domain.listing import Condition, SortKey
 from ..domain.orders import OPEN_EXPOSURE, OrderState, SalesOrder
+from ..domain.tallies import LineTally
 from ..services.ports import Session
 from . import codec, query
 from .documents import DocumentStore, base_doc, base_values
@@ -26,11 +29,29 @@ def to_doc(o: SalesOrder) -> dict[str, Any]:
             "credit_limit_overridden": o.credit_limit_overridden, "quote_id": o.quote_id}
 
 
+def invoicing_doc(o: SalesOrder) -> dict[str, Any]:
+    """The order's invoicing, written only by save_invoicing (to_doc leaves it out, so an
+    order's own save never rolls back what an invoice claimed)."""
+    return {"lines": [{"quantity": t.quantity, "gross": codec.dec(t.gross),
+                       "discount": codec.dec(t.discount), "tax": codec.dec(t.tax)}
+                      for t in o.invoiced],
+            "shipping": o.shipping_invoiced, "amount": codec.dec(o.invoiced_amount)}
+
+
+def tallies_from(docs: list[dict[str, Any]]) -> list[LineTally]:
+    return [LineTally(t["quantity"], U(t["gross"]), U(t["discount"]), U(t["tax"]))
+            for t in docs]
+
+
 def from_doc(d: dict[str, Any]) -> SalesOrder:
+    invoicing = d.get("invoicing") or {}
     return SalesOrder(**base_values(d, OrderState, OrderState.DRAFT, _TIME_FIELDS),
                       cancel_reason=d.get("cancel_reason", ""),
                       credit_limit_overridden=d.get("credit_limit_overridden", False),
-                      quote_id=d.get("quote_id", ""))
+                      quote_id=d.get("quote_id", ""),
+                      invoiced=tallies_from(invoicing.get("lines", [])),
+                      shipping_invoiced=invoicing.get("shipping", False),
+                      invoiced_amount=U(invoicing.get("amount", 0)))
 
 
 class OrderRepository(DocumentStore[SalesOrder]):
@@ -42,17 +63,26 @@ class OrderRepository(DocumentStore[SalesOrder]):
         doc = await self._docs.find_one({"number": {"$eq": number}})
         return None if doc is None else from_doc(doc)
 
+    async def save_invoicing(self, order: SalesOrder, session: Session) -> None:
+        await self._docs.update_one({"_id": ObjectId(order.id)},
+                                    {"$set": {"invoicing": invoicing_doc(order)}},
+                                    session=driver_session(session))
+
     async def open_exposure(self, customer_id: str, currency: str,
                             session: Session) -> Decimal:
-        """Grand totals of the customer's confirmed, not yet invoiced orders in `currency`."""
-        cursor = await self._docs.aggregate([
-            {"$match": {"customer_id": customer_id, "currency": currency,
-                        "invoiced": {"$ne": True},
-                        "state": {"$in": [s.value for s in OPEN_EXPOSURE]}}},
-            {"$group": {"_id": None, "sum": {"$sum": "$totals.grand_total"}}},
-        ], session=driver_session(session))
-        rows = await cursor.to_list()
-        return U(rows[0]["sum"]) if rows else Decimal(0)
+        """What the customer's confirmed orders in `currency` add to their exposure before
+        they are invoiced: each grand total less what its finalized invoices billed (those
+        count as open invoices instead)."""
+        docs = self._docs.find(
+            {"customer_id": customer_id, "currency": currency,
+             "state": {"$in": [s.value for s in OPEN_EXPOSURE]}},
+            projection={"totals.grand_total": 1, "invoicing.amount": 1},
+            session=driver_session(session))
+        total = Decimal(0)
+        async for d in docs:
+            billed = (d.get("invoicing") or {}).get("amount", 0)
+            total += U(d["totals"]["grand_total"]) - U(billed)
+        return total
 
     async def list_page(self, scope: Scope, conditions: list[Condition], order: list[SortKey],
                         size: int, token: str) -> tuple[list[SalesOrder], str]:

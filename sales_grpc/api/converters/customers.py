@@ -71,6 +71,8 @@ def customer_out(c: Customer) -> pb.Customer:
             # The deprecated single total keeps its meaning where it still has one.
             total_spent=money_out(c.stats.total_spent[0]) if len(c.stats.total_spent) == 1
             else None,
-            last_order_time=timestamp(c.stats.last_order_time)),
+            last_order_time=timestamp(c.stats.last_order_time),
+            outstanding_by_currency=[money_out(m) for m in c.stats.outstanding],
+            credit_balance_by_currency=[money_out(m) for m in c.stats.credit_balance]),
         audit=audit_out(c.audit), etag=c.etag, delete_time=timestamp(c.delete_time),
     )
