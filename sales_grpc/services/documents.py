@@ -63,6 +63,10 @@ class DocumentWorkflow(Generic[D]):
         self._history = history
         self._outbox = outbox
 
+    @property
+    def transactions(self) -> Transactions:
+        return self._transactions
+
     def visible(self, principal: Principal, document: D | None, key: str) -> D:
         """The document if the caller may see it; another rep's is NOT_FOUND, not DENIED, so
         that its existence does not leak."""

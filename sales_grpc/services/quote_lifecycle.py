@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..domain import events as ev
-from ..domain import validation as check
 from ..domain.access import Principal, Role
 from ..domain.documents.lifecycle import HistoryEntry
-from ..domain.errors import FailedPrecondition, Violations
+from ..domain.errors import FailedPrecondition
 from ..domain.mail import DocumentRef, Mail
 from ..domain.numbering import SALES_ORDER
 from ..domain.orders import OrderAction, OrderState, SalesOrder
@@ -18,6 +17,7 @@ from ..domain.quotes import Quote, QuoteAction, QuoteState, order_from, revision
 from .clock import now
 from .documents import Change, DocumentWorkflow
 from .ids import new_id
+from .inputs import reason_text, recipients
 from .mail import MailJobs
 from .order_lifecycle import OrderLifecycle, ShortStock
 from .ports import CustomerRecords, NumberSeries, OrderRecords, QuoteRecords
@@ -44,7 +44,7 @@ class QuoteLifecycle:
                    to: Sequence[str] = ()) -> Quote:
         """DRAFT -> SENT, with the quote's email enqueued in the same transaction: it goes
         out (PDF attached) after the commit, by the delivery worker."""
-        recipients = _recipients(to)
+        addresses = recipients(to)
 
         async def effects(change: Change[Quote]) -> None:
             quote = change.document
@@ -53,7 +53,7 @@ class QuoteLifecycle:
                     f"quote {quote.number} was valid until {quote.valid_until.isoformat()}; "
                     "set a later valid_until before sending it", reason="QUOTE_VALIDITY_PAST")
             customer = await self._customers.get(quote.customer_id, change.session)
-            address = recipients or ((customer.email,) if customer and customer.email else ())
+            address = addresses or ((customer.email,) if customer and customer.email else ())
             if not address:
                 raise FailedPrecondition(f"quote {quote.number}'s customer has no email "
                                          "address; name the recipients in `to`",
@@ -130,7 +130,7 @@ class QuoteLifecycle:
                      action: QuoteAction,
                      event: type[ev.QuoteRejected] | type[ev.QuoteCancelled]) -> Quote:
         """A move that ends the quote for a reason the customer or the rep gives."""
-        reason = _reason(reason)
+        reason = reason_text(reason)
 
         async def effects(change: Change[Quote]) -> None:
             change.document.close_reason = reason
@@ -196,29 +196,9 @@ class _NotDue(Exception):
     """Aborts an expiry whose quote is not past its day (nothing to record)."""
 
 
-MAX_RECIPIENTS = 10
-
-
-def _recipients(to: Sequence[str]) -> tuple[str, ...]:
-    v = Violations()
-    if len(to) > MAX_RECIPIENTS:
-        v.add("to", f"at most {MAX_RECIPIENTS} addresses")
-    for i, address in enumerate(to[:MAX_RECIPIENTS]):
-        check.email(v, f"to[{i}]", address)
-    v.raise_if_any()
-    return tuple(to)
-
-
 def _mail_body(quote: Quote, first_name: str) -> str:
     greeting = f"Dear {first_name}," if first_name else "Hello,"
     return (f"{greeting}\n\nplease find attached our quote {quote.number} for "
             f"{quote.totals.grand_total} {quote.currency}, valid until "
             f"{quote.valid_until.isoformat()}.\n\nKind regards\n")
-
-
-def _reason(reason: str) -> str:
-    v = Violations()
-    check.text(v, "reason", reason, required=True, max_len=500)
-    v.raise_if_any()
-    return reason.strip()
 
