@@ -120,6 +120,7 @@ class OrderLifecycle:
 
         async def effects(change: Change[SalesOrder]) -> None:
             order, session = change.document, change.session
+            order.require_no_invoices()
             was = change.history[-1].from_state  # the state the move left
             order.cancel_reason = reason
             change.events.append(ev.OrderCancelled.of(order, reason=reason))
@@ -139,8 +140,12 @@ class OrderLifecycle:
         limit = customer.credit_limit if customer else None
         if limit is None or limit.currency != order.currency:
             return False
+        # Exposure: confirmed orders not yet invoiced, and open invoices' amount due (kept
+        # on the customer just claimed, so it cannot move under this check).
         exposure = await self._orders.open_exposure(order.customer_id, order.currency,
                                                     change.session)
+        if customer is not None:
+            exposure += customer.stats.owed(order.currency)
         if exposure + order.totals.grand_total <= limit.amount:
             return False
         if override:
