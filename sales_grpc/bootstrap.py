@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from .api.converters.events import event_payload
 from .config import Settings
 from .documents.renderer import PdfRenderer
+from .domain.invoices import InvoiceAction, InvoiceState
 from .domain.mail import RetryPolicy
 from .domain.orders import OrderAction, OrderState
 from .domain.quotes import QuoteAction, QuoteState
@@ -26,15 +27,19 @@ from .services.customers import CustomerService
 from .services.document_files import DocumentFiles, QuotePdfAttachment
 from .services.document_views import seller_block
 from .services.documents import DocumentWorkflow
+from .services.invoice_lifecycle import InvoiceLifecycle
+from .services.invoices import InvoiceService
 from .services.mail import AttachmentSources, MailSender
 from .services.order_lifecycle import OrderLifecycle
 from .services.orders import OrderService
 from .services.products import ProductService
 from .services.quote_lifecycle import QuoteLifecycle
 from .services.quotes import QuoteService
+from .services.receivables import InvoiceScope, Receivables
 from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
 from .store.history import HistoryLog
+from .store.invoices import InvoiceRepository
 from .store.mail_jobs import MailJobStore
 from .store.mongo import Idempotency, Mongo
 from .store.numbering import NumberCounters
@@ -43,6 +48,7 @@ from .store.outbox import Outbox
 from .store.paging import PageTokens
 from .store.products import ProductRepository, StockLedger
 from .store.quotes import QuoteRepository
+from .store.receipts import CreditNoteRepository, PaymentRepository
 
 
 @dataclass
@@ -89,6 +95,9 @@ class App:
     order_lifecycle: OrderLifecycle
     quotes: QuoteService
     quote_lifecycle: QuoteLifecycle
+    invoices: InvoiceService
+    invoice_lifecycle: InvoiceLifecycle
+    receivables: Receivables
     outbox: Outbox
     mail: MailParts
     documents: DocumentFiles
@@ -128,8 +137,8 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
     orders = OrderService(order_workflow, order_records, product_records, customers,
                           idempotency, settings, numbers)
     pdf = PdfRenderer(settings.pdf_workers)  # its worker processes start on the first render
-    order_lifecycle = OrderLifecycle(order_workflow, order_records, StockLedger(mongo),
-                                     CustomerStats(mongo, customer_cache))
+    stats = CustomerStats(mongo, customer_cache)
+    order_lifecycle = OrderLifecycle(order_workflow, order_records, StockLedger(mongo), stats)
     quote_records = QuoteRepository(mongo, tokens)
     quote_workflow = DocumentWorkflow(
         "quote", "QUOTE_NOT_FOUND", mongo, quote_records,
@@ -139,6 +148,19 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
     documents = DocumentFiles(orders, quotes, quote_records, customer_records, pdf,
                               seller_block(settings))
     mail.attachments.register("quote", QuotePdfAttachment(documents, quote_records))
+    invoice_records = InvoiceRepository(mongo, tokens)
+    invoice_workflow = DocumentWorkflow(
+        "invoice", "INVOICE_NOT_FOUND", mongo, invoice_records,
+        HistoryLog(mongo, tokens, "invoice", InvoiceAction, InvoiceState), outbox)
+    invoices = InvoiceService(invoice_workflow, invoice_records, order_workflow, order_records,
+                              product_records, customers, customer_records, idempotency,
+                              settings, mail.jobs)
+    invoice_lifecycle = InvoiceLifecycle(invoice_workflow, invoice_records, order_records,
+                                         stats, customer_records, numbers, mail.jobs)
+    receivables = Receivables(invoice_workflow, PaymentRepository(mongo, tokens),
+                              CreditNoteRepository(mongo, tokens), stats, customer_records,
+                              idempotency, numbers, InvoiceScope(invoice_workflow,
+                                                                 invoice_records))
     return App(
         settings=settings,
         mongo=mongo,
@@ -151,6 +173,9 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         quote_lifecycle=QuoteLifecycle(quote_workflow, quote_records, order_workflow,
                                        order_records, order_lifecycle, numbers,
                                        customer_records, mail.jobs),
+        invoices=invoices,
+        invoice_lifecycle=invoice_lifecycle,
+        receivables=receivables,
         outbox=outbox,
         mail=mail,
         documents=documents,

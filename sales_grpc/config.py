@@ -71,6 +71,8 @@ class Settings:
     quote_validity_days: int = 30
     # How often each server records the expiry of sent quotes past their day.
     quote_expiry_seconds: float = 60.0
+    # How often each server writes the InvoiceOverdue events of invoices past their due day.
+    invoice_overdue_seconds: float = 60.0
     # Invoices and credit notes are numbered without gaps, inside the issuing transaction.
     invoice_number_format: str = "INV-{year}-{seq:06d}"
     credit_note_number_format: str = "CN-{year}-{seq:06d}"

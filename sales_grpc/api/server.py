@@ -13,6 +13,8 @@ from grpc_reflection.v1alpha import reflection
 from erp.sales.v1 import (
     customer_service_pb2,
     customer_service_pb2_grpc,
+    invoice_service_pb2,
+    invoice_service_pb2_grpc,
     order_service_pb2,
     order_service_pb2_grpc,
     product_service_pb2,
@@ -27,6 +29,7 @@ from .auth import Authenticator
 from .converters.events import encode_event
 from .customers import CustomerServicer
 from .interceptors import EdgeInterceptor, required_permissions
+from .invoices import InvoiceServicer
 from .limits import method_limits
 from .orders import OrderServicer
 from .products import ProductServicer
@@ -47,6 +50,7 @@ SALES_SERVICES = [
     product_service_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name,
     order_service_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
     quote_service_pb2.DESCRIPTOR.services_by_name["QuoteService"].full_name,
+    invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,
 ]
 
 
@@ -76,6 +80,9 @@ class SalesServer:
             OrderServicer(app.orders, app.order_lifecycle, app.documents), self.server)
         quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(
             QuoteServicer(app.quotes, app.quote_lifecycle, app.documents), self.server)
+        invoice_service_pb2_grpc.add_InvoiceServiceServicer_to_server(
+            InvoiceServicer(app.invoices, app.invoice_lifecycle, app.receivables,
+                            app.documents), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.relay = OutboxRelay(app.outbox, app.redis, encode_event)
         reflection.enable_server_reflection(
@@ -87,7 +94,8 @@ class SalesServer:
         await self._set_all(SERVING if await self.app.mongo.ping() else NOT_SERVING)
         self._tasks = [asyncio.create_task(self._watch_database()),
                        asyncio.create_task(self.relay.run()),
-                       asyncio.create_task(self._expire_quotes())]
+                       asyncio.create_task(self._expire_quotes()),
+                       asyncio.create_task(self._note_overdue_invoices())]
         self._tasks.append(asyncio.create_task(self.app.mail.delivery.run()))
         return port
 
@@ -102,6 +110,18 @@ class SalesServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(),
                                        self.app.settings.quote_expiry_seconds)
+
+    async def _note_overdue_invoices(self) -> None:
+        """Writes the InvoiceOverdue event of each invoice past its due day, once, on every
+        replica (the use case is safe to run concurrently); reads show `overdue` before."""
+        while not self._stopping.is_set():
+            try:
+                await self.app.invoice_lifecycle.note_overdue()
+            except Exception:  # noqa: BLE001 - a failed pass is retried on the next one
+                log.warning("invoice overdue pass failed; retrying later", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(),
+                                       self.app.settings.invoice_overdue_seconds)
 
     async def _set_all(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType
                        ) -> None:

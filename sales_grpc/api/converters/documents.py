@@ -31,8 +31,8 @@ def _money(amount: Decimal, currency: str) -> money_pb2.Money | None:
     return money_out(Money(currency, amount))
 
 
-def line_out(x: DocumentLine, currency: str, document_discount: Decimal
-             ) -> document_pb2.DocumentLine:
+def line_out(x: DocumentLine, currency: str, document_discount: Decimal,
+             source_line_number: int = 0) -> document_pb2.DocumentLine:
     c = currency
     return document_pb2.DocumentLine(
         product_id=x.product_id, sku=x.sku, product_name=x.product_name,
@@ -41,7 +41,8 @@ def line_out(x: DocumentLine, currency: str, document_discount: Decimal
         gross_amount=_money(x.amounts.gross, c), discount_amount=_money(x.amounts.discount, c),
         tax_amount=_money(x.amounts.tax, c), total_amount=_money(x.amounts.total, c),
         list_price=_money(x.list_price, c),
-        effective_discount_rate=rate_text(x.effective_discount(document_discount)))
+        effective_discount_rate=rate_text(x.effective_discount(document_discount)),
+        source_line_number=source_line_number)
 
 
 def totals_out(t: Totals, currency: str) -> document_pb2.DocumentTotals:

@@ -61,7 +61,8 @@ def order_out(o: SalesOrder) -> pb.SalesOrder:
         etag=o.etag, confirm_time=timestamp(o.confirm_time), ship_time=timestamp(o.ship_time),
         deliver_time=timestamp(o.deliver_time), cancel_time=timestamp(o.cancel_time),
         cancel_reason=o.cancel_reason, credit_limit_overridden=o.credit_limit_overridden,
-        quote_id=o.quote_id,
+        quote_id=o.quote_id, invoiced_quantities=[t.quantity for t in o.invoiced],
+        invoiced_amount=_money(o.invoiced_amount, c),
     )
 
 
