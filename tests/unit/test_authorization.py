@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from erp.sales.v1 import annotations_pb2, product_service_pb2
+from erp.sales.v1 import annotations_pb2, invoice_service_pb2, product_service_pb2
 from sales_grpc.domain import customers, orders
 from sales_grpc.domain.access import Principal, Role
 from sales_grpc.domain.authorization import (
@@ -40,6 +40,10 @@ EXPECTED = {
     Move.OVERRIDE_CREDIT_LIMIT: (False, True, True),
     Move.EDIT_CATALOG: (False, True, True),
     Move.ADJUST_STOCK: (False, True, True),
+    Move.RECORD_PAYMENT: (False, True, True),
+    Move.VOID_INVOICE: (False, True, True),
+    Move.WRITE_OFF_INVOICE: (False, True, True),
+    Move.ISSUE_CREDIT_NOTE: (False, True, True),
 }
 
 
@@ -82,6 +86,31 @@ def test_the_contract_declares_the_permissions_the_table_grants():
         "DeleteProduct": RULES[Move.EDIT_CATALOG].permission,
         "AdjustStock": RULES[Move.ADJUST_STOCK].permission,
     }
+
+
+def test_the_invoice_contract_declares_the_billing_permission_the_table_grants():
+    service = invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceService"]
+    declared = {m.name: m.GetOptions().Extensions[annotations_pb2.elevated_permission]
+                for m in service.methods}
+    assert {name: perm for name, perm in declared.items() if perm} == {
+        "RecordPayment": RULES[Move.RECORD_PAYMENT].permission,
+        "VoidInvoice": RULES[Move.VOID_INVOICE].permission,
+        "MarkInvoiceUncollectible": RULES[Move.WRITE_OFF_INVOICE].permission,
+        "CreateCreditNote": RULES[Move.ISSUE_CREDIT_NOTE].permission,
+    }
+
+
+def test_a_billing_clerk_may_record_payments_but_not_change_the_catalog():
+    clerk = Principal("ar-clerk", Role.SALES_REP, frozenset({"sales:billing"}), "team-a")
+    assert all(allows(clerk, move) for move in (Move.RECORD_PAYMENT, Move.VOID_INVOICE,
+                                                 Move.WRITE_OFF_INVOICE,
+                                                 Move.ISSUE_CREDIT_NOTE))
+    assert not allows(clerk, Move.EDIT_CATALOG)
+    assert not allows(REP, Move.RECORD_PAYMENT)
+    with pytest.raises(PermissionDenied) as refused:
+        authorize(REP, Move.ISSUE_CREDIT_NOTE)
+    assert refused.value.reason == "BILLING_NOT_ALLOWED"
+    assert "sales:billing" in refused.value.message
 
 
 def test_assignment_keeps_reps_to_themselves_and_managers_to_their_team():
