@@ -94,8 +94,11 @@ class Receivables:
             customer = await self._stats.receivable(
                 invoice.customer_id, Money(invoice.currency, -amount.amount),
                 Money(invoice.currency, spent), change.session)
-            if customer is None:
+            if customer is None and method is PaymentMethod.CREDIT_BALANCE:
                 raise _short_balance(invoice, amount)
+            if customer is None:
+                raise NotFound(f"customer {invoice.customer_id} of invoice {invoice.number} "
+                               "is gone", reason="CUSTOMER_NOT_FOUND")
             payment = Payment(payment_id, invoice.id, invoice.number, invoice.customer_id,
                               invoice.owner_id, invoice.team_id, invoice.currency,
                               amount.amount, method, reference, day, principal.subject, moment)

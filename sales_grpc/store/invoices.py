@@ -81,15 +81,6 @@ class InvoiceRepository(DocumentStore[Invoice]):
         super().__init__(mongo.db.invoices, to_doc, from_doc)
         self._tokens = tokens
 
-    async def save(self, document: Invoice, expected_version: int, session: Session) -> bool:
-        """As DocumentStore.save; a draft has no number to set."""
-        doc = to_doc(document)
-        del doc["_id"]
-        result = await self._docs.update_one(
-            {"_id": ObjectId(document.id), "version": expected_version}, {"$set": doc},
-            session=driver_session(session))
-        return result.matched_count == 1
-
     async def get_by_number(self, number: str) -> Invoice | None:
         if not number:
             return None
