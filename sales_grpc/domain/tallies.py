@@ -35,15 +35,29 @@ def tallies_for(lines: list[DocumentLine], tallies: list[LineTally]) -> list[Lin
 def portion(line: DocumentLine, quantity: int, taken: LineTally, document_discount: Decimal,
             currency: str) -> DocumentLine:
     """`quantity` units of `line`, of which `taken` is already billed: the remainder of the
-    line's amounts when this completes it, the pricing rule's amounts otherwise."""
+    line's amounts when this completes it; otherwise the pricing rule's amounts for the units
+    billed so far and these together, less what is billed. Pricing each part alone would round
+    every part up (7 screws at 0.005 are 0.04, seven parts of 0.01 are 0.07) and leave a
+    negative last part. After a part was given back, what is billed is no longer the price
+    of its units, so each amount is kept within what is left, and so is the net."""
+    a = line.amounts
+    left = LineAmounts(a.gross - taken.gross, a.discount - taken.discount, a.tax - taken.tax)
     if taken.quantity + quantity == line.quantity:
-        a = line.amounts
-        amounts = LineAmounts(a.gross - taken.gross, a.discount - taken.discount,
-                              a.tax - taken.tax)
+        amounts = left
     else:
-        amounts = price_line(quantity, line.unit_price, line.discount_rate, document_discount,
-                             line.tax_rate, currency)
+        upto = price_line(taken.quantity + quantity, line.unit_price, line.discount_rate,
+                          document_discount, line.tax_rate, currency)
+        gross = _within(upto.gross - taken.gross, Decimal(0), left.gross)
+        discount = _within(upto.discount - taken.discount,
+                           max(Decimal(0), gross - (left.gross - left.discount)),
+                           min(left.discount, gross))
+        amounts = LineAmounts(gross, discount, _within(upto.tax - taken.tax, Decimal(0),
+                                                       left.tax))
     return replace(line, quantity=quantity, amounts=amounts)
+
+
+def _within(amount: Decimal, low: Decimal, high: Decimal) -> Decimal:
+    return min(max(amount, low), high)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,366 @@
+"""Invoice rules without I/O: an order billed in parts adds up to the order to the minor unit,
+payments and credit notes keep the invoice's amounts equation, and aging buckets add up."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sales_grpc.domain.access import Principal, Role
+from sales_grpc.domain.customers import PaymentTerms
+from sales_grpc.domain.documents.lines import DocumentLine, reprice, totals_of
+from sales_grpc.domain.errors import FailedPrecondition, InvalidArgument
+from sales_grpc.domain.invoices import (
+    Invoice,
+    InvoiceAction,
+    InvoiceState,
+    bill_order,
+    check_payment_date,
+    release_order,
+)
+from sales_grpc.domain.money import MINOR_UNITS
+from sales_grpc.domain.orders import OrderState, SalesOrder
+from sales_grpc.domain.pricing import LineAmounts, Totals
+from sales_grpc.domain.records import Audit
+from sales_grpc.domain.tallies import LineTally, Selection
+
+NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+TODAY = NOW.date()
+CLERK = Principal("clerk-1", Role.SALES_MANAGER, team_id="north")
+D = Decimal
+ZERO = LineAmounts(D(0), D(0), D(0))
+NO_TOTALS = Totals(D(0), D(0), D(0), D(0))
+
+
+def _line(sku: str, quantity: int, price: str, tax: str, discount: str = "0") -> DocumentLine:
+    return DocumentLine(sku.lower() * 3, sku, sku.title(), quantity, D(price), False,
+                        D(discount), D(tax), ZERO, D(price))
+
+
+def _order(currency: str, lines: list[DocumentLine], discount: str = "0",
+           shipping: str = "0", state: OrderState = OrderState.CONFIRMED) -> SalesOrder:
+    priced = reprice(lines, D(discount), currency)
+    return SalesOrder(id="o" * 24, number="SO-2026-000042", customer_id="c" * 24,
+                      currency=currency, lines=priced, discount_rate=D(discount),
+                      shipping=D(shipping), totals=totals_of(priced, D(shipping)),
+                      owner_id="rep-1", team_id="north", audit=Audit.new("rep-1", NOW),
+                      state=state)
+
+
+def _mixed(currency: str) -> SalesOrder:
+    """Awkward prices, three tax rates, a line discount and a 15% document discount."""
+    return _order(currency, [_line("WIDGET", 13, "3.333333", "0.19", "0.1"),
+                             _line("SCREW", 7, "0.005", "0.07"),
+                             _line("MANUAL", 3, "19.99", "0")],
+                  discount="0.15", shipping="4.95" if currency == "EUR" else "495")
+
+
+def _draft(order: SalesOrder, terms: PaymentTerms = PaymentTerms.NET_30) -> Invoice:
+    return Invoice(id="i" * 24, number="", customer_id=order.customer_id,
+                   currency=order.currency, lines=[], discount_rate=D(0), shipping=D(0),
+                   totals=NO_TOTALS, owner_id="rep-1", team_id="north",
+                   audit=Audit.new("rep-1", NOW), state=InvoiceState.DRAFT,
+                   order_id=order.id, order_number=order.number, payment_terms=terms)
+
+
+def _bill(order: SalesOrder, *parts: tuple[int, int]) -> Invoice:
+    invoice = _draft(order)
+    bill_order(order, [Selection(n, q) for n, q in parts], invoice, "lines")
+    return invoice
+
+
+def _open(currency: str = "EUR", price: str = "100", tax: str = "0.19", quantity: int = 1,
+          shipping: str = "0") -> Invoice:
+    invoice = _bill(_order(currency, [_line("ITEM", quantity, price, tax)], shipping=shipping))
+    invoice.finalize("INV-2026-000001", CLERK, NOW)
+    return invoice
+
+
+def _amounts(parts: list[DocumentLine]) -> LineAmounts:
+    return LineAmounts(sum((p.amounts.gross for p in parts), D(0)),
+                       sum((p.amounts.discount for p in parts), D(0)),
+                       sum((p.amounts.tax for p in parts), D(0)))
+
+
+def _assert_sensible(line: DocumentLine, currency: str) -> None:
+    """A billed part is never negative, its discount never exceeds its gross, and every amount
+    is whole minor units."""
+    a, quantum = line.amounts, D(1).scaleb(-MINOR_UNITS[currency])
+    assert line.quantity >= 1
+    assert D(0) <= a.discount <= a.gross and a.tax >= 0, (line.sku, a)
+    assert all(x == x.quantize(quantum) for x in (a.gross, a.discount, a.tax))
+
+
+def _assert_parts_add_up(order: SalesOrder, invoices: list[Invoice]) -> None:
+    for n, line in enumerate(order.lines, start=1):
+        parts = [part for invoice in invoices
+                 for part, source in zip(invoice.lines, invoice.source_lines, strict=True)
+                 if source == n]
+        for part in parts:
+            _assert_sensible(part, order.currency)
+        assert sum(p.quantity for p in parts) == line.quantity
+        assert _amounts(parts) == line.amounts, line.sku
+    assert order.invoiced == [LineTally(x.quantity, x.amounts.gross, x.amounts.discount,
+                                        x.amounts.tax) for x in order.lines]
+    for name in ("subtotal", "discount_total", "tax_total", "shipping", "grand_total"):
+        assert sum((getattr(i.totals, name) for i in invoices), D(0)) == getattr(
+            order.totals, name), name
+
+
+# -- billing an order ---------------------------------------------------------------------
+
+IN_ONES = [[(1, 1), (2, 1)]] * 7 + [[(1, 1)]] * 6 + [[]]  # the last takes what is left
+PLANS = {"uneven": [[(1, 5), (2, 1)], [(1, 1), (2, 1), (3, 1)], [(2, 1)], [(1, 6), (2, 3)], []],
+         "in ones": IN_ONES, "same line twice": [[(1, 2), (1, 3), (2, 6)], []]}
+
+
+@pytest.mark.parametrize("currency", ["EUR", "JPY"])
+@pytest.mark.parametrize("plan", list(PLANS))
+def test_an_order_invoiced_in_parts_adds_up_to_the_order_exactly(currency, plan):
+    order = _mixed(currency)
+    invoices = [_bill(order, *parts) for parts in PLANS[plan]]
+    _assert_parts_add_up(order, invoices)
+    assert invoices[0].totals.shipping == order.shipping
+    assert all(i.totals.shipping == 0 for i in invoices[1:])
+    with pytest.raises(FailedPrecondition) as refused:
+        _bill(order)
+    assert refused.value.reason == "NOTHING_LEFT"
+
+
+@pytest.mark.parametrize("currency", ["EUR", "JPY"])
+def test_an_order_invoiced_whole_is_the_order_to_the_cent(currency):
+    order = _mixed(currency)
+    invoice = _bill(order)
+    assert invoice.lines == order.lines and invoice.totals == order.totals
+    assert invoice.source_lines == [1, 2, 3]
+    assert invoice.discount_rate == D("0.15")
+
+
+def test_the_worked_example_in_euros():
+    order = _mixed("EUR")
+    widget, screw, manual = (x.amounts for x in order.lines)
+    # 13 x 3.333333 = 43.333329 -> 43.33; 10% = 4.33; 15% of 39.00 = 5.85; 19% of 33.15 = 6.30
+    assert widget == LineAmounts(D("43.33"), D("10.18"), D("6.30"))
+    # 7 x 0.005 = 0.035 -> 0.04; 15% of 0.04 = 0.006 -> 0.01; 7% of 0.03 -> 0.00
+    assert screw == LineAmounts(D("0.04"), D("0.01"), D("0.00"))
+    # 59.97; 15% = 8.9955 -> 9.00; no tax
+    assert manual == LineAmounts(D("59.97"), D("9.00"), D("0.00"))
+    assert order.totals.grand_total == D("33.15") + D("0.03") + D("50.97") + D("6.30") + D(
+        "4.95")
+
+
+def test_billing_a_cheap_line_one_unit_at_a_time_never_bills_a_negative_amount():
+    order = _order("EUR", [_line("SCREW", 7, "0.005", "0.19")])
+    invoices = [_bill(order, (1, 1)) for _ in range(7)]
+    # the price of what has been billed so far, never more than the line
+    assert [i.totals.subtotal for i in invoices] == [D("0.01"), D("0.00"), D("0.01"),
+                                                     D("0.00"), D("0.01"), D("0.00"),
+                                                     D("0.01")]
+    _assert_parts_add_up(order, invoices)
+
+
+def test_the_shipping_charge_goes_on_the_first_invoice_and_comes_back_with_it():
+    order = _mixed("EUR")
+    first, second = _bill(order, (1, 2)), _bill(order, (2, 2))
+    assert (first.shipping, second.shipping) == (D("4.95"), D(0))
+    release_order(order, second)  # a draft without the shipping: the first keeps it
+    assert order.shipping_invoiced
+    release_order(order, first)
+    assert not order.shipping_invoiced and not order.has_invoices
+    third = _bill(order, (3, 1))
+    assert third.shipping == D("4.95")
+    assert third.totals.grand_total == third.lines[0].amounts.total + D("4.95")
+
+
+def test_an_order_without_shipping_bills_none():
+    order = _order("EUR", [_line("ITEM", 2, "10", "0.19")])
+    assert _bill(order, (1, 1)).totals.shipping == 0
+    assert _bill(order).totals.shipping == 0
+
+
+def test_billing_more_than_is_left_is_refused_with_a_violation_per_line_and_takes_nothing():
+    order = _mixed("EUR")
+    _bill(order, (1, 10), (2, 7))
+    before = list(order.invoiced)
+    with pytest.raises(FailedPrecondition) as refused:
+        _bill(order, (1, 2), (1, 2), (2, 1), (3, 3))
+    error = refused.value
+    assert error.reason == "QUANTITY_EXCEEDS_REMAINING"
+    assert [v.subject for v in error.violations] == ["salesOrders/" + "o" * 24 + "/lines/1",
+                                                     "salesOrders/" + "o" * 24 + "/lines/2"]
+    assert "4 asked, 3 of 13 left" in error.violations[0].description
+    assert "1 asked, 0 of 7 left" in error.violations[1].description
+    assert order.invoiced == before and order.shipping_invoiced
+
+
+@pytest.mark.parametrize(("parts", "field"), [
+    ([(0, 1)], "lines[0].line_number"), ([(4, 1)], "lines[0].line_number"),
+    ([(1, 1), (2, 0)], "lines[1].quantity"), ([(3, -1)], "lines[0].quantity")])
+def test_an_unknown_line_or_a_quantity_below_one_is_an_invalid_argument(parts, field):
+    order = _mixed("EUR")
+    with pytest.raises(InvalidArgument) as refused:
+        _bill(order, *parts)
+    assert [v.field for v in refused.value.violations] == [field]
+    assert not order.has_invoices
+
+
+@pytest.mark.parametrize("state", [OrderState.DRAFT, OrderState.CANCELLED])
+def test_an_order_not_confirmed_cannot_be_invoiced(state):
+    order = _mixed("EUR")
+    order.state = state
+    with pytest.raises(FailedPrecondition) as refused:
+        _bill(order)
+    assert refused.value.reason == "ORDER_NOT_INVOICEABLE"
+    assert not order.has_invoices
+
+
+@pytest.mark.parametrize("currency", ["EUR", "JPY"])
+def test_releasing_an_invoice_gives_back_exactly_what_it_billed(currency):
+    order = _mixed(currency)
+    first = _bill(order, (1, 4), (2, 3))
+    after_first = list(order.invoiced)
+    second = _bill(order, (1, 5), (2, 2), (3, 1))
+    release_order(order, second)
+    assert order.invoiced == after_first
+    release_order(order, first)
+    assert order.invoiced == [LineTally()] * 3
+    # billed again, differently, it still adds up
+    invoices = [_bill(order, (1, 13)), _bill(order, (2, 1)), _bill(order)]
+    _assert_parts_add_up(order, invoices)
+
+
+rates = st.decimals(min_value=0, max_value=1, places=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(quantity=st.integers(1, 60),
+       price=st.decimals(min_value=0, max_value=D("9999.999999"), places=6),
+       line_discount=rates, document_discount=rates,
+       tax=st.sampled_from(["0", "0.07", "0.19", "0.2", "0.25"]),
+       currency=st.sampled_from(["EUR", "JPY", "BHD"]), data=st.data())
+def test_any_split_of_a_line_into_invoices_adds_up_to_the_line_exactly(
+        quantity, price, line_discount, document_discount, tax, currency, data):
+    order = _order(currency, [_line("ITEM", quantity, str(price), tax, str(line_discount))],
+                   discount=str(document_discount))
+    cuts = sorted(data.draw(st.sets(st.integers(1, quantity - 1))) if quantity > 1 else [])
+    sizes = [b - a for a, b in zip([0, *cuts], [*cuts, quantity], strict=True)]
+    invoices = [_bill(order, (1, size)) for size in sizes]
+    _assert_parts_add_up(order, invoices)
+    # one of them voided and its units billed again in ones: still exact
+    voided = invoices.pop(data.draw(st.integers(0, len(invoices) - 1)))
+    release_order(order, voided)
+    invoices += [_bill(order, (1, 1)) for _ in range(voided.lines[0].quantity)]
+    _assert_parts_add_up(order, invoices)
+
+
+# -- finalizing ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("terms", "days"), [
+    (PaymentTerms.NET_15, 15), (PaymentTerms.NET_30, 30), (PaymentTerms.NET_45, 45),
+    (PaymentTerms.NET_60, 60), (PaymentTerms.NET_90, 90), (PaymentTerms.IMMEDIATE, 0),
+    (PaymentTerms.COD, 0), (PaymentTerms.PREPAID, 0)])
+def test_finalizing_numbers_the_invoice_and_dates_it_by_its_terms(terms, days):
+    order = _mixed("EUR")
+    invoice = _draft(order, terms)
+    bill_order(order, [], invoice, "lines")
+    entries = invoice.finalize("INV-2026-000007", CLERK, NOW)
+    assert (invoice.number, invoice.state, invoice.issue_date, invoice.due_date) == (
+        "INV-2026-000007", InvoiceState.OPEN, TODAY, TODAY + timedelta(days=days))
+    assert invoice.finalize_time == NOW and invoice.amount_due == order.totals.grand_total
+    assert [(e.action, e.from_state, e.to_state) for e in entries] == [
+        (InvoiceAction.FINALIZE, InvoiceState.DRAFT, InvoiceState.OPEN)]
+
+
+def test_net_30_at_the_end_of_january_is_due_on_the_first_of_march():
+    invoice = _bill(_mixed("EUR"))
+    invoice.finalize("INV-2027-000001", CLERK, datetime(2027, 1, 30, 23, 59, tzinfo=UTC))
+    assert (invoice.issue_date, invoice.due_date) == (date(2027, 1, 30), date(2027, 3, 1))
+
+
+@pytest.mark.parametrize("due", [TODAY, TODAY + timedelta(days=10)])
+def test_an_explicit_due_date_is_kept(due):
+    invoice = _bill(_mixed("EUR"))
+    invoice.due_date = due
+    invoice.finalize("INV-2026-000008", CLERK, NOW)
+    assert invoice.due_date == due
+
+
+def test_an_empty_draft_or_a_past_due_date_cannot_be_finalized_and_nothing_changes():
+    empty = _draft(_mixed("EUR"))
+    with pytest.raises(FailedPrecondition) as refused:
+        empty.finalize("INV-2026-000009", CLERK, NOW)
+    assert refused.value.reason == "INVOICE_EMPTY"
+    late = _bill(_mixed("EUR"))
+    late.due_date = TODAY - timedelta(days=1)
+    with pytest.raises(FailedPrecondition) as refused:
+        late.finalize("INV-2026-000009", CLERK, NOW)
+    assert refused.value.reason == "DUE_DATE_PAST"
+    for draft in (empty, late):
+        assert (draft.state, draft.number, draft.issue_date) == (InvoiceState.DRAFT, "", None)
+
+
+def test_a_finalized_invoice_cannot_be_finalized_again():
+    invoice = _open()
+    with pytest.raises(FailedPrecondition) as refused:
+        invoice.finalize("INV-2026-000002", CLERK, NOW)
+    assert refused.value.reason == "INVOICE_NOT_DRAFT"
+    assert invoice.number == "INV-2026-000001"
+
+
+def test_an_invoice_of_zero_is_paid_when_finalized():
+    invoice = _open(price="0")
+    assert (invoice.state, invoice.amount_due, invoice.paid_time) == (InvoiceState.PAID, 0, NOW)
+
+
+# -- payments -----------------------------------------------------------------------------
+
+def test_a_partial_payment_then_the_rest_makes_the_invoice_paid():
+    invoice = _open()  # 100.00 + 19.00 tax
+    entries = invoice.apply_payment(D("19.01"), CLERK, NOW, "part")
+    assert (invoice.state, invoice.amount_due, invoice.partially_paid) == (
+        InvoiceState.OPEN, D("99.99"), True)
+    assert [e.action for e in entries] == [InvoiceAction.RECORD_PAYMENT]
+    entries = invoice.apply_payment(D("99.99"), CLERK, NOW, "rest")
+    assert [e.action for e in entries] == [InvoiceAction.RECORD_PAYMENT, InvoiceAction.PAY]
+    assert (invoice.state, invoice.amount_due, invoice.amount_paid) == (
+        InvoiceState.PAID, 0, D("119.00"))
+
+
+def test_a_payment_above_the_amount_due_is_refused_and_changes_nothing():
+    invoice = _open()
+    invoice.apply_payment(D("100"), CLERK, NOW, "")
+    with pytest.raises(FailedPrecondition) as refused:
+        invoice.apply_payment(D("19.01"), CLERK, NOW, "")
+    assert refused.value.reason == "PAYMENT_EXCEEDS_AMOUNT_DUE"
+    assert refused.value.metadata["amount_due"] == "19.00"
+    assert (invoice.amount_paid, invoice.amount_due) == (D("100"), D("19.00"))
+
+
+@pytest.mark.parametrize("state", [InvoiceState.DRAFT, InvoiceState.VOID, InvoiceState.PAID])
+def test_only_an_owed_invoice_takes_payments(state):
+    invoice = _open()
+    invoice.state = state
+    with pytest.raises(FailedPrecondition) as refused:
+        invoice.apply_payment(D("1"), CLERK, NOW, "")
+    assert refused.value.reason == "INVOICE_NOT_PAYABLE"
+    assert invoice.amount_paid == 0
+
+
+def test_a_written_off_invoice_can_still_be_paid():
+    invoice = _open()
+    invoice.move(InvoiceAction.WRITE_OFF, CLERK, NOW)
+    invoice.apply_payment(D("119"), CLERK, NOW, "late after all")
+    assert invoice.state is InvoiceState.PAID
+
+
+def test_a_payment_date_is_between_the_issue_date_and_today():
+    invoice = _open()
+    for day in (TODAY,):
+        check_payment_date(invoice, day, NOW, "payment_date")
+    for day in (TODAY + timedelta(days=1), TODAY - timedelta(days=1)):
+        with pytest.raises(InvalidArgument):
+            check_payment_date(invoice, day, NOW, "payment_date")
