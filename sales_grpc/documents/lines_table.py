@@ -44,7 +44,8 @@ class LinesTable:
         texts = (line.sku, line.description, fmt.quantity(line.quantity),
                  fmt.amount(line.unit_price, self.currency, exact=True),
                  fmt.amount(line.discount, self.currency) if line.discount else "",
-                 fmt.rate(line.tax_rate), fmt.amount(line.total, self.currency))
+                 "" if line.tax_rate is None else fmt.rate(line.tax_rate),
+                 fmt.amount(line.total, self.currency))
         pdf.set_font(self.family, "", FONT_SIZE)
         wrapped = {i: self.wrap(texts[i], COLUMNS[i][1]) for i in WRAPPED}
         height = max(len(parts) for parts in wrapped.values()) * LINE_HEIGHT + 2 * PAD

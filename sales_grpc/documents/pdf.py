@@ -2,9 +2,10 @@
 
 A4 portrait. Page 1: the seller (logo, name, address, tax id) and the title with the number
 and dates, the customer's block, then the lines. Every page repeats the table header at its
-top when lines continue there, and ends with a footer naming the document and "Page N of M".
-After the lines: the totals, then notes and terms. DejaVu Sans is embedded (subset), so any
-Latin, Greek or Cyrillic name prints as itself.
+top when lines continue there, and ends with a footer naming the document and "Page N of M";
+a watermark ("DRAFT", "VOID") crosses every page, translucent over the text. After the lines:
+the totals and what follows them (paid, credited, amount due), then the reason, notes and
+terms. DejaVu Sans is embedded (subset), so any Latin, Greek or Cyrillic name prints as itself.
 
 The same view always gives the same bytes: the PDF's creation date is the document version's
 time, and fpdf2 derives the file id from the content.
@@ -20,13 +21,15 @@ from fpdf.enums import XPos, YPos
 
 from ..domain.documents.view import DocumentView, PartyBlock
 from . import formatting as fmt
-from .lines_table import INK, LinesTable
+from .lines_table import HEADER_FILL, INK, LinesTable
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
 MARGIN = 15.0
 RULE = (150, 158, 168)
 MUTED = (95, 102, 112)
+WATERMARK = (200, 30, 30)
+WATERMARK_OPACITY = 0.2  # seen at once, yet the text under it stays legible
 
 
 class _Layout(FPDF):
@@ -40,7 +43,7 @@ class _Layout(FPDF):
         self.add_font(FAMILY, "", FONTS / "DejaVuSans.ttf")
         self.add_font(FAMILY, "B", FONTS / "DejaVuSans-Bold.ttf")
         self.set_creation_date(_utc(view.version_time))
-        self.set_title(f"{view.title} {view.number}")
+        self.set_title(view.heading)
         self.set_author(view.seller.name)
         self.set_creator("sales-grpc")
         self.set_text_color(*INK)
@@ -51,13 +54,15 @@ class _Layout(FPDF):
         if self.page_no() == 1:
             return
         self._font(8, color=MUTED)
-        self.cell(0, 5, f"{self.view.seller.name}  ·  {self.view.title} {self.view.number}",
+        self.cell(0, 5, f"{self.view.seller.name}  ·  {self.view.heading}",
                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(3)
         if self.in_table:
             self.lines.header()
 
     def footer(self) -> None:
+        if self.view.watermark:
+            self.watermark(self.view.watermark)
         self.set_y(-16)
         self.set_draw_color(*RULE)
         self.line(MARGIN, self.get_y(), self.w - MARGIN, self.get_y())
@@ -67,8 +72,21 @@ class _Layout(FPDF):
         if self.view.seller.tax_id:
             left += f"  ·  Tax ID {self.view.seller.tax_id}"
         self.cell(self.epw / 2, 5, left)
-        self.cell(self.epw / 2, 5, f"{self.view.number}  ·  Page {self.page_no()} of {{nb}}",
-                  align="R")
+        name = self.view.number or self.view.title
+        self.cell(self.epw / 2, 5, f"{name}  ·  Page {self.page_no()} of {{nb}}", align="R")
+
+    def watermark(self, text: str) -> None:
+        """`text` across the page's diagonal, translucent and drawn last: the table's shaded
+        rows would cover it in parts if it were drawn first."""
+        x, y = self.w / 2, self.h / 2
+        size = 130.0
+        self._font(size, "B", color=WATERMARK)
+        size *= min(1.0, 170 / self.get_string_width(text))  # a long word fits the diagonal
+        self._font(size, "B", color=WATERMARK)
+        with self.local_context(fill_opacity=WATERMARK_OPACITY), \
+                self.rotation(angle=55, x=x, y=y):
+            # Centred: the baseline half a cap height (0.73 em; 1 pt is 0.3528 mm) below.
+            self.text(x - self.get_string_width(text) / 2, y + size * 0.3528 * 0.73 / 2, text)
 
     # -- blocks --------------------------------------------------------------------------------
 
@@ -83,8 +101,12 @@ class _Layout(FPDF):
         self._font(20, "B")
         self.multi_cell(80, 9, self.view.title, align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.ln(1)
-        details: list[tuple[str, str | date]] = [
-            ("Number", self.view.number), ("Date", self.view.issue_date), *self.view.details]
+        details: list[tuple[str, str | date]] = []
+        if self.view.number:
+            details.append(("Number", self.view.number))
+        if self.view.issue_date is not None:
+            details.append((self.view.date_label, self.view.issue_date))
+        details += self.view.details
         for label, value in details:
             self.set_x(self.w - MARGIN - 80)
             self._font(9, color=MUTED)
@@ -122,31 +144,54 @@ class _Layout(FPDF):
         self.ln(4)
 
     def totals(self) -> None:
-        view, currency = self.view, self.view.currency
-        rows = [("Subtotal", view.totals.subtotal), ("Discount", -view.totals.discount),
-                ("Tax", view.totals.tax), ("Shipping", view.totals.shipping)]
-        if self.get_y() + 6 * len(rows) + 12 > self.page_break_trigger:
-            self.add_page()
+        view, currency, t = self.view, self.view.currency, self.view.totals
+        rows = [(label, value) for label, value in (
+            ("Subtotal", t.subtotal), ("Discount", None if t.discount is None else -t.discount),
+            ("Tax", t.tax), ("Shipping", t.shipping)) if value is not None]
+        below = sum(10.5 if row.strong else 6 for row in view.summary) + 2 * bool(view.summary)
+        if self.get_y() + 6 * len(rows) + 12 + below > self.page_break_trigger:
+            self.add_page()  # the totals and what follows them stay together
         left = self.w - MARGIN - 90
         for label, value in rows:
-            self.set_x(left)
-            self._font(9, color=MUTED)
-            self.cell(45, 6, label, align="R")
-            self._font(9)
-            self.cell(45, 6, fmt.money(value, currency), align="R",
-                      new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self._amount_row(left, label, fmt.money(value, currency))
         self.set_draw_color(*INK)
         self.line(left + 20, self.get_y() + 1, self.w - MARGIN, self.get_y() + 1)
         self.ln(2.5)
         self.set_x(left)
         self._font(11, "B")
         self.cell(45, 8, "Total", align="R")
-        self.cell(45, 8, fmt.money(view.totals.grand_total, currency), align="R",
+        self.cell(45, 8, fmt.money(t.grand_total, currency), align="R",
                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if view.summary:
+            self.ln(2)
+        for row in view.summary:
+            if row.strong:
+                self.ln(1.5)
+                self.set_fill_color(*HEADER_FILL)
+                self.rect(left, self.get_y(), 90, 8, style="F")
+                self.set_x(left - 40)
+                self._font(11, "B")
+                self.cell(85, 8, row.label, align="R")
+                self.cell(45, 8, fmt.money(row.amount, currency), align="R",
+                          new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                self.ln(1)
+            else:  # labels may be long ("Applied to invoice INV-2026-000123"): room leftwards
+                self._amount_row(left - 40, row.label, fmt.money(row.amount, currency),
+                                 label_width=85)
         self.ln(6)
 
+    def _amount_row(self, left: float, label: str, value: str, label_width: float = 45
+                    ) -> None:
+        self.set_x(left)
+        self._font(9, color=MUTED)
+        self.cell(label_width, 6, label, align="R")
+        self._font(9)
+        self.cell(45, 6, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
     def remarks(self) -> None:
-        for heading, text in (("Notes", self.view.notes), ("Terms", self.view.terms)):
+        view = self.view
+        for heading, text in (("Reason", view.reason), ("Notes", view.notes),
+                              ("Terms", view.terms)):
             if not text.strip():
                 continue
             self._font(9, "B")
