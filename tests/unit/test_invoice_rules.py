@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sales_grpc.domain.access import Principal, Role
+from sales_grpc.domain.credit_notes import amount_totals, credited_lines, lines_totals
 from sales_grpc.domain.customers import PaymentTerms
 from sales_grpc.domain.documents.lines import DocumentLine, reprice, totals_of
 from sales_grpc.domain.errors import FailedPrecondition, InvalidArgument
@@ -22,7 +23,7 @@ from sales_grpc.domain.invoices import (
     check_payment_date,
     release_order,
 )
-from sales_grpc.domain.money import MINOR_UNITS
+from sales_grpc.domain.money import MINOR_UNITS, round_to_minor
 from sales_grpc.domain.orders import OrderState, SalesOrder
 from sales_grpc.domain.pricing import LineAmounts, Totals
 from sales_grpc.domain.records import Audit
@@ -364,3 +365,154 @@ def test_a_payment_date_is_between_the_issue_date_and_today():
     for day in (TODAY + timedelta(days=1), TODAY - timedelta(days=1)):
         with pytest.raises(InvalidArgument):
             check_payment_date(invoice, day, NOW, "payment_date")
+
+
+# -- credit notes -------------------------------------------------------------------------
+
+def _credit(invoice: Invoice, amount: str) -> tuple[Decimal, Decimal, Totals]:
+    """A credit note by amount, as the service issues it: (applied, to balance, its totals)."""
+    totals = amount_totals(invoice, D(amount))
+    applied, to_balance, _ = invoice.apply_credit(totals.grand_total, totals.tax_total, CLERK,
+                                                  NOW, "")
+    return applied, to_balance, totals
+
+
+def _credit_lines(invoice: Invoice, *parts: tuple[int, int]) -> list[DocumentLine]:
+    """A credit note by line quantities, as the service issues it: its lines."""
+    lines, _, tallies = credited_lines(invoice, [Selection(n, q) for n, q in parts], "lines")
+    totals = lines_totals(lines)
+    invoice.apply_credit(totals.grand_total, totals.tax_total, CLERK, NOW, "")
+    invoice.credited = tallies
+    return lines
+
+
+def test_a_credit_note_on_an_open_invoice_reduces_what_is_due_until_it_is_paid():
+    invoice = _open()  # 100.00 + 19.00 tax
+    applied, to_balance, totals = _credit(invoice, "30")
+    assert (applied, to_balance, invoice.amount_due) == (D(30), 0, D("89.00"))
+    assert (totals.subtotal, totals.tax_total) == (D("25.21"), D("4.79"))  # 30 x 19/119
+    assert invoice.state is InvoiceState.OPEN
+    entries = invoice.apply_credit(D(89), D("14.21"), CLERK, NOW, "rest")[2]
+    assert [e.action for e in entries] == [InvoiceAction.CREDIT, InvoiceAction.PAY]
+    assert (invoice.state, invoice.amount_due, invoice.credited_tax) == (
+        InvoiceState.PAID, 0, D(19))
+
+
+def test_a_credit_note_beyond_what_is_due_goes_to_the_customers_balance():
+    invoice = _open()
+    invoice.apply_payment(D(100), CLERK, NOW, "")
+    assert _credit(invoice, "50")[:2] == (D(19), D(31))
+    assert (invoice.state, invoice.amount_due, invoice.credited_to_balance) == (
+        InvoiceState.PAID, 0, D(31))
+
+
+def test_a_credit_note_on_a_paid_invoice_goes_wholly_to_the_balance():
+    invoice = _open()
+    invoice.apply_payment(D(119), CLERK, NOW, "")
+    assert _credit(invoice, "20")[:2] == (0, D(20))
+    assert (invoice.state, invoice.amount_due, invoice.left_to_credit) == (
+        InvoiceState.PAID, 0, D(99))
+
+
+def test_credit_notes_never_credit_more_than_the_invoice():
+    invoice = _open()
+    with pytest.raises(FailedPrecondition) as refused:
+        _credit(invoice, "119.01")
+    assert refused.value.reason == "CREDIT_EXCEEDS_INVOICE"
+    assert refused.value.metadata["left_to_credit"] == "119.00"
+    assert invoice.amount_credited == 0
+    _credit(invoice, "119")
+    with pytest.raises(FailedPrecondition) as refused:
+        _credit(invoice, "0.01")
+    assert refused.value.reason == "CREDIT_EXCEEDS_INVOICE"
+    assert (invoice.amount_credited, invoice.credited_tax, invoice.state) == (
+        D(119), D(19), InvoiceState.PAID)
+
+
+@pytest.mark.parametrize("state", [InvoiceState.DRAFT, InvoiceState.VOID])
+def test_a_draft_or_void_invoice_takes_no_credit_note(state):
+    invoice = _open()
+    invoice.state = state
+    with pytest.raises(FailedPrecondition) as refused:
+        _credit(invoice, "1")
+    assert refused.value.reason == "INVOICE_NOT_CREDITABLE"
+
+
+def test_crediting_a_line_in_parts_credits_exactly_its_amounts_and_its_tax():
+    order = _mixed("EUR")
+    invoice = _bill(order)
+    invoice.finalize("INV-2026-000003", CLERK, NOW)
+    parts = _credit_lines(invoice, (1, 5)) + _credit_lines(invoice, (1, 1), (2, 6))
+    parts += _credit_lines(invoice, (1, 7))
+    assert _amounts([p for p in parts if p.sku == "WIDGET"]) == invoice.lines[0].amounts
+    for part in parts:
+        _assert_sensible(part, "EUR")
+    with pytest.raises(FailedPrecondition) as refused:
+        _credit_lines(invoice, (1, 1), (2, 2))
+    assert refused.value.reason == "QUANTITY_EXCEEDS_REMAINING"
+    assert [v.subject for v in refused.value.violations] == [
+        "invoices/" + "i" * 24 + "/lines/1", "invoices/" + "i" * 24 + "/lines/2"]
+    _credit_lines(invoice)  # all that is left: a screw and the manuals
+    assert invoice.credited_tax == invoice.totals.tax_total == D("6.30")
+    assert invoice.left_to_credit == D("4.95")  # the shipping, creditable by amount
+    assert _credit(invoice, "4.95")[2].tax_total == 0
+    assert (invoice.amount_credited, invoice.state) == (invoice.totals.grand_total,
+                                                        InvoiceState.PAID)
+
+
+@pytest.mark.parametrize(("currency", "price", "tax", "amount", "expected_tax"), [
+    ("EUR", "100", "0.19", "59.50", "9.50"), ("EUR", "100", "0.19", "0.01", "0.00"),
+    ("EUR", "100", "0", "50", "0.00"), ("JPY", "1000", "0.1", "550", "50"),
+    ("JPY", "1000", "0.1", "333", "30")])
+def test_an_amount_is_split_into_net_and_tax_in_the_invoices_proportion(
+        currency, price, tax, amount, expected_tax):
+    totals = amount_totals(_open(currency, price, tax), D(amount))
+    assert (totals.tax_total, totals.grand_total) == (D(expected_tax), D(amount))
+    assert totals.subtotal == D(amount) - D(expected_tax)
+
+
+def test_many_small_credits_keep_their_tax_in_proportion_and_end_with_exactly_the_tax():
+    invoice = _open(price="1.00", tax="0.07")  # 1.07, of which 0.07 tax
+    notes = [_credit(invoice, "0.07")[2] for _ in range(15)] + [_credit(invoice, "0.02")[2]]
+    for note in notes:
+        assert D(0) <= note.tax_total <= note.grand_total, note
+        assert note.subtotal >= 0
+    assert sum(n.tax_total for n in notes) == D("0.07")
+    assert sum(n.subtotal for n in notes) == D("1.00")
+
+
+@settings(max_examples=150, deadline=None)
+@given(price=st.decimals(min_value=D("0.01"), max_value=10_000, places=2),
+       tax=st.sampled_from(["0", "0.07", "0.19", "0.25"]),
+       shipping=st.sampled_from(["0", "4.95"]), data=st.data())
+def test_crediting_in_full_by_amounts_credits_exactly_the_invoices_tax(price, tax, shipping,
+                                                                      data):
+    invoice = _open("EUR", str(price), tax, quantity=3, shipping=shipping)
+    notes = []
+    for share in data.draw(st.lists(st.integers(1, 1000), max_size=12), label="per mille"):
+        amount = max(D("0.01"), round_to_minor(invoice.left_to_credit * share / 1000, "EUR"))
+        if amount < invoice.left_to_credit:
+            notes.append(_credit(invoice, str(amount))[2])
+    notes.append(_credit(invoice, str(invoice.left_to_credit))[2])
+    for note in notes:
+        assert D(0) <= note.tax_total <= note.grand_total, note
+    assert sum(n.tax_total for n in notes) == invoice.totals.tax_total == invoice.credited_tax
+    assert invoice.state is InvoiceState.PAID and invoice.amount_due == 0
+
+
+def test_a_line_credit_after_amount_credits_cannot_credit_more_tax_or_net_than_is_left():
+    order = _order("EUR", [_line("TAXED", 1, "100", "0.19"), _line("EXEMPT", 1, "100", "0")])
+    invoice = _bill(order)  # 219.00, of which 19.00 tax
+    invoice.finalize("INV-2026-000004", CLERK, NOW)
+    assert _credit(invoice, "100")[2].tax_total == D("8.68")  # 100 x 19/219
+    with pytest.raises(FailedPrecondition) as refused:  # 19.00 of tax, 10.32 left
+        _credit_lines(invoice, (1, 1))
+    assert refused.value.reason == "CREDIT_EXCEEDS_INVOICE"
+    assert _credit(invoice, "10")[2].tax_total == D("0.86")  # 110 x 19/219 = 9.54 in all
+    with pytest.raises(FailedPrecondition) as refused:  # 100.00 net, 99.54 left
+        _credit_lines(invoice, (2, 1))
+    assert refused.value.reason == "CREDIT_EXCEEDS_INVOICE"
+    assert (invoice.amount_credited, invoice.credited_tax, invoice.credited) == (
+        D(110), D("9.54"), [])
+    assert _credit(invoice, "109")[2].tax_total == D("9.46")
+    assert invoice.credited_tax == D(19) and invoice.state is InvoiceState.PAID
