@@ -233,8 +233,16 @@ class Invoice(SalesDocument[InvoiceState]):
                      note: str) -> tuple[Decimal, Decimal, list[InvoiceHistoryEntry]]:
         """Credits `total` (of which `tax` is tax): it reduces the amount due first, and what
         exceeds it goes to the customer's balance. Returns (applied, to_balance, history
-        entries)."""
+        entries). Neither its tax nor its net may exceed what is left of the invoice's: a
+        credit by lines after credits by amount could otherwise credit more tax than the
+        invoice had."""
         self.require_creditable(total)
+        tax_left = self.totals.tax_total - self.credited_tax
+        net_left = self.left_to_credit - tax_left
+        if tax > tax_left or total - tax > net_left:
+            raise credit_exceeds(self, f"{tax} of tax and {total - tax} net {self.currency} "
+                                 f"is more than the {tax_left} of tax and {net_left} net "
+                                 "left to credit", "total")
         owed = self.amount_due if self.state in OWING else Decimal(0)
         applied = min(total, owed)
         to_balance = total - applied
