@@ -29,7 +29,7 @@ from ..domain.listing import page_size
 from ..domain.money import Money
 from ..domain.numbering import CREDIT_NOTE
 from ..domain.records import Audit
-from ..domain.tallies import Selection
+from ..domain.tallies import LineTally, Selection
 from .clock import now
 from .documents import Change, DocumentWorkflow
 from .ids import new_id
@@ -158,7 +158,7 @@ class Receivables:
                 totals = amount_totals(invoice, amount.amount)
             else:
                 invoice.require_creditable(Decimal(0))
-                lines, sources, tallies = credited_lines(invoice, wanted, "lines")
+                lines, sources, tallies = _lines_to_credit(invoice, wanted)
                 totals = lines_totals(lines)
             applied, to_balance, entries = invoice.apply_credit(
                 totals.grand_total, totals.tax_total, principal, moment, reason)
@@ -295,6 +295,20 @@ def _credit_fields(wanted: list[Selection], amount: Money | None, request_id: st
         elif not amount.fits_minor_unit():
             v.add("amount.amount", amount.minor_unit_error())
     v.raise_if_any()
+
+
+def _lines_to_credit(invoice: Invoice, wanted: list[Selection]
+                     ) -> tuple[list[DocumentLine], list[int], list[LineTally]]:
+    """credited_lines, with more than is left of a line refused as the contract says: reason
+    CREDIT_EXCEEDS_INVOICE (a violation per line), like more than is left in total."""
+    try:
+        return credited_lines(invoice, wanted, "lines")
+    except FailedPrecondition as exc:
+        if exc.reason != "QUANTITY_EXCEEDS_REMAINING":
+            raise
+        raise replace(exc, reason="CREDIT_EXCEEDS_INVOICE", metadata={
+            "left_to_credit": str(invoice.left_to_credit), "currency": invoice.currency}
+            ) from None
 
 
 def _as_of(raw: str) -> date:
