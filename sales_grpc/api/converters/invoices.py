@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from erp.sales.v1 import invoice_service_pb2 as pb
+from erp.sales.v1 import money_pb2
 
 from ...domain.aging import Aging, Buckets
 from ...domain.credit_notes import CreditNote
@@ -13,7 +14,7 @@ from ...domain.customers import Customer
 from ...domain.errors import Violations
 from ...domain.invoices import Invoice, InvoiceHistoryEntry, InvoiceState, Payment, PaymentMethod
 from ...domain.mail import MailStatus
-from ...domain.money import Money
+from ...domain.money import MINOR_UNITS, Money
 from ...domain.tallies import Selection
 from ...services.clock import now
 from ...services.invoices import InvoiceInput
@@ -71,8 +72,13 @@ def amount_in(request: pb.CreateCreditNoteRequest) -> Money | None:
     return amount
 
 
-def _money(amount: Decimal, currency: str) -> object:
-    return money_out(Money(currency, amount))
+def _money(amount: Decimal, currency: str) -> money_pb2.Money:
+    """An amount an invoice keeps, written to its currency's minor unit ("0.00", not the "0"
+    of a default) as the amounts pricing computes are; an amount finer than that is shown as
+    it is, never rounded here."""
+    minor = Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
+    shown = amount.quantize(minor) if amount.quantize(minor) == amount else amount
+    return money_out(Money(currency, shown))
 
 
 def _state(state: InvoiceState | None) -> int:
@@ -95,10 +101,10 @@ def invoice_out(i: Invoice, delivery: MailStatus | None = None) -> pb.Invoice:
         payment_terms=enum_out(i.payment_terms, TERMS),  # type: ignore[arg-type]
         issue_date=i.issue_date.isoformat() if i.issue_date else "",
         due_date=i.due_date.isoformat() if i.due_date else "",
-        amount_paid=money_out(Money(c, i.amount_paid)),
-        amount_credited=money_out(Money(c, i.amount_credited)),
-        amount_credited_to_balance=money_out(Money(c, i.credited_to_balance)),
-        amount_due=money_out(Money(c, i.amount_due)), partially_paid=i.partially_paid,
+        amount_paid=_money(i.amount_paid, c),
+        amount_credited=_money(i.amount_credited, c),
+        amount_credited_to_balance=_money(i.credited_to_balance, c),
+        amount_due=_money(i.amount_due, c), partially_paid=i.partially_paid,
         overdue=i.is_overdue(moment), days_overdue=i.days_overdue(moment),
         finalize_time=timestamp(i.finalize_time), send_time=timestamp(i.last_send_time),
         paid_time=timestamp(i.paid_time), void_time=timestamp(i.void_time),
@@ -131,18 +137,18 @@ def credit_note_out(n: CreditNote) -> pb.CreditNote:
         lines=[line_out(x, c, n.discount_rate, s) for x, s in zip(n.lines, n.source_lines,
                                                                    strict=True)],
         totals=totals_out(n.totals, c), reason=n.reason,
-        amount_applied=money_out(Money(c, n.amount_applied)),
-        amount_to_balance=money_out(Money(c, n.amount_to_balance)),
+        amount_applied=_money(n.amount_applied, c),
+        amount_to_balance=_money(n.amount_to_balance, c),
         issue_date=n.issue_date.isoformat(), owner_id=n.owner_id, team_id=n.team_id,
         audit=audit_out(n.audit))
 
 
 def buckets_out(b: Buckets) -> pb.AgingBuckets:
     c = b.currency
-    current, d30, d60, d90, over = (money_out(Money(c, a)) for a in b.amounts)
+    current, d30, d60, d90, over = (_money(a, c) for a in b.amounts)
     return pb.AgingBuckets(currency_code=c, current=current, days_1_30=d30, days_31_60=d60,
-                           days_61_90=d90, days_over_90=over,
-                           total=money_out(Money(c, b.total)), invoice_count=b.invoice_count)
+                           days_61_90=d90, days_over_90=over, total=_money(b.total, c),
+                           invoice_count=b.invoice_count)
 
 
 def _name(customer: Customer | None) -> str:
