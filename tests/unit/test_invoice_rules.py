@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sales_grpc.domain.access import Principal, Role
+from sales_grpc.domain.aging import BUCKETS, Receivable, age, bucket_of
 from sales_grpc.domain.credit_notes import amount_totals, credited_lines, lines_totals
 from sales_grpc.domain.customers import PaymentTerms
 from sales_grpc.domain.documents.lines import DocumentLine, reprice, totals_of
@@ -379,11 +380,17 @@ def _credit(invoice: Invoice, amount: str) -> tuple[Decimal, Decimal, Totals]:
 
 def _credit_lines(invoice: Invoice, *parts: tuple[int, int]) -> list[DocumentLine]:
     """A credit note by line quantities, as the service issues it: its lines."""
+    return _issue_lines(invoice, *parts)[0]
+
+
+def _issue_lines(invoice: Invoice, *parts: tuple[int, int]
+                 ) -> tuple[list[DocumentLine], Decimal, Decimal, Totals]:
     lines, _, tallies = credited_lines(invoice, [Selection(n, q) for n, q in parts], "lines")
     totals = lines_totals(lines)
-    invoice.apply_credit(totals.grand_total, totals.tax_total, CLERK, NOW, "")
+    applied, to_balance, _ = invoice.apply_credit(totals.grand_total, totals.tax_total, CLERK,
+                                                  NOW, "")
     invoice.credited = tallies
-    return lines
+    return lines, applied, to_balance, totals
 
 
 def test_a_credit_note_on_an_open_invoice_reduces_what_is_due_until_it_is_paid():
@@ -516,3 +523,183 @@ def test_a_line_credit_after_amount_credits_cannot_credit_more_tax_or_net_than_i
         D(110), D("9.54"), [])
     assert _credit(invoice, "109")[2].tax_total == D("9.46")
     assert invoice.credited_tax == D(19) and invoice.state is InvoiceState.PAID
+
+
+# -- the amounts equation -----------------------------------------------------------------
+
+OPERATIONS = st.lists(st.one_of(
+    st.tuples(st.just("pay"), st.integers(1, 1200), st.just(0)),  # per mille of the amount due
+    st.tuples(st.just("credit"), st.integers(1, 1200), st.just(0)),  # ... of what is left
+    st.tuples(st.just("credit lines"), st.integers(1, 3), st.integers(1, 13)),
+    st.tuples(st.just("write off"), st.just(0), st.just(0))), max_size=14)
+
+
+def _state(invoice: Invoice) -> tuple[object, ...]:
+    return (invoice.state, invoice.amount_paid, invoice.amount_credited,
+            invoice.credited_to_balance, invoice.credited_tax, list(invoice.credited))
+
+
+@settings(max_examples=150, deadline=None)
+@given(currency=st.sampled_from(["EUR", "JPY"]), operations=OPERATIONS)
+def test_the_amounts_equation_holds_after_any_payments_and_credits(currency, operations):
+    invoice = _bill(_mixed(currency))
+    invoice.finalize("INV-2026-000005", CLERK, NOW)
+    grand, tax_total = invoice.totals.grand_total, invoice.totals.tax_total
+    quantum = D(1).scaleb(-MINOR_UNITS[currency])
+    paid = applied = to_balance = credited = tax = D(0)  # kept apart from the invoice's own
+    for kind, x, y in operations:
+        before = _state(invoice)
+        owed = invoice.state in (InvoiceState.OPEN, InvoiceState.UNCOLLECTIBLE)
+        try:
+            if kind == "pay":
+                amount = max(quantum, round_to_minor(invoice.amount_due * x / 1000, currency))
+                expected = ("INVOICE_NOT_PAYABLE" if not owed else
+                            "PAYMENT_EXCEEDS_AMOUNT_DUE" if amount > invoice.amount_due else "")
+                invoice.apply_payment(amount, CLERK, NOW, "")
+                paid += amount
+            elif kind == "write off":
+                expected = "" if invoice.state is InvoiceState.OPEN else "INVALID_STATE_TRANSITION"
+                invoice.move(InvoiceAction.WRITE_OFF, CLERK, NOW)
+            else:
+                if kind == "credit":
+                    amount = max(quantum, round_to_minor(invoice.left_to_credit * x / 1000,
+                                                         currency))
+                    expected = "CREDIT_EXCEEDS_INVOICE" if amount > invoice.left_to_credit else ""
+                    now_applied, now_to_balance, totals = _credit(invoice, str(amount))
+                else:  # more than is left of the line, or after credits by amount, is refused
+                    expected = "?"
+                    _, now_applied, now_to_balance, totals = _issue_lines(invoice, (x, y))
+                assert D(0) <= totals.tax_total <= totals.grand_total
+                assert now_applied >= 0 and now_to_balance >= 0
+                applied, to_balance = applied + now_applied, to_balance + now_to_balance
+                credited, tax = credited + totals.grand_total, tax + totals.tax_total
+        except FailedPrecondition as refused:
+            assert expected == "?" or refused.reason == expected
+            assert _state(invoice) == before  # a refusal changes nothing
+        else:
+            assert expected in ("", "?"), expected
+        due = invoice.amount_due
+        assert due == grand - invoice.amount_paid - invoice.amount_credited + (
+            invoice.credited_to_balance)
+        assert due == grand - paid - applied  # what is settled, by payments or credits
+        assert (invoice.amount_paid, invoice.amount_credited, invoice.credited_to_balance,
+                invoice.credited_tax) == (paid, credited, to_balance, tax)
+        assert D(0) <= due <= grand and credited <= grand and D(0) <= tax <= tax_total
+        assert credited - tax <= grand - tax_total  # never more net than was billed
+        assert (invoice.state is InvoiceState.PAID) == (due == 0)
+        assert all(a == a.quantize(quantum) for a in (due, paid, credited, to_balance, tax))
+        if credited == grand:
+            assert tax == tax_total
+
+
+# -- voiding ------------------------------------------------------------------------------
+
+def _void(invoice: Invoice) -> None:
+    """As the service voids: the checks, then the move."""
+    invoice.require_voidable()
+    invoice.move(InvoiceAction.VOID, CLERK, NOW, "billed twice")
+
+
+def test_voiding_an_open_invoice_stops_it_being_owed_and_gives_its_order_back():
+    order = _mixed("EUR")
+    invoice = _bill(order, (1, 3), (3, 3))
+    invoice.finalize("INV-2026-000006", CLERK, NOW)
+    _void(invoice)
+    release_order(order, invoice)
+    assert (invoice.state, invoice.amount_due, invoice.void_time) == (InvoiceState.VOID, 0, NOW)
+    assert invoice.number == "INV-2026-000006"  # numbers are never reused
+    assert order.invoiced == [LineTally()] * 3 and not order.shipping_invoiced
+    _assert_parts_add_up(order, [_bill(order)])
+
+
+@pytest.mark.parametrize("money", ["payment", "credit note", "payment, written off"])
+def test_an_invoice_with_payments_or_credit_notes_cannot_be_voided(money):
+    invoice = _open()
+    if "payment" in money:
+        invoice.apply_payment(D("0.01"), CLERK, NOW, "")
+    else:
+        _credit(invoice, "0.01")
+    if "written off" in money:
+        invoice.move(InvoiceAction.WRITE_OFF, CLERK, NOW)
+    state = invoice.state
+    with pytest.raises(FailedPrecondition) as refused:
+        _void(invoice)
+    assert refused.value.reason == "INVOICE_HAS_PAYMENTS"
+    assert invoice.state is state
+
+
+def test_a_draft_is_deleted_not_voided_and_a_paid_or_void_invoice_stays_as_it_is():
+    with pytest.raises(FailedPrecondition) as refused:
+        _void(_bill(_mixed("EUR")))
+    assert refused.value.reason == "INVOICE_IS_DRAFT"
+    paid, free, void = _open(), _open(price="0"), _open()
+    paid.apply_payment(D(119), CLERK, NOW, "")
+    _void(void)
+    for invoice in (paid, free, void):
+        state = invoice.state
+        with pytest.raises(FailedPrecondition) as refused:
+            _void(invoice)
+        assert refused.value.reason in ("INVOICE_HAS_PAYMENTS", "INVALID_STATE_TRANSITION")
+        assert invoice.state is state
+
+
+# -- overdue and aging --------------------------------------------------------------------
+
+def test_an_open_invoice_is_overdue_from_the_day_after_its_due_date():
+    invoice = _open()  # NET_30
+    due = TODAY + timedelta(days=30)
+    last_minute = datetime.combine(due, datetime.max.time(), UTC)
+    assert (invoice.days_overdue(last_minute), invoice.is_overdue(last_minute)) == (0, False)
+    assert invoice.days_overdue(last_minute + timedelta(microseconds=1)) == 1
+    assert invoice.days_overdue(last_minute + timedelta(days=45)) == 45
+    assert invoice.days_overdue(NOW) == 0  # due in the future
+
+
+@pytest.mark.parametrize("state", [InvoiceState.DRAFT, InvoiceState.PAID, InvoiceState.VOID,
+                                   InvoiceState.UNCOLLECTIBLE])
+def test_only_an_open_invoice_is_overdue(state):
+    invoice = _open()
+    invoice.state = state
+    assert invoice.days_overdue(NOW + timedelta(days=90)) == 0
+
+
+@pytest.mark.parametrize(("late", "bucket"), [
+    (-30, "current"), (-1, "current"), (0, "current"), (1, "days_1_30"), (30, "days_1_30"),
+    (31, "days_31_60"), (60, "days_31_60"), (61, "days_61_90"), (90, "days_61_90"),
+    (91, "days_over_90"), (3650, "days_over_90")])
+def test_aging_buckets_by_days_past_due(late, bucket):
+    assert BUCKETS[bucket_of(TODAY - timedelta(days=late), TODAY)] == bucket
+
+
+def test_aging_keeps_currencies_apart_and_its_buckets_add_up():
+    def owed(customer: str, currency: str, late: int, amount: str) -> Receivable:
+        return Receivable(customer, currency, TODAY - timedelta(days=late), D(amount))
+
+    aging = age([owed("ada", "EUR", 0, "10.00"), owed("ada", "EUR", 31, "0.01"),
+                 owed("ada", "JPY", 31, "5000"), owed("bob", "EUR", 91, "99.99"),
+                 owed("bob", "EUR", -5, "1.50"), owed("bob", "EUR", 40, "0")], TODAY)
+    eur, jpy = aging.totals["EUR"], aging.totals["JPY"]
+    assert eur.amounts == [D("11.50"), 0, D("0.01"), 0, D("99.99")]
+    assert (eur.total, eur.invoice_count) == (D("111.50"), 4)  # the one owing 0 left out
+    assert (jpy.amounts, jpy.total) == ([0, 0, D(5000), 0, 0], D(5000))
+    assert set(aging.customers["ada"]) == {"EUR", "JPY"} and set(aging.customers["bob"]) == {
+        "EUR"}
+    assert aging.customers["bob"]["EUR"].total == D("101.49")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["ada", "bob", "cy"]),
+                          st.sampled_from(["EUR", "USD", "JPY"]), st.integers(-60, 400),
+                          st.integers(0, 10**9)), max_size=30))
+def test_aging_buckets_always_add_up_per_currency_and_customer(rows):
+    receivables = [Receivable(c, cur, TODAY - timedelta(days=late),
+                              D(minor).scaleb(-MINOR_UNITS[cur])) for c, cur, late, minor in rows]
+    aging = age(receivables, TODAY)
+    for currency, buckets in aging.totals.items():
+        mine = [r for r in receivables if r.currency == currency]
+        assert buckets.currency == currency
+        assert buckets.total == sum((r.amount_due for r in mine), D(0))
+        assert buckets.invoice_count == sum(1 for r in mine if r.amount_due)
+        assert buckets.total == sum(per[currency].total for per in aging.customers.values()
+                                    if currency in per)
+    assert set(aging.totals) == {r.currency for r in receivables if r.amount_due}
