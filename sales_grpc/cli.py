@@ -237,7 +237,8 @@ def cmd_pdf(args: argparse.Namespace) -> int:
     try:
         file = asyncio.run(download(address, token, args.kind, args.id, args.timeout))
     except DownloadFailed as exc:
-        _fail(f"cannot get the {args.kind} {args.id} from {address}: {exc}", 1)
+        _fail(f"cannot get the {args.kind.replace('_', ' ')} {args.id} from {address}: {exc}",
+              1)
     if args.output == "-":
         sys.stdout.buffer.write(file.data)
         sys.stdout.buffer.flush()
@@ -296,7 +297,7 @@ def parser() -> argparse.ArgumentParser:
     pdf.add_argument("id", help="the document's id")
     pdf.add_argument("-o", "--output", default=None, metavar="FILE",
                      help="where to write it; - for standard output (default: the file "
-                     "name the server gives, e.g. SO-2026-000123.pdf)")
+                     "name the server gives, e.g. SO-2026-000123.pdf or INV-2026-000001.pdf)")
     pdf.add_argument("--address", default=None, metavar="HOST:PORT",
                      help="the server (default: 127.0.0.1:SERVICE_PORT, else 50051)")
     pdf.add_argument("--token", default=None,

@@ -10,13 +10,15 @@ from typing import Any
 import grpc
 
 from erp.sales.v1 import document_file_pb2
+from erp.sales.v1 import invoice_service_pb2 as invoices
+from erp.sales.v1 import invoice_service_pb2_grpc as invoices_grpc
 from erp.sales.v1 import order_service_pb2 as orders
 from erp.sales.v1 import order_service_pb2_grpc as orders_grpc
 from erp.sales.v1 import quote_service_pb2 as quotes
 from erp.sales.v1 import quote_service_pb2_grpc as quotes_grpc
 
 # A kind of document: how to open its Render*Pdf stream on a channel, given the id, the call
-# metadata and a deadline in seconds. Quotes and invoices add a line each.
+# metadata and a deadline in seconds.
 Opener = Callable[[grpc.aio.Channel, str, Any, float], AsyncIterable[Any]]
 KINDS: dict[str, Opener] = {
     "order": lambda channel, id, metadata, timeout: orders_grpc.OrderServiceStub(
@@ -25,6 +27,12 @@ KINDS: dict[str, Opener] = {
     "quote": lambda channel, id, metadata, timeout: quotes_grpc.QuoteServiceStub(
         channel).RenderQuotePdf(quotes.RenderQuotePdfRequest(id=id), metadata=metadata,
                                 timeout=timeout),
+    "invoice": lambda channel, id, metadata, timeout: invoices_grpc.InvoiceServiceStub(
+        channel).RenderInvoicePdf(invoices.RenderInvoicePdfRequest(id=id), metadata=metadata,
+                                  timeout=timeout),
+    "credit_note": lambda channel, id, metadata, timeout: invoices_grpc.InvoiceServiceStub(
+        channel).RenderCreditNotePdf(invoices.RenderCreditNotePdfRequest(id=id),
+                                     metadata=metadata, timeout=timeout),
 }
 
 

@@ -9,9 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
+import grpc
 import pypdf
 import pytest
 
+from erp.sales.v1 import invoice_service_pb2, invoice_service_pb2_grpc
+from sales_grpc.api.document_client import download
+from sales_grpc.api.document_files import file_chunks
+from sales_grpc.cli import parser
 from sales_grpc.config import Settings
 from sales_grpc.documents.pdf import render_pdf
 from sales_grpc.documents.renderer import PdfRenderer
@@ -318,3 +323,47 @@ async def test_an_invoice_mail_attaches_the_pdf_rendered_in_a_worker_process():
                 "f" * 24)
     finally:
         await renderer.close()
+
+
+# -- the client of `sales-grpc pdf invoice|credit_note` -----------------------------------------
+
+
+class StreamingFiles(invoice_service_pb2_grpc.InvoiceServiceServicer):
+    """The two Render*Pdf RPCs over the documents above, as the real servicer streams them."""
+
+    def __init__(self) -> None:
+        self.metadata: list[dict[str, str]] = []
+
+    async def RenderInvoicePdf(self, request: Any, context: Any) -> Any:
+        self.metadata.append(dict(context.invocation_metadata()))
+        file = await files(ViewRenderer(), invoices=Records(invoice())).invoice_pdf(
+            REP, request.id)
+        for chunk in file_chunks(file):
+            yield invoice_service_pb2.RenderInvoicePdfResponse(chunk=chunk)
+
+    async def RenderCreditNotePdf(self, request: Any, context: Any) -> Any:
+        note = credit_note(None, "Goodwill")
+        file = await files(ViewRenderer(), credit_notes=Records(note)).credit_note_pdf(
+            REP, request.id)
+        for chunk in file_chunks(file):
+            yield invoice_service_pb2.RenderCreditNotePdfResponse(chunk=chunk)
+
+
+async def test_the_pdf_command_downloads_invoices_and_credit_notes_by_kind():
+    assert parser().parse_args(["pdf", "credit_note", NOTE_ID]).kind == "credit_note"
+    servicer = StreamingFiles()
+    server = grpc.aio.server()
+    invoice_service_pb2_grpc.add_InvoiceServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        address = f"127.0.0.1:{port}"
+        received = await download(address, "t0ken", "invoice", INVOICE_ID)
+        assert (received.file_name, received.content_type) == \
+            ("INV-2026-000123.pdf", "application/pdf")
+        assert "Amount due EUR 65.02" in flat(received.data)
+        assert servicer.metadata[0]["authorization"] == "Bearer t0ken"
+        note = await download(address, "t0ken", "credit_note", NOTE_ID)
+        assert note.file_name == "CN-2026-000009.pdf" and "CREDIT NOTE" in flat(note.data)
+    finally:
+        await server.stop(None)
