@@ -51,18 +51,22 @@ def credited_lines(invoice: Invoice, wanted: list[Selection], path: str
 
 def amount_totals(invoice: Invoice, amount: Decimal) -> Totals:
     """A tax-inclusive `amount` split into net and tax in the invoice's proportion of tax to
-    grand total, rounded on everything credited so far rather than on each credit, so small
-    credits do not each round their tax away and leave it all to the last one. The tax stays
-    within the tax left and the net within the net left: the credit that takes all that is
-    left takes exactly the tax that is left, so crediting an invoice in full, in any steps,
-    credits exactly its tax, and no credit note's tax exceeds its amount."""
+    grand total, rounded on all that was credited by amount so far rather than on each
+    credit, so small credits do not each round their tax away and leave it all to the last
+    one. The tax stays within the tax left and the net within the net left: the credit that
+    takes all that is left takes exactly the tax that is left, so crediting an invoice in
+    full, in any steps, credits exactly its tax, and no credit note's tax exceeds its
+    amount."""
     grand, tax_total = invoice.totals.grand_total, invoice.totals.tax_total
     tax_left = tax_total - invoice.credited_tax
     net_left = invoice.left_to_credit - tax_left
+    by_lines = sum((t.gross - t.discount + t.tax for t in invoice.credited), Decimal(0))
+    tax_by_lines = sum((t.tax for t in invoice.credited), Decimal(0))
     share = Decimal(0)
     if grand:
-        share = round_to_minor((invoice.amount_credited + amount) * tax_total / grand,
-                               invoice.currency) - invoice.credited_tax
+        share = (round_to_minor((invoice.amount_credited - by_lines + amount) * tax_total
+                                / grand, invoice.currency)
+                 - (invoice.credited_tax - tax_by_lines))
     tax = min(max(share, amount - net_left, Decimal(0)), tax_left, amount)
     return Totals(subtotal=amount - tax, discount_total=Decimal(0), tax_total=tax,
                   shipping=Decimal(0))

@@ -703,3 +703,14 @@ def test_aging_buckets_always_add_up_per_currency_and_customer(rows):
         assert buckets.total == sum(per[currency].total for per in aging.customers.values()
                                     if currency in per)
     assert set(aging.totals) == {r.currency for r in receivables if r.amount_due}
+
+
+def test_a_credit_by_amount_after_line_credits_keeps_the_invoices_proportion():
+    order = _order("EUR", [_line("TAXED", 4, "10", "0.10"), _line("EXEMPT", 2, "5", "0")])
+    invoice = _bill(order)  # 54.00, of which 4.00 tax
+    invoice.finalize("INV-2026-000010", CLERK, NOW)
+    _credit_lines(invoice, (1, 1))  # 11.00, of which 1.00 tax
+    assert _credit(invoice, "3.30")[2].tax_total == D("0.24")  # 3.30 x 4/54, as if alone
+    _credit_lines(invoice, (2, 2))
+    last = _credit(invoice, "29.70")[2]
+    assert (last.tax_total, invoice.credited_tax) == (D("2.76"), D(4))
