@@ -24,7 +24,7 @@ from .jobs.mail_delivery import MailDelivery
 from .mail.smtp import SmtpOptions, SmtpSender, sender_domain
 from .services.clock import now
 from .services.customers import CustomerService
-from .services.document_files import DocumentFiles, QuotePdfAttachment
+from .services.document_files import DocumentFiles, InvoicePdfAttachment, QuotePdfAttachment
 from .services.document_views import seller_block
 from .services.documents import DocumentWorkflow
 from .services.invoice_lifecycle import InvoiceLifecycle
@@ -145,10 +145,13 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         HistoryLog(mongo, tokens, "quote", QuoteAction, QuoteState), outbox)
     quotes = QuoteService(quote_workflow, quote_records, product_records, customers,
                           idempotency, settings, numbers, mail.jobs)
-    documents = DocumentFiles(orders, quotes, quote_records, customer_records, pdf,
-                              seller_block(settings))
-    mail.attachments.register("quote", QuotePdfAttachment(documents, quote_records))
     invoice_records = InvoiceRepository(mongo, tokens)
+    credit_note_records = CreditNoteRepository(mongo, tokens)
+    documents = DocumentFiles(orders, quotes, quote_records, customer_records, pdf,
+                              seller_block(settings), invoices=invoice_records,
+                              credit_notes=credit_note_records)
+    mail.attachments.register("quote", QuotePdfAttachment(documents, quote_records))
+    mail.attachments.register("invoice", InvoicePdfAttachment(documents, invoice_records))
     invoice_workflow = DocumentWorkflow(
         "invoice", "INVOICE_NOT_FOUND", mongo, invoice_records,
         HistoryLog(mongo, tokens, "invoice", InvoiceAction, InvoiceState), outbox)
@@ -158,7 +161,7 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
     invoice_lifecycle = InvoiceLifecycle(invoice_workflow, invoice_records, order_records,
                                          stats, customer_records, numbers, mail.jobs)
     receivables = Receivables(invoice_workflow, PaymentRepository(mongo, tokens),
-                              CreditNoteRepository(mongo, tokens), stats, customer_records,
+                              credit_note_records, stats, customer_records,
                               idempotency, numbers, InvoiceScope(invoice_workflow,
                                                                  invoice_records))
     return App(
