@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sales_grpc.domain.access import Scope, in_scope
-from sales_grpc.domain.customers import Customer
+from sales_grpc.domain.customers import Customer, by_currency
 from sales_grpc.domain.errors import AlreadyExists
 from sales_grpc.domain.listing import Condition, SortKey
 from sales_grpc.domain.money import Money
@@ -56,6 +56,18 @@ class FakeCustomerStatistics:
         if customer is None:
             return None
         customer.stats = customer.stats.recorded(count, amount, when)
+        return copy.deepcopy(customer)
+
+    async def receivable(self, customer_id: str, outstanding: Money, balance: Money,
+                         session: Session) -> Customer | None:
+        in_transaction(session)
+        customer = self._db.customers.get(customer_id)
+        if customer is None or customer.stats.balance(balance.currency) + balance.amount < 0:
+            return None
+        customer.stats = replace(
+            customer.stats,
+            outstanding=by_currency([*customer.stats.outstanding, outstanding]),
+            credit_balance=by_currency([*customer.stats.credit_balance, balance]))
         return copy.deepcopy(customer)
 
 
@@ -190,13 +202,24 @@ class FakeOrderRecords:
         stored = self._db.orders.get(order.id)
         if stored is None or stored.version != expected_version:
             return False
+        # Like the store: an order's own save leaves the invoicing as stored.
+        invoicing = (stored.invoiced, stored.shipping_invoiced, stored.invoiced_amount)
         self._db.orders[order.id] = copy.deepcopy(order)
+        saved = self._db.orders[order.id]
+        saved.invoiced, saved.shipping_invoiced, saved.invoiced_amount = invoicing
         return True
+
+    async def save_invoicing(self, order: SalesOrder, session: Session) -> None:
+        in_transaction(session)
+        stored = self._db.orders[order.id]
+        stored.invoiced = list(order.invoiced)
+        stored.shipping_invoiced = order.shipping_invoiced
+        stored.invoiced_amount = order.invoiced_amount
 
     async def open_exposure(self, customer_id: str, currency: str, session: Session
                             ) -> Decimal:
         in_transaction(session)
-        return sum((o.totals.grand_total for o in self._db.orders.values()
+        return sum((o.totals.grand_total - o.invoiced_amount for o in self._db.orders.values()
                     if o.customer_id == customer_id and o.currency == currency
                     and o.state in OPEN_EXPOSURE), Decimal(0))
 
