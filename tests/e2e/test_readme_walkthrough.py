@@ -53,3 +53,10 @@ def test_the_readme_walkthrough_runs_as_written(fresh_dev):
     assert "QUOTE_STATE_ACCEPTED" in out and '"quote_id": "' in out
     assert "DELIVERY_STATE_" in out and "wrote /tmp/quote.pdf" in out
     assert out.count("SALES_ORDER_STATE_CONFIRMED") >= 1
+    # Invoices: the delivered order billed, paid in part, credited, paid; the aging.
+    assert '"number": "INV-2026-000001"' in out and "INVOICE_STATE_OPEN" in out
+    assert "exceeds the amount due 40.53 USD on INV-2026-000001" in out
+    assert "CN-2026-000001 30.00" in out
+    assert "INVOICE_STATE_PAID" in out and '"partially_paid": true' in out
+    assert re.search(r'"days_1_30": \{\s*"currency_code": "USD",\s*"amount": "40.42"', out)
+    assert "wrote /tmp/invoice.pdf" in out and "wrote /tmp/credit-note.pdf" in out
