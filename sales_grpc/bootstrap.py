@@ -14,6 +14,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from .api.converters.events import event_payload
+from .api.converters.revenue_events import revenue_fact
 from .config import Settings
 from .documents.renderer import PdfRenderer
 from .domain.invoices import InvoiceAction, InvoiceState
@@ -21,7 +22,9 @@ from .domain.mail import RetryPolicy
 from .domain.orders import OrderAction, OrderState
 from .domain.quotes import QuoteAction, QuoteState
 from .jobs.mail_delivery import MailDelivery
+from .jobs.projector import Projector
 from .mail.smtp import SmtpOptions, SmtpSender, sender_domain
+from .services.analytics import AnalyticsService
 from .services.clock import now
 from .services.customers import CustomerService
 from .services.document_files import DocumentFiles, InvoicePdfAttachment, QuotePdfAttachment
@@ -36,6 +39,7 @@ from .services.products import ProductService
 from .services.quote_lifecycle import QuoteLifecycle
 from .services.quotes import QuoteService
 from .services.receivables import InvoiceScope, Receivables
+from .services.rollup_rebuild import RollupMaintenance
 from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
 from .store.history import HistoryLog
@@ -43,12 +47,16 @@ from .store.invoices import InvoiceRepository
 from .store.mail_jobs import MailJobStore
 from .store.mongo import Idempotency, Mongo
 from .store.numbering import NumberCounters
+from .store.open_work import OpenWork
 from .store.orders import OrderRepository
 from .store.outbox import Outbox
 from .store.paging import PageTokens
 from .store.products import ProductRepository, StockLedger
+from .store.projection import ProjectionQueue, ProjectorGate
 from .store.quotes import QuoteRepository
 from .store.receipts import CreditNoteRepository, PaymentRepository
+from .store.revenue_sources import RevenueSources
+from .store.rollups import RollupStore
 
 
 @dataclass
@@ -85,6 +93,26 @@ def smtp_sender(settings: Settings) -> SmtpSender:
 
 
 @dataclass
+class AnalyticsParts:
+    """Revenue analytics: the use cases, the projector every server runs, and the rebuild and
+    check `sales-grpc analytics` runs."""
+
+    service: AnalyticsService
+    projector: Projector
+    maintenance: RollupMaintenance
+
+
+def build_analytics(settings: Settings, mongo: Mongo) -> AnalyticsParts:
+    rollups, sources = RollupStore(mongo), RevenueSources(mongo)
+    queue, gate = ProjectionQueue(mongo), ProjectorGate(mongo)
+    return AnalyticsParts(
+        AnalyticsService(rollups, OpenWork(mongo)),
+        Projector(mongo, queue, gate, rollups, sources, revenue_fact,
+                  poll_seconds=settings.analytics_poll_seconds),
+        RollupMaintenance(gate, queue, rollups, sources, revenue_fact))
+
+
+@dataclass
 class App:
     settings: Settings
     mongo: Mongo
@@ -102,6 +130,7 @@ class App:
     mail: MailParts
     documents: DocumentFiles
     pdf: PdfRenderer
+    analytics: AnalyticsParts
 
     async def close(self) -> None:
         await self.pdf.close()
@@ -183,4 +212,5 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         mail=mail,
         documents=documents,
         pdf=pdf,
+        analytics=build_analytics(settings, mongo),
     )

@@ -1,4 +1,4 @@
-"""`sales-grpc serve | dev | token | seed | pdf`: the service's entry points."""
+"""`sales-grpc serve | dev | token | seed | pdf | analytics`: the service's entry points."""
 
 from __future__ import annotations
 
@@ -251,6 +251,40 @@ def cmd_pdf(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _analytics(settings: Settings, action: str) -> int:
+    app = await build(settings)
+    try:
+        maintenance = app.analytics.maintenance
+        if action == "rebuild":
+            report = await maintenance.rebuild()
+            print(f"rebuilt {report.rollups} revenue rollups from the documents; "
+                  f"{report.events_counted} unprojected events were already counted "
+                  f"(database {settings.database_name})")
+            return 0
+        differences = await maintenance.check()
+        for difference in differences:
+            print(difference)
+        if differences:
+            print(f"{len(differences)} revenue rollups differ from the documents; "
+                  "`sales-grpc analytics rebuild` recomputes them", file=sys.stderr)
+            return 1
+        print(f"revenue rollups match the documents (database {settings.database_name})")
+        return 0
+    finally:
+        await app.close()
+
+
+def cmd_analytics(args: argparse.Namespace) -> int:
+    """Rebuilds the revenue rollups from the documents, or checks them against the documents;
+    safe while servers run (their projectors pause meanwhile)."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+    try:
+        return asyncio.run(_analytics(settings, args.action))
+    except PyMongoError as exc:
+        _fail(f"cannot {args.action} the revenue rollups in {settings.database_name}: {exc}", 1)
+
+
 def _positive(raw: str) -> int:
     value = int(raw)
     if value <= 0:
@@ -305,6 +339,13 @@ def parser() -> argparse.ArgumentParser:
     pdf.add_argument("--timeout", type=_positive, default=60,
                      help="seconds to wait for the whole file (default: %(default)s)")
     pdf.set_defaults(run=cmd_pdf)
+
+    analytics = sub.add_parser("analytics", help="rebuild or check the revenue rollups in "
+                               "MONGODB_URL against the documents")
+    analytics.add_argument("action", choices=["rebuild", "check"],
+                           help="rebuild: recompute every rollup; check: report rollups that "
+                           "differ (exit code 1 if any)")
+    analytics.set_defaults(run=cmd_analytics)
     return p
 
 

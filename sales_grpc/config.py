@@ -73,6 +73,9 @@ class Settings:
     quote_expiry_seconds: float = 60.0
     # How often each server writes the InvoiceOverdue events of invoices past their due day.
     invoice_overdue_seconds: float = 60.0
+    # How often each server's revenue projector looks for new outbox events when idle: a
+    # confirmed order shows in the analytics within about this long.
+    analytics_poll_seconds: float = 1.0
     # Invoices and credit notes are numbered without gaps, inside the issuing transaction.
     invoice_number_format: str = "INV-{year}-{seq:06d}"
     credit_note_number_format: str = "CN-{year}-{seq:06d}"
@@ -138,6 +141,9 @@ class Settings:
         if not settings.list_wait_seconds >= 0:
             raise ValueError(f"LIST_WAIT_SECONDS={settings.list_wait_seconds} must not be "
                              "negative")
+        if not settings.analytics_poll_seconds > 0:
+            raise ValueError(f"ANALYTICS_POLL_SECONDS={settings.analytics_poll_seconds} must "
+                             "be positive")
         if settings.pdf_workers < 1:
             raise ValueError(f"PDF_WORKERS={settings.pdf_workers} must be at least 1")
         logo = settings.company_logo_path

@@ -11,6 +11,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from erp.sales.v1 import (
+    analytics_service_pb2,
+    analytics_service_pb2_grpc,
     customer_service_pb2,
     customer_service_pb2_grpc,
     invoice_service_pb2,
@@ -25,6 +27,7 @@ from erp.sales.v1 import (
 
 from ..bootstrap import App
 from ..store.outbox import OutboxRelay
+from .analytics import AnalyticsServicer
 from .auth import Authenticator
 from .converters.events import encode_event
 from .customers import CustomerServicer
@@ -51,6 +54,7 @@ SALES_SERVICES = [
     order_service_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
     quote_service_pb2.DESCRIPTOR.services_by_name["QuoteService"].full_name,
     invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,
+    analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name,
 ]
 
 
@@ -83,6 +87,8 @@ class SalesServer:
         invoice_service_pb2_grpc.add_InvoiceServiceServicer_to_server(
             InvoiceServicer(app.invoices, app.invoice_lifecycle, app.receivables,
                             app.documents), self.server)
+        analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(
+            AnalyticsServicer(app.analytics.service), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.relay = OutboxRelay(app.outbox, app.redis, encode_event)
         reflection.enable_server_reflection(
@@ -97,6 +103,7 @@ class SalesServer:
                        asyncio.create_task(self._expire_quotes()),
                        asyncio.create_task(self._note_overdue_invoices())]
         self._tasks.append(asyncio.create_task(self.app.mail.delivery.run()))
+        self._tasks.append(asyncio.create_task(self.app.analytics.projector.run()))
         return port
 
     async def _expire_quotes(self) -> None:
@@ -148,6 +155,7 @@ class SalesServer:
         await self.server.stop(grace)
         self.relay.stop()
         self.app.mail.delivery.stop()
+        self.app.analytics.projector.stop()
         for task in self._tasks:
             task.cancel()
         # Bounded: a task stuck in the driver's server selection must not hold shutdown.

@@ -88,9 +88,16 @@ INDEXES: dict[str, list[IndexModel]] = {
     "document_history": [IndexModel([("document_type", ASCENDING), ("document_id", ASCENDING),
                                       ("time", ASCENDING), ("_id", ASCENDING)])],
     # Published events are kept a week, then MongoDB's TTL monitor removes them; pending ones
-    # have no publish_time, so they are never removed.
+    # have no publish_time, so they are never removed. The revenue projector claims
+    # unprojected events oldest first (store/projection.py); one it has not reached within the
+    # week (a projector failing that long while the relay publishes) is gone; `sales-grpc
+    # analytics rebuild` recounts it from the documents.
     "outbox": [IndexModel([("published", ASCENDING), ("occur_time", ASCENDING)]),
+               IndexModel([("projected_time", ASCENDING), ("occur_time", ASCENDING)]),
                IndexModel([("publish_time", ASCENDING)], expireAfterSeconds=RETENTION_SECONDS)],
+    # A period's rollups are read by bucket level and start (store/rollups.py).
+    "analytics_rollups": [IndexModel([("basis", ASCENDING), ("level", ASCENDING),
+                                      ("start", ASCENDING)])],
     # The delivery workers' claim, and a document's latest mail (store/mail_jobs.py); jobs
     # are kept as the documents' delivery status.
     "mail_jobs": [IndexModel([("state", ASCENDING), ("due_time", ASCENDING)]),

@@ -1,0 +1,80 @@
+"""Analytics use cases: revenue per calendar period and the dashboard, read from the rollups
+(each period answered by the aligned buckets that tile it) in the caller's scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from ..domain.access import Principal, scope_of
+from ..domain.analytics import (
+    Amounts,
+    Dashboard,
+    DashboardRevenue,
+    Period,
+    PeriodRevenue,
+    RevenueQuery,
+    RevenueReport,
+    days_cover,
+    next_period_start,
+    period_start,
+    summed,
+    zone_of,
+)
+from ..domain.errors import InvalidArgument, shown
+from ..domain.rollups import Basis, Bucket
+from .analytics_ports import OpenWorkReader, Rollups
+from .clock import now as system_now
+
+DASHBOARD_PERIODS = (Period.DAY, Period.WEEK, Period.MONTH, Period.QUARTER, Period.YEAR)
+
+
+def _sum(found: dict[Bucket, Amounts], buckets: list[Bucket]) -> Amounts:
+    return summed([found[b] for b in buckets if b in found])
+
+
+class AnalyticsService:
+    def __init__(self, rollups: Rollups, open_work: OpenWorkReader,
+                 clock: Callable[[], datetime] = system_now) -> None:
+        self._rollups = rollups
+        self._open = open_work
+        self._clock = clock
+
+    async def revenue(self, principal: Principal, query: RevenueQuery) -> RevenueReport:
+        covers = query.covers
+        found = await self._rollups.read(query.basis, (b for c in covers for b in c),
+                                         scope_of(principal), query.owner_id, query.team_id)
+        spans = [PeriodRevenue(first, last, _sum(found, buckets))
+                 for (first, last), buckets in zip(query.spans, covers, strict=True)]
+        return RevenueReport(query, spans, summed([s.amounts for s in spans]))
+
+    async def dashboard(self, principal: Principal, time_zone: str) -> Dashboard:
+        zone = zone_of(time_zone)
+        if zone is None:
+            raise InvalidArgument.of("time_zone", f"{shown(time_zone)} is not an IANA time "
+                                     "zone such as America/New_York")
+        moment = self._clock()
+        today = moment.astimezone(zone).date()
+        pairs = []
+        for period in DASHBOARD_PERIODS:
+            first = period_start(today, period)
+            before = period_start(first - timedelta(days=1), period)
+            pairs.append((period, (first, _last_day(first, period)),
+                          (before, first - timedelta(days=1))))
+        covers = {span: days_cover(span[0], span[1], Basis.BOOKINGS, zone)
+                  for _, current, previous in pairs for span in (current, previous)}
+        scope = scope_of(principal)
+        found = await self._rollups.read(Basis.BOOKINGS, (b for c in covers.values() for b in c),
+                                         scope, "", "")
+        revenue = [DashboardRevenue(
+            period, PeriodRevenue(*current, _sum(found, covers[current])),
+            PeriodRevenue(*previous, _sum(found, covers[previous])))
+            for period, current, previous in pairs]
+        utc_today = moment.date()
+        outstanding, overdue = await self._open.receivables(scope, utc_today)
+        return Dashboard(time_zone or "UTC", today, revenue,
+                         await self._open.open_quotes(scope, utc_today), outstanding, overdue)
+
+
+def _last_day(first: date, period: Period) -> date:
+    return next_period_start(first, period) - timedelta(days=1)

@@ -1,0 +1,72 @@
+"""The adapter interfaces analytics needs: rollups, the outbox as projected, the projector
+gate, the documents read for a rebuild, and what is open now."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from ..domain.access import Scope
+from ..domain.analytics import Amounts
+from ..domain.revenue_facts import Fact, FactKey
+from ..domain.rollups import Basis, Bucket, Contribution, RollupKey, Tally
+from .ports import Session
+
+# Reads an outbox event (type URL, serialized payload, occur time): the revenue fact it
+# records, or None (wired in bootstrap from the contract's converters).
+FactReader = Callable[[str, bytes, datetime], Fact | None]
+
+
+class Rollups(Protocol):
+    async def apply(self, rows: dict[RollupKey, Tally], session: Session) -> None: ...
+
+    async def read(self, basis: Basis, buckets: Iterable[Bucket], scope: Scope, owner_id: str,
+                   team_id: str) -> dict[Bucket, Amounts]: ...
+
+    async def all_rows(self) -> dict[RollupKey, Tally]: ...
+
+    async def replace(self, rows: dict[RollupKey, Tally]) -> None: ...
+
+
+class Projections(Protocol):
+    async def pending(self, limit: int) -> list[str]: ...
+
+    async def claim(self, event_ids: list[str], now: datetime, session: Session
+                    ) -> list[dict[str, Any]]: ...
+
+    async def unprojected(self) -> list[dict[str, Any]]: ...
+
+    async def mark(self, event_ids: list[str], now: datetime) -> None: ...
+
+
+class Gate(Protocol):
+    async def enter(self, now: datetime, session: Session) -> bool: ...
+
+    async def pause(self, now: datetime, lease: timedelta) -> None: ...
+
+    async def resume(self) -> None: ...
+
+
+@dataclass
+class Recomputed:
+    """Every contribution the documents make now, and the facts they were read with: each
+    document is read as it stands at its own moment, and `facts` says which of its changes
+    the contributions hold."""
+
+    contributions: list[Contribution] = field(default_factory=list)
+    facts: set[FactKey] = field(default_factory=set)
+
+
+class Sources(Protocol):
+    async def confirm_time(self, order_id: str, session: Session | None = None
+                           ) -> datetime | None: ...
+
+    async def recompute(self) -> Recomputed: ...
+
+
+class OpenWorkReader(Protocol):
+    async def open_quotes(self, scope: Scope, today: date) -> Amounts: ...
+
+    async def receivables(self, scope: Scope, today: date) -> tuple[Amounts, Amounts]: ...
