@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
@@ -71,8 +71,14 @@ class Outbox:
         return await cursor.to_list()
 
     async def mark_published(self, event_ids: list[str], now: datetime) -> None:
-        await self._docs.update_many({"_id": {"$in": event_ids}},
-                                     {"$set": {"published": True, "publish_time": now}})
+        # One single-document update per event, not an update_many: SecantusDB retries a
+        # multi-document write that meets a write conflict while holding the collection's
+        # lock, and the projector's transactions write these documents too (projected_time),
+        # so a multi-update here could wait on a transaction that waits on that lock.
+        if event_ids:
+            await self._docs.bulk_write(
+                [UpdateOne({"_id": event_id}, {"$set": {"published": True, "publish_time": now}})
+                 for event_id in event_ids], ordered=False)
 
 
 class OutboxRelay:

@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 
 from ..services.ports import Session
 from .mongo import Mongo
@@ -60,8 +60,10 @@ class ProjectionQueue:
     async def mark(self, event_ids: list[str], now: datetime) -> None:
         """Marks events projected outside any transaction (a rebuild counted them)."""
         if event_ids:
-            await self._docs.update_many({"_id": {"$in": event_ids}, **_UNPROJECTED},
-                                         {"$set": {"projected_time": now}})
+            # Single-document updates, outside any transaction: see Outbox.mark_published.
+            await self._docs.bulk_write(
+                [UpdateOne({"_id": event_id, **_UNPROJECTED}, {"$set": {"projected_time": now}})
+                 for event_id in event_ids], ordered=False)
 
 
 class ProjectorGate:
