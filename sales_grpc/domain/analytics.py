@@ -186,9 +186,12 @@ class Dashboard:
     receivables_overdue: Amounts
 
 
-def summed(parts: list[Amounts]) -> Amounts:
+def summed(parts: list[Amounts], every_measure: bool = False) -> Amounts:
+    """The parts added per currency; currencies with no amount and no document left out
+    (or, with `every_measure`, only those where every measure is zero)."""
     total: Amounts = {}
     for amounts in parts:
         for currency, tally in amounts.items():
-            total.setdefault(currency, Tally()).add(tally.amount, tally.count)
-    return {c: t for c, t in sorted(total.items()) if not t.is_zero}
+            total.setdefault(currency, Tally()).merge(tally)
+    return {c: t for c, t in sorted(total.items())
+            if not (t.is_zero if every_measure else t.amount == 0 and t.count == 0)}

@@ -10,7 +10,7 @@ calendar day (an invoice's issue date, a payment date) need only days and months
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -20,6 +20,20 @@ class Basis(str, Enum):
     BOOKINGS = "bookings"
     BILLINGS = "billings"
     COLLECTIONS = "collections"
+    # Quote outcomes at their instants: counts and grand totals, for win rates.
+    QUOTES_SENT = "quotes_sent"
+    QUOTES_ACCEPTED = "quotes_accepted"
+    QUOTES_REJECTED = "quotes_rejected"
+    QUOTES_EXPIRED = "quotes_expired"
+
+
+class Dimension(str, Enum):
+    """What a rollup row is kept per, beyond currency, owner and team: nothing more (the
+    totals), a customer, or a product (order lines: units and net amounts)."""
+
+    TOTAL = ""
+    CUSTOMER = "customer"
+    PRODUCT = "product"
 
 
 class Level(str, Enum):
@@ -36,8 +50,9 @@ DAY_LEVELS = (Level.MONTH, Level.DAY)
 
 
 def levels_of(basis: Basis) -> tuple[Level, ...]:
-    """Bookings happen at instants; billings and collections on calendar days."""
-    return INSTANT_LEVELS if basis is Basis.BOOKINGS else DAY_LEVELS
+    """Bookings and quote outcomes happen at instants; billings and collections on calendar
+    days."""
+    return DAY_LEVELS if basis in (Basis.BILLINGS, Basis.COLLECTIONS) else INSTANT_LEVELS
 
 
 class NotAligned(ValueError):
@@ -113,10 +128,46 @@ def _cover(start: datetime, end: datetime, levels: tuple[Level, ...]) -> list[Bu
     return [*_cover(start, first, finer), *middle, *_cover(last, end, finer)]
 
 
+@dataclass
+class Tally:
+    """What a rollup holds: an exact amount and a document count, and the measures some rows
+    add: units sold (product rows), gross and discount (bookings: subtotal and discount
+    total), orders cancelled after confirmation (bookings, at the confirm time) and days
+    from issue to payment summed over payments (collections)."""
+
+    amount: Decimal = Decimal(0)
+    count: int = 0
+    units: int = 0
+    gross: Decimal = Decimal(0)
+    discount: Decimal = Decimal(0)
+    cancelled: int = 0
+    days: int = 0
+
+    def add(self, amount: Decimal, count: int) -> None:
+        self.amount += amount
+        self.count += count
+
+    def merge(self, other: Tally) -> None:
+        for name in MEASURES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def negated(self) -> Tally:
+        return Tally(**{name: -getattr(self, name) for name in MEASURES})
+
+    @property
+    def is_zero(self) -> bool:
+        return all(getattr(self, name) == 0 for name in MEASURES)
+
+
+MEASURES = ("amount", "count", "units", "gross", "discount", "cancelled", "days")
+DECIMAL_MEASURES = frozenset({"amount", "gross", "discount"})
+
+
 @dataclass(frozen=True)
 class Contribution:
-    """A document's signed part of one basis: `amount` and `count` (of documents) added at
-    `moment` to the rollup of its currency, owner and team."""
+    """A document's signed part of one basis: its tally added at `moment` to the rollup of
+    its currency, owner and team, per `dimension` (and its `subject`, a customer or product
+    id, for those kept per one)."""
 
     basis: Basis
     moment: datetime  # UTC; a calendar day's midnight for the day-dated bases
@@ -125,10 +176,22 @@ class Contribution:
     team_id: str
     amount: Decimal
     count: int
+    dimension: Dimension = Dimension.TOTAL
+    subject: str = ""
+    extra: Tally | None = None  # the measures beyond amount and count
+
+    def tally(self) -> Tally:
+        t = Tally() if self.extra is None else Tally(**{
+            name: getattr(self.extra, name) for name in MEASURES})
+        t.add(self.amount, self.count)
+        return t
 
     def negated(self) -> Contribution:
-        return Contribution(self.basis, self.moment, self.currency, self.owner_id,
-                            self.team_id, -self.amount, -self.count)
+        return replace(self, amount=-self.amount, count=-self.count,
+                       extra=None if self.extra is None else self.extra.negated())
+
+    def per(self, dimension: Dimension, subject: str) -> Contribution:
+        return replace(self, dimension=dimension, subject=subject)
 
 
 @dataclass(frozen=True, order=True)
@@ -139,20 +202,8 @@ class RollupKey:
     currency: str
     owner_id: str
     team_id: str
-
-
-@dataclass
-class Tally:
-    amount: Decimal = Decimal(0)
-    count: int = 0
-
-    def add(self, amount: Decimal, count: int) -> None:
-        self.amount += amount
-        self.count += count
-
-    @property
-    def is_zero(self) -> bool:
-        return self.amount == 0 and self.count == 0
+    dimension: Dimension = Dimension.TOTAL
+    subject: str = ""
 
 
 def increments(contributions: Iterable[Contribution]) -> dict[RollupKey, Tally]:
@@ -162,6 +213,6 @@ def increments(contributions: Iterable[Contribution]) -> dict[RollupKey, Tally]:
     for c in contributions:
         for bucket in buckets_of(c.moment, levels_of(c.basis)):
             key = RollupKey(c.basis, bucket.level, bucket.start, c.currency, c.owner_id,
-                            c.team_id)
-            rows.setdefault(key, Tally()).add(c.amount, c.count)
+                            c.team_id, c.dimension, c.subject)
+            rows.setdefault(key, Tally()).merge(c.tally())
     return {key: tally for key, tally in rows.items() if not tally.is_zero}

@@ -3,7 +3,7 @@ gate, the documents read for a rebuild, and what is open now."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from ..domain.access import Scope
 from ..domain.analytics import Amounts
 from ..domain.revenue_facts import Fact, FactKey
-from ..domain.rollups import Basis, Bucket, Contribution, RollupKey, Tally
+from ..domain.rollups import Basis, Bucket, Contribution, Dimension, RollupKey, Tally
 from .ports import Session
 
 # Reads an outbox event (type URL, serialized payload, occur time): the revenue fact it
@@ -24,6 +24,10 @@ class Rollups(Protocol):
 
     async def read(self, basis: Basis, buckets: Iterable[Bucket], scope: Scope, owner_id: str,
                    team_id: str) -> dict[Bucket, Amounts]: ...
+
+    def rows(self, basis: Basis, buckets: Iterable[Bucket], scope: Scope,
+             narrow: dict[str, str], dimension: Dimension = Dimension.TOTAL,
+             subjects: list[str] | None = None) -> AsyncIterator[tuple[RollupKey, Tally]]: ...
 
     async def all_rows(self) -> dict[RollupKey, Tally]: ...
 

@@ -33,10 +33,10 @@ class RollupDifference:
 
     def __str__(self) -> str:
         k = self.key
+        per = f" {k.dimension.value}={k.subject!r}" if k.subject else ""
         return (f"{k.basis.value} {k.level.value} {k.start.isoformat()} {k.currency} "
-                f"owner={k.owner_id!r} team={k.team_id!r}: rollup {self.stored.amount} "
-                f"({self.stored.count} documents), documents {self.expected.amount} "
-                f"({self.expected.count} documents)")
+                f"owner={k.owner_id!r} team={k.team_id!r}{per}: rollup {self.stored}, "
+                f"documents {self.expected}")
 
 
 @dataclass(frozen=True)

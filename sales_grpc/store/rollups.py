@@ -1,18 +1,28 @@
-"""The revenue rollups: one document per (basis, level, bucket start, currency, owner, team)
-with an exact Decimal128 amount and a document count, changed only by `$inc`."""
+"""The revenue rollups: one document per (basis, level, bucket start, currency, owner, team,
+and for rows kept per customer or product, the dimension and its id) with exact Decimal128
+amounts and counts, changed only by `$inc`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC
 from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import DeleteOne, UpdateOne
 
 from ..domain.access import Scope
 from ..domain.analytics import Amounts
-from ..domain.rollups import Basis, Bucket, Level, RollupKey, Tally
+from ..domain.rollups import (
+    DECIMAL_MEASURES,
+    MEASURES,
+    Basis,
+    Bucket,
+    Dimension,
+    Level,
+    RollupKey,
+    Tally,
+)
 from ..services.ports import Session
 from . import codec, query
 from .mongo import Mongo
@@ -21,22 +31,45 @@ from .sessions import driver_session
 COLLECTION = "analytics_rollups"  # indexed in store/mongo.py
 # Bucket starts asked for in one query; a year of days in a non-UTC zone needs ~9000 hours.
 _IN_CHUNK = 2000
+# Totals rows written before rows per customer and product have no `dimension`.
+_TOTALS = {"dimension": {"$in": ["", None]}}
 
 
 def _id(key: RollupKey) -> str:
-    """A readable, unambiguous key: JSON of its parts (ids may hold any character)."""
-    return json.dumps([key.basis.value, key.level.value, key.start.isoformat(), key.currency,
-                       key.owner_id, key.team_id])
+    """A readable, unambiguous key: JSON of its parts (ids may hold any character); a totals
+    row's is what it was before dimensions were kept."""
+    parts = [key.basis.value, key.level.value, key.start.isoformat(), key.currency,
+             key.owner_id, key.team_id]
+    if key.dimension is not Dimension.TOTAL:
+        parts += [key.dimension.value, key.subject]
+    return json.dumps(parts)
 
 
 def _fields(key: RollupKey) -> dict[str, Any]:
     return {"basis": key.basis.value, "level": key.level.value, "start": key.start,
-            "currency": key.currency, "owner_id": key.owner_id, "team_id": key.team_id}
+            "currency": key.currency, "owner_id": key.owner_id, "team_id": key.team_id,
+            "dimension": key.dimension.value, "subject": key.subject}
 
 
 def _key(doc: dict[str, Any]) -> RollupKey:
     return RollupKey(Basis(doc["basis"]), Level(doc["level"]), doc["start"].astimezone(UTC),
-                     doc["currency"], doc["owner_id"], doc["team_id"])
+                     doc["currency"], doc["owner_id"], doc["team_id"],
+                     Dimension(doc.get("dimension") or ""), doc.get("subject", ""))
+
+
+def _stored(t: Tally) -> dict[str, Any]:
+    """The measures to add: amount and count always, the others when not zero."""
+    return {name: codec.dec(value) if name in DECIMAL_MEASURES else value
+            for name in MEASURES if (value := getattr(t, name)) or name in ("amount", "count")}
+
+
+def tally_of(doc: dict[str, Any]) -> Tally:
+    tally = Tally()
+    for name in MEASURES:
+        if name in doc:
+            setattr(tally, name, codec.undec(doc[name]) if name in DECIMAL_MEASURES
+                    else doc[name])
+    return tally
 
 
 class RollupStore:
@@ -49,9 +82,8 @@ class RollupStore:
         if not rows:
             return
         await self._docs.bulk_write(
-            [UpdateOne({"_id": _id(key)},
-                       {"$inc": {"amount": codec.dec(t.amount), "count": t.count},
-                        "$setOnInsert": _fields(key)}, upsert=True)
+            [UpdateOne({"_id": _id(key)}, {"$inc": _stored(t), "$setOnInsert": _fields(key)},
+                       upsert=True)
              for key, t in sorted(rows.items())],
             ordered=False, session=driver_session(session))
 
@@ -59,30 +91,42 @@ class RollupStore:
                    team_id: str) -> dict[Bucket, Amounts]:
         """The tallies per bucket and currency in `scope`, narrowed to an owner and/or team
         when given (a narrowing outside the scope matches nothing)."""
+        found: dict[Bucket, Amounts] = {}
+        async for key, tally in self.rows(basis, buckets, scope, {
+                "owner_id": owner_id, "team_id": team_id}):
+            amounts = found.setdefault(Bucket(key.level, key.start), {})
+            amounts.setdefault(key.currency, Tally()).merge(tally)
+        return found
+
+    async def rows(self, basis: Basis, buckets: Iterable[Bucket], scope: Scope,
+                   narrow: dict[str, str], dimension: Dimension = Dimension.TOTAL,
+                   subjects: list[str] | None = None
+                   ) -> AsyncIterator[tuple[RollupKey, Tally]]:
+        """Every row of `basis` in those buckets and `scope` at one dimension, narrowed by
+        `narrow` (owner_id, team_id: empty values ignored) and to `subjects` when given; an
+        async iterator of (key, tally)."""
         by_level: dict[Level, list[Any]] = {}
         for bucket in set(buckets):
             by_level.setdefault(bucket.level, []).append(bucket.start)
-        found: dict[Bucket, Amounts] = {}
-        narrow = query.scoped(scope) + [{name: value} for name, value in (
-            ("owner_id", owner_id), ("team_id", team_id)) if value]
+        clauses = [*query.scoped(scope), *({name: value} for name, value in narrow.items()
+                                           if value)]
+        clauses.append(_TOTALS if dimension is Dimension.TOTAL
+                       else {"dimension": dimension.value})
+        if subjects is not None:
+            clauses.append({"subject": {"$in": subjects}})
         for level, starts in by_level.items():
             starts.sort()
             for i in range(0, len(starts), _IN_CHUNK):
-                clauses = [{"basis": basis.value, "level": level.value,
-                            "start": {"$in": starts[i:i + _IN_CHUNK]}}, *narrow]
-                cursor = self._docs.find(query.all_of(clauses), projection={
-                    "start": 1, "currency": 1, "amount": 1, "count": 1})
-                async for doc in cursor:
-                    amounts = found.setdefault(Bucket(level, doc["start"].astimezone(UTC)), {})
-                    amounts.setdefault(doc["currency"], Tally()).add(
-                        codec.undec(doc["amount"]), doc["count"])
-        return found
+                found = [{"basis": basis.value, "level": level.value,
+                          "start": {"$in": starts[i:i + _IN_CHUNK]}}, *clauses]
+                async for doc in self._docs.find(query.all_of(found)):
+                    yield _key(doc), tally_of(doc)
 
     async def all_rows(self) -> dict[RollupKey, Tally]:
         """Every rollup that holds something (a confirm and its cancel leave a zero row)."""
         rows = {}
         async for doc in self._docs.find({}):
-            tally = Tally(codec.undec(doc["amount"]), doc["count"])
+            tally = tally_of(doc)
             if not tally.is_zero:
                 rows[_key(doc)] = tally
         return rows
@@ -90,8 +134,12 @@ class RollupStore:
     async def replace(self, rows: dict[RollupKey, Tally], batch: int = 1000) -> None:
         """Replaces every rollup; only while the projectors are paused (not atomic: readers
         may see part of the new rows for the moment it takes)."""
-        await self._docs.delete_many({})
-        docs = [{"_id": _id(key), **_fields(key), "amount": codec.dec(t.amount),
-                 "count": t.count} for key, t in sorted(rows.items())]
+        # One document at a time, never delete_many: see Outbox.mark_published.
+        old = [DeleteOne({"_id": doc["_id"]})
+               async for doc in self._docs.find({}, projection={"_id": 1})]
+        for i in range(0, len(old), batch):
+            await self._docs.bulk_write(old[i:i + batch], ordered=False)
+        docs = [{"_id": _id(key), **_fields(key), **_stored(t)}
+                for key, t in sorted(rows.items())]
         for i in range(0, len(docs), batch):
             await self._docs.insert_many(docs[i:i + batch], ordered=False)

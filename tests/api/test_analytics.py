@@ -25,6 +25,7 @@ from sales_grpc.bootstrap import build
 from sales_grpc.config import Settings
 from sales_grpc.domain.access import Role
 from sales_grpc.domain.analytics import Period, periods
+from sales_grpc.store.rollups import tally_of
 
 from ..conftest import Running
 from .analytics_fixtures import History, known_history, write
@@ -173,10 +174,8 @@ async def test_rollups_equal_a_rebuild_and_check_reports_a_tampered_one(
     assert "bookings day" in checked.stdout and "differ" in checked.stderr
     rebuilt = await asyncio.to_thread(_cli, running.settings, "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    after = {d["_id"]: d for d in await rollups.find({}).to_list()}
-    assert {k: (d["amount"].to_decimal(), d["count"]) for k, d in after.items()} == {
-        k: (d["amount"].to_decimal(), d["count"]) for k, d in before.items()
-        if d["count"] or d["amount"].to_decimal()}
+    after = {d["_id"]: tally_of(d) for d in await rollups.find({}).to_list()}
+    assert after == {k: tally_of(d) for k, d in before.items() if not tally_of(d).is_zero}
     checked = await asyncio.to_thread(_cli, running.settings, "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -222,7 +221,8 @@ async def test_the_dashboard_shows_open_quotes_and_receivables_with_the_overdue_
     reply = await stub(running).GetSalesDashboard(
         pb.GetSalesDashboardRequest(time_zone="America/New_York"),
         metadata=running.token("admin-1", Role.ADMIN, ""))
-    assert figures(reply.open_quotes) == {"USD": (Decimal("40.00"), 1)}
+    # With the known history's quote still open (USD 10.00, valid until 2999).
+    assert figures(reply.open_quotes) == {"USD": (Decimal("50.00"), 2)}
     # The known history's two open invoices fell due in March 2026.
     owed = {"USD": (Decimal("500.00"), 1), "EUR": (Decimal("250.50"), 1)}
     assert figures(reply.receivables_outstanding) == owed

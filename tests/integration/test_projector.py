@@ -14,7 +14,7 @@ import pytest
 from sales_grpc.api.converters.revenue_events import revenue_fact
 from sales_grpc.bootstrap import App, build
 from sales_grpc.config import Settings
-from sales_grpc.domain.rollups import Basis, Level, RollupKey, Tally
+from sales_grpc.domain.rollups import Basis, Dimension, Level, RollupKey, Tally
 from sales_grpc.jobs.projector import Projector
 from sales_grpc.store.projection import ProjectionQueue, ProjectorGate
 from sales_grpc.store.revenue_sources import RevenueSources
@@ -47,7 +47,8 @@ async def drain(*projectors: Projector) -> None:
 def bookings_total(rows: dict[RollupKey, Tally]) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = {}
     for key, tally in rows.items():
-        if key.basis is Basis.BOOKINGS and key.level is Level.MONTH:
+        if (key.basis is Basis.BOOKINGS and key.level is Level.MONTH
+                and key.dimension is Dimension.TOTAL):
             totals[key.currency] = totals.get(key.currency, Decimal(0)) + tally.amount
     return totals
 

@@ -13,6 +13,7 @@ from erp.sales.v1 import events_pb2 as pb
 
 from ...domain import revenue_facts as rf
 from ...domain.money import parse_decimal
+from ...domain.rollups import Basis
 from .events import message_name
 
 
@@ -21,22 +22,31 @@ def _amount(money: Any) -> Decimal:
 
 
 def _who(message: Any) -> rf.Owner:
-    return rf.Owner(message.currency_code, message.owner_id, message.team_id)
+    return rf.Owner(message.currency_code, message.owner_id, message.team_id,
+                    message.customer_id)
+
+
+def _day(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _sale(m: pb.OrderConfirmed | pb.OrderCancelled) -> rf.Sale:
+    return rf.Sale(_amount(m.grand_total), _amount(m.subtotal), _amount(m.discount_total),
+                   tuple(rf.SoldLine(x.product_id, x.quantity, _amount(x.gross_amount),
+                                     _amount(x.discount_amount)) for x in m.lines))
 
 
 def _confirmed(m: pb.OrderConfirmed, at: datetime) -> rf.Fact:
-    return rf.Fact((rf.ORDER_CONFIRMED, m.order_id),
-                   (rf.booking(at, _who(m), _amount(m.grand_total)),))
+    return rf.Fact((rf.ORDER_CONFIRMED, m.order_id), rf.booking(at, _who(m), _sale(m)))
 
 
 def _cancelled(m: pb.OrderCancelled, at: datetime) -> rf.Fact:
-    return rf.Fact((rf.ORDER_CANCELLED, m.order_id),
-                   unbooks=rf.booking(at, _who(m), _amount(m.grand_total)))
+    return rf.order_cancelled(m.order_id, at, _who(m), _sale(m))
 
 
 def _finalized(m: pb.InvoiceFinalized, at: datetime) -> rf.Fact:
-    return rf.Fact((rf.INVOICE_FINALIZED, m.invoice_id), (rf.billing(
-        date.fromisoformat(m.issue_date), _who(m), _amount(m.grand_total)),))
+    return rf.Fact((rf.INVOICE_FINALIZED, m.invoice_id), rf.billing(
+        date.fromisoformat(m.issue_date), _who(m), _amount(m.grand_total)))
 
 
 def _voided(m: pb.InvoiceVoided, at: datetime) -> rf.Fact:
@@ -45,21 +55,31 @@ def _voided(m: pb.InvoiceVoided, at: datetime) -> rf.Fact:
 
 
 def _credited(m: pb.CreditNoteIssued, at: datetime) -> rf.Fact:
-    return rf.Fact((rf.CREDIT_NOTE_ISSUED, m.credit_note_id), (rf.credit(
-        date.fromisoformat(m.issue_date), _who(m), _amount(m.grand_total)),))
+    return rf.Fact((rf.CREDIT_NOTE_ISSUED, m.credit_note_id), rf.credit(
+        date.fromisoformat(m.issue_date), _who(m), _amount(m.grand_total)))
 
 
 def _paid(m: pb.PaymentReceived, at: datetime) -> rf.Fact:
-    part = rf.collection(date.fromisoformat(m.payment_date), m.method, _who(m),
-                         _amount(m.amount))
-    return rf.Fact((rf.PAYMENT_RECEIVED, m.payment_id), () if part is None else (part,))
+    return rf.Fact((rf.PAYMENT_RECEIVED, m.payment_id), rf.collection(
+        date.fromisoformat(m.payment_date), m.method, _who(m), _amount(m.amount),
+        _day(m.issue_date)))
+
+
+def _quote(basis: Basis) -> Callable[[Any, datetime], rf.Fact]:
+    def read(m: Any, at: datetime) -> rf.Fact:
+        return rf.quote_outcome(basis, m.quote_id, at, _who(m), _amount(m.grand_total))
+    return read
 
 
 _READERS: dict[str, tuple[Any, Callable[[Any, datetime], rf.Fact]]] = {
     reader_type.DESCRIPTOR.full_name: (reader_type, reader)
     for reader_type, reader in ((pb.OrderConfirmed, _confirmed), (pb.OrderCancelled, _cancelled),
                                 (pb.InvoiceFinalized, _finalized), (pb.InvoiceVoided, _voided),
-                                (pb.CreditNoteIssued, _credited), (pb.PaymentReceived, _paid))
+                                (pb.CreditNoteIssued, _credited), (pb.PaymentReceived, _paid),
+                                (pb.QuoteSent, _quote(Basis.QUOTES_SENT)),
+                                (pb.QuoteAccepted, _quote(Basis.QUOTES_ACCEPTED)),
+                                (pb.QuoteRejected, _quote(Basis.QUOTES_REJECTED)),
+                                (pb.QuoteExpired, _quote(Basis.QUOTES_EXPIRED)))
 }
 
 
