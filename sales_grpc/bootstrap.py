@@ -17,6 +17,7 @@ from .api.converters.events import event_payload
 from .api.converters.revenue_events import revenue_fact
 from .config import Settings
 from .documents.renderer import PdfRenderer
+from .documents.tables import writer_for
 from .domain.invoices import InvoiceAction, InvoiceState
 from .domain.mail import RetryPolicy
 from .domain.orders import OrderAction, OrderState
@@ -30,6 +31,7 @@ from .services.customers import CustomerService
 from .services.document_files import DocumentFiles, InvoicePdfAttachment, QuotePdfAttachment
 from .services.document_views import seller_block
 from .services.documents import DocumentWorkflow
+from .services.export_tokens import ResumeTokens
 from .services.invoice_lifecycle import InvoiceLifecycle
 from .services.invoices import InvoiceService
 from .services.mail import AttachmentSources, MailSender
@@ -39,6 +41,7 @@ from .services.products import ProductService
 from .services.quote_lifecycle import QuoteLifecycle
 from .services.quotes import QuoteService
 from .services.receivables import InvoiceScope, Receivables
+from .services.report_exports import ReportExports
 from .services.rollup_rebuild import RollupMaintenance
 from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
@@ -55,6 +58,7 @@ from .store.products import ProductRepository, StockLedger
 from .store.projection import ProjectionQueue, ProjectorGate
 from .store.quotes import QuoteRepository
 from .store.receipts import CreditNoteRepository, PaymentRepository
+from .store.report_rows import ReportRows
 from .store.revenue_sources import RevenueSources
 from .store.rollups import RollupStore
 
@@ -131,6 +135,7 @@ class App:
     documents: DocumentFiles
     pdf: PdfRenderer
     analytics: AnalyticsParts
+    reports: ReportExports
 
     async def close(self) -> None:
         await self.pdf.close()
@@ -213,4 +218,5 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         documents=documents,
         pdf=pdf,
         analytics=build_analytics(settings, mongo),
+        reports=ReportExports(ReportRows(mongo), writer_for, ResumeTokens(settings.secret_key)),
     )

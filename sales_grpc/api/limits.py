@@ -1,5 +1,5 @@
-"""Concurrency limits on the expensive methods (every List* and Search*), so that one kind of
-call cannot take the whole server from the others.
+"""Concurrency limits on the expensive methods (every List*, Search* and Export*), so that
+one kind of call cannot take the whole server from the others.
 
 Past its limit a call waits briefly for a place, in arrival order, then is refused with
 RESOURCE_EXHAUSTED and a RetryInfo. A short wait rather than an immediate refusal: most lists
@@ -20,12 +20,12 @@ from google.protobuf import descriptor_pool
 
 from ..domain.errors import ResourceExhausted
 
-EXPENSIVE_PREFIXES = ("List", "Search")
+EXPENSIVE_PREFIXES = ("List", "Search", "Export")
 RETRY_AFTER_SECONDS = 1.0
 
 
 def expensive_methods(service_names: Iterable[str]) -> list[str]:
-    """`/package.Service/Method` of every List* and Search* method the contract declares."""
+    """`/package.Service/Method` of every expensive method the contract declares."""
     pool = descriptor_pool.Default()
     return [f"/{name}/{method.name}" for name in service_names
             for method in pool.FindServiceByName(name).methods

@@ -23,6 +23,8 @@ from erp.sales.v1 import (
     product_service_pb2_grpc,
     quote_service_pb2,
     quote_service_pb2_grpc,
+    report_service_pb2,
+    report_service_pb2_grpc,
 )
 
 from ..bootstrap import App
@@ -37,6 +39,7 @@ from .limits import method_limits
 from .orders import OrderServicer
 from .products import ProductServicer
 from .quotes import QuoteServicer
+from .reports import ReportServicer
 
 log = logging.getLogger(__name__)
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -55,6 +58,7 @@ SALES_SERVICES = [
     quote_service_pb2.DESCRIPTOR.services_by_name["QuoteService"].full_name,
     invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,
     analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name,
+    report_service_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
 ]
 
 
@@ -89,6 +93,8 @@ class SalesServer:
                             app.documents), self.server)
         analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(
             AnalyticsServicer(app.analytics.service), self.server)
+        report_service_pb2_grpc.add_ReportServiceServicer_to_server(
+            ReportServicer(app.reports), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.relay = OutboxRelay(app.outbox, app.redis, encode_event)
         reflection.enable_server_reflection(

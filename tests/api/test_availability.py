@@ -86,13 +86,14 @@ async def _until(condition: Any) -> None:
     raise AssertionError("the condition never held")
 
 
-def test_every_list_and_search_method_of_the_contract_is_limited():
+def test_every_list_search_and_export_method_of_the_contract_is_limited():
     methods = expensive_methods(SALES_SERVICES)
+    assert "/erp.sales.v1.ReportService/ExportReport" in methods
     assert LIST_ORDERS in methods
     assert "/erp.sales.v1.CustomerService/SearchCustomers" in methods
     assert "/erp.sales.v1.ProductService/ListProducts" in methods
     assert "/erp.sales.v1.ProductService/GetProduct" not in methods
-    assert all(m.rsplit("/", 1)[1].startswith(("List", "Search")) for m in methods)
+    assert all(m.rsplit("/", 1)[1].startswith(("List", "Search", "Export")) for m in methods)
 
 
 async def test_lists_past_the_limit_are_resource_exhausted_and_the_admitted_ones_succeed(

@@ -1,0 +1,152 @@
+"""Table files written a row at a time: CSV (RFC 4180), JSON Lines and XLSX.
+
+Each writer turns rows into bytes as they come, so a file of any size costs constant memory;
+XLSX keeps its rows in xlsxwriter's constant-memory temporary files and gives its bytes at
+the end (a zip's directory follows its contents). The same rows always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import xlsxwriter
+
+from ..domain.reports import Column, ColumnType, ExportFormat
+
+BLOCK_BYTES = 64 * 1024
+# xlsx file properties carry a creation time; a fixed one keeps the same rows the same bytes.
+_XLSX_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def text_of(value: object) -> str:
+    """A cell as text: decimals in plain notation, times RFC 3339 in UTC, dates ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class CsvWriter:
+    content_type = "text/csv; charset=utf-8"
+
+    def __init__(self, columns: Sequence[Column], byte_order_mark: bool = False) -> None:
+        self._names = [c.name for c in columns]
+        self._bom = byte_order_mark
+        self._buffer = io.StringIO()
+        self._csv = csv.writer(self._buffer, lineterminator="\r\n")
+
+    def _line(self, cells: Sequence[str]) -> bytes:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._csv.writerow(cells)
+        return self._buffer.getvalue().encode()
+
+    def begin(self) -> bytes:
+        return (b"\xef\xbb\xbf" if self._bom else b"") + self._line(self._names)
+
+    def row(self, values: Sequence[object]) -> bytes:
+        return self._line([text_of(v) for v in values])
+
+    def finish(self) -> Iterator[bytes]:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+def _json_value(value: object) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return text_of(value)
+
+
+class JsonLinesWriter:
+    content_type = "application/jsonl; charset=utf-8"
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self._names = [c.name for c in columns]
+
+    def begin(self) -> bytes:
+        return b""
+
+    def row(self, values: Sequence[object]) -> bytes:
+        record = {n: _json_value(v) for n, v in zip(self._names, values, strict=True)}
+        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+    def finish(self) -> Iterator[bytes]:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+class XlsxWriter:
+    content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self._columns = list(columns)
+        fd, self._path = tempfile.mkstemp(suffix=".xlsx")
+        os.close(fd)
+        self._book = xlsxwriter.Workbook(self._path, {
+            "constant_memory": True, "tmpdir": tempfile.gettempdir(),
+            "default_date_format": "yyyy-mm-dd", "remove_timezone": True})
+        self._book.set_properties({"created": _XLSX_CREATED.replace(tzinfo=None)})
+        self._sheet = self._book.add_worksheet("report")
+        self._time = self._book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        self._row = 0
+
+    def begin(self) -> bytes:
+        self._sheet.write_row(0, 0, [c.name for c in self._columns])
+        return b""
+
+    def row(self, values: Sequence[object]) -> bytes:
+        self._row += 1
+        for col, (column, value) in enumerate(zip(self._columns, values, strict=True)):
+            if value is None:
+                continue
+            if column.type is ColumnType.DECIMAL:
+                self._sheet.write_number(self._row, col, float(value))  # type: ignore[arg-type]
+            elif column.type is ColumnType.TIMESTAMP and isinstance(value, datetime):
+                self._sheet.write_datetime(self._row, col, value.astimezone(UTC), self._time)
+            elif column.type is ColumnType.DATE and isinstance(value, date):
+                self._sheet.write_datetime(self._row, col, datetime(
+                    value.year, value.month, value.day))
+            elif isinstance(value, bool | int):
+                self._sheet.write(self._row, col, value)
+            else:
+                self._sheet.write_string(self._row, col, text_of(value))
+        return b""
+
+    def finish(self) -> Iterator[bytes]:
+        self._book.close()
+        with open(self._path, "rb") as file:
+            while block := file.read(BLOCK_BYTES):
+                yield block
+
+    def close(self) -> None:
+        if os.path.exists(self._path):
+            os.unlink(self._path)
+
+
+def writer_for(fmt: ExportFormat, columns: Sequence[Column], byte_order_mark: bool
+               ) -> CsvWriter | JsonLinesWriter | XlsxWriter:
+    if fmt is ExportFormat.CSV:
+        return CsvWriter(columns, byte_order_mark)
+    if fmt is ExportFormat.JSONL:
+        return JsonLinesWriter(columns)
+    return XlsxWriter(columns)

@@ -1,0 +1,237 @@
+"""Exporting a report as a file streamed in chunks, resumable after any chunk.
+
+The file is cut into chunks at fixed offsets (every `chunk_bytes`), so the same rows always
+give the same chunks. A resumed export writes the file again from its first row without
+sending what the client already has: this both brings the SHA-256 of the whole file up to
+the cut (hashlib's state cannot be carried in a token) and proves that the rows before the
+cut still give the bytes the client holds (the token carries their SHA-256); if they do not,
+the export is FAILED_PRECONDITION and must start again. The cost of a resume is reading the
+rows before the cut once more, on the server, without sending them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from ..domain.access import Principal, Scope, scope_of
+from ..domain.errors import FailedPrecondition, InvalidArgument, PreconditionViolation
+from ..domain.listing import Condition, parse_filter
+from ..domain.reports import Column, DateRange, ExportFormat, Report
+from .clock import now
+from .export_tokens import Cut, ResumeTokens, binding
+from .report_catalog import BUILT_IN, report_named
+
+CHUNK_BYTES = 64 * 1024
+_EXTENSIONS = {ExportFormat.CSV: "csv", ExportFormat.JSONL: "jsonl", ExportFormat.XLSX: "xlsx"}
+
+
+class RowSource(Protocol):
+    open_cursors: int
+
+    async def estimate(self, report: Report, scope: Scope, conditions: list[Condition],
+                       dates: DateRange) -> int: ...
+
+    def rows(self, report: Report, scope: Scope, conditions: list[Condition],
+             dates: DateRange, as_of: date
+             ) -> AsyncGenerator[tuple[list[Any], list[object]], None]: ...
+
+
+class TableWriter(Protocol):
+    """Writes a file a row at a time (documents/tables.py): bytes as rows come, then the rest."""
+
+    content_type: str
+
+    def begin(self) -> bytes: ...
+    def row(self, values: Sequence[object]) -> bytes: ...
+    def finish(self) -> Iterator[bytes]: ...
+    def close(self) -> None: ...
+
+
+WriterFactory = Callable[[ExportFormat, Sequence[Column], bool], TableWriter]
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    report_id: str
+    format: ExportFormat | None
+    filter: str = ""
+    dates: DateRange = DateRange()
+    as_of: str = ""
+    byte_order_mark: bool = False
+    resume_token: str = ""
+
+
+@dataclass(frozen=True)
+class ExportHeader:
+    report: Report
+    format: ExportFormat
+    content_type: str
+    file_name: str
+    estimated_rows: int
+    start_offset: int
+
+
+@dataclass(frozen=True)
+class ExportChunk:
+    data: bytes
+    rows_done: int
+    bytes_done: int
+    resume_token: str
+
+
+@dataclass(frozen=True)
+class ExportTrailer:
+    row_count: int
+    size_bytes: int
+    sha256: str
+
+
+ExportPart = ExportHeader | ExportChunk | ExportTrailer
+
+
+def _day(raw: str, field_path: str) -> str:
+    if not raw:
+        return ""
+    try:
+        return date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise InvalidArgument.of(field_path, "is not an ISO date such as 2026-12-31") from None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    report: Report
+    format: ExportFormat
+    scope: Scope
+    conditions: list[Condition]
+    dates: DateRange
+    bound_to: str
+    as_of: date
+    byte_order_mark: bool
+    resume: Cut | None
+
+
+class ReportExports:
+    def __init__(self, rows: RowSource, writers: WriterFactory, tokens: ResumeTokens, *,
+                 chunk_bytes: int = CHUNK_BYTES, clock: Callable[[], datetime] = now) -> None:
+        self._rows = rows
+        self._writers = writers
+        self._tokens = tokens
+        self._chunk = chunk_bytes
+        self._clock = clock
+
+    @property
+    def open_cursors(self) -> int:
+        """Database cursors held by exports in progress."""
+        return self._rows.open_cursors
+
+    @staticmethod
+    def templates() -> list[Report]:
+        return list(BUILT_IN.values())
+
+    def _plan(self, principal: Principal, request: ExportRequest) -> _Plan:
+        report = report_named(request.report_id)
+        if request.format is None:
+            raise InvalidArgument.of("format", "must be CSV, JSONL or XLSX")
+        conditions = parse_filter(request.filter, report.filters)
+        dates = DateRange(_day(request.dates.start, "start_date"),
+                          _day(request.dates.end, "end_date"))
+        if dates.start and dates.end and dates.end < dates.start:
+            raise InvalidArgument.of("end_date", "precedes start_date")
+        as_of_text = _day(request.as_of, "as_of_date")
+        bound_to = binding(principal.subject, principal.role.value, principal.team_id,
+                           report.id, request.format.value, request.filter, dates.start,
+                           dates.end, as_of_text, request.byte_order_mark)
+        resume = (self._tokens.decode(request.resume_token, bound_to)
+                  if request.resume_token else None)
+        as_of = (date.fromisoformat(resume.as_of) if resume else
+                 date.fromisoformat(as_of_text) if as_of_text else self._clock().date())
+        return _Plan(report, request.format, scope_of(principal), conditions, dates, bound_to,
+                     as_of, request.byte_order_mark, resume)
+
+    async def export(self, principal: Principal, request: ExportRequest
+                     ) -> AsyncGenerator[ExportPart, None]:
+        """The header, the chunks after the resume token's (all without one), the trailer."""
+        plan = self._plan(principal, request)
+        estimate = await self._rows.estimate(plan.report, plan.scope, plan.conditions,
+                                             plan.dates)
+        writer = self._writers(plan.format, plan.report.columns, plan.byte_order_mark)
+        try:
+            async with contextlib.aclosing(self._chunks(plan, writer)) as chunks:
+                start = 0 if plan.resume is None else await _skip_to(plan.resume, chunks)
+                yield ExportHeader(plan.report, plan.format, writer.content_type,
+                                   f"{plan.report.id}-{plan.as_of.isoformat()}."
+                                   f"{_EXTENSIONS[plan.format]}", estimate, start)
+                async for part, _ in chunks:
+                    yield part
+        finally:
+            writer.close()
+
+    async def _chunks(self, plan: _Plan, writer: TableWriter
+                      ) -> AsyncGenerator[tuple[ExportChunk | ExportTrailer, str], None]:
+        """The file's chunks and trailer, each with the SHA-256 of the file up to its end."""
+        digest = hashlib.sha256()
+        pending = bytearray()
+        ends: deque[tuple[int, int, list[Any]]] = deque()  # (file offset, rows, key) per row
+        sent = rows = 0
+        key: list[Any] = []
+
+        def chunk(size: int) -> tuple[ExportChunk, str]:
+            nonlocal sent, rows, key
+            data = bytes(pending[:size])
+            del pending[:size]
+            digest.update(data)
+            sent += len(data)
+            while ends and ends[0][0] <= sent:
+                _, rows, key = ends.popleft()
+            prefix = digest.hexdigest()
+            token = self._tokens.encode(plan.bound_to,
+                                        Cut(sent, rows, key, prefix, plan.as_of.isoformat()))
+            return ExportChunk(data, rows, sent, token), prefix
+
+        source = self._rows.rows(plan.report, plan.scope, plan.conditions, plan.dates,
+                                 plan.as_of)
+        count = 0
+        async with contextlib.aclosing(source):
+            pending += writer.begin()
+            written = len(pending)
+            async for row_key, row in source:
+                piece = writer.row(row)
+                count += 1
+                pending += piece
+                written += len(piece)
+                ends.append((written, count, row_key))
+                while len(pending) >= self._chunk:
+                    yield chunk(self._chunk)
+        for block in writer.finish():
+            pending += block
+            while len(pending) >= self._chunk:
+                yield chunk(self._chunk)
+        if pending:
+            yield chunk(len(pending))
+        yield ExportTrailer(count, sent, digest.hexdigest()), digest.hexdigest()
+
+
+async def _skip_to(cut: Cut, chunks: AsyncIterator[tuple[ExportChunk | ExportTrailer, str]]
+                   ) -> int:
+    """Reads the chunks up to the cut, checking the bytes before it are the client's."""
+    if cut.offset == 0:
+        return 0
+    async for part, prefix in chunks:
+        if not isinstance(part, ExportChunk) or part.bytes_done > cut.offset:
+            break
+        if part.bytes_done == cut.offset:
+            if prefix == cut.prefix_sha256:
+                return cut.offset
+            break
+    raise FailedPrecondition(
+        "the rows before the resume point changed since the export began; start again",
+        violations=[PreconditionViolation("EXPORT_SOURCE_CHANGED", "resume_token",
+                                          "the rows before the cut now give other bytes")],
+        reason="EXPORT_SOURCE_CHANGED")

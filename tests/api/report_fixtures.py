@@ -1,0 +1,105 @@
+"""A server of its own for the export tests (its own database, so sums are exact), with a
+command listener to see cursors closed, and helpers that read an export stream."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from pymongo import monitoring
+
+from erp.sales.v1 import report_service_pb2 as rpb
+from erp.sales.v1 import report_service_pb2_grpc as rgrpc
+from sales_grpc.api.server import SalesServer
+from sales_grpc.bootstrap import build
+from sales_grpc.config import Settings
+
+from ..conftest import Running
+
+
+class Commands(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.events: list[monitoring.CommandStartedEvent] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.events.append(event)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def killed_cursors(self, collection: str) -> int:
+        return sum(1 for e in self.events
+                   if e.command_name == "killCursors" and e.command.get("killCursors") ==
+                   collection)
+
+
+@dataclass
+class Reporting(Running):
+    commands: Commands = field(default_factory=Commands)
+
+    @property
+    def reports(self) -> rgrpc.ReportServiceStub:
+        return rgrpc.ReportServiceStub(self.channel)
+
+
+@contextlib.asynccontextmanager
+async def serve_reporting(settings: Settings) -> AsyncIterator[Reporting]:
+    """A server on a database of its own whose commands a listener records."""
+    commands = Commands()
+    app = await build(settings, mongo_options={"event_listeners": [commands]})
+    server = SalesServer(app)
+    port = await server.start("127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    yield Reporting(app, server, channel, settings, commands)
+    await channel.close()
+    await server.stop(1)
+    await app.close()
+
+
+@dataclass
+class Export:
+    header: rpb.ExportHeader
+    chunks: list[rpb.ExportChunk]
+    trailer: rpb.ExportTrailer | None
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(c.data for c in self.chunks)
+
+
+def request(report_id: str, fmt: int = rpb.EXPORT_FORMAT_CSV, **fields: Any
+            ) -> rpb.ExportReportRequest:
+    return rpb.ExportReportRequest(report_id=report_id, format=fmt,  # type: ignore[arg-type]
+                                   **fields)
+
+
+async def export(stub: rgrpc.ReportServiceStub, req: rpb.ExportReportRequest, md: Any,
+                 stop_after: int | None = None) -> Export:
+    """The stream's messages; with `stop_after`, the call is cancelled after that many
+    chunks, as a dropped connection would leave it."""
+    call = stub.ExportReport(req, metadata=md)
+    header, chunks, trailer = None, [], None
+    async for message in call:
+        kind = message.WhichOneof("kind")
+        if kind == "header":
+            header = message.header
+        elif kind == "chunk":
+            chunks.append(message.chunk)
+            if stop_after is not None and len(chunks) == stop_after:
+                call.cancel()
+                break
+        else:
+            trailer = message.trailer
+    assert header is not None
+    return Export(header, chunks, trailer)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
