@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from pymongo.errors import PyMongoError
 
-from . import seed
+from . import export_cli, seed
 from .api import context
 from .api.auth import mint_token
 from .api.document_client import KINDS, DownloadFailed, download
@@ -346,6 +346,7 @@ def parser() -> argparse.ArgumentParser:
                            help="rebuild: recompute every rollup; check: report rollups that "
                            "differ (exit code 1 if any)")
     analytics.set_defaults(run=cmd_analytics)
+    export_cli.add_parser(sub)
     return p
 
 

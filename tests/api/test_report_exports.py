@@ -9,26 +9,30 @@ import io
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import grpc
 import openpyxl
 import pytest
-from bson import ObjectId
 
 from erp.sales.v1 import report_service_pb2 as rpb
 from sales_grpc.config import Settings
 from sales_grpc.domain.access import Role
 from sales_grpc.domain.aging import BUCKETS, bucket_of
-from sales_grpc.domain.invoices import Payment, PaymentMethod
-from sales_grpc.store.receipts import payment_doc
 
 from .helpers import fails
 from .invoice_fixtures import Billing
 from .order_fixtures import line
-from .report_fixtures import Reporting, export, request, serve_reporting, sha256
+from .report_fixtures import (
+    Reporting,
+    export,
+    insert_payments,
+    request,
+    serve_reporting,
+    sha256,
+)
 
 NOTES = 'Hello, "world" – Здравствуй, 世界; 50% off'
 # Payments written straight to the database may hold what the API refuses in notes.
@@ -80,12 +84,7 @@ async def book(reporting: Reporting) -> AsyncIterator[Book]:
     await shop1.pay(invoices[0].id, str(paid[0]), md=manager)
     await shop1.pay(invoices[2].id, str(paid[1]), md=manager)
     invoices = [await shop1.get(i.id, md=admin) for i in invoices]
-    # Bulk payments written straight to the database: enough rows for many 64 KiB chunks.
-    created = datetime(2026, 1, 1, tzinfo=UTC)
-    await reporting.app.mongo.db.payments.insert_many([payment_doc(Payment(
-        str(ObjectId()), "inv-bulk", f"BULK-{n:05d}", "cust-bulk", "bulk-rep", "team-b", "EUR",
-        Decimal(n) / 100, PaymentMethod.CARD, f"{TRICKY} #{n}", date(2026, 1, 1 + n % 28),
-        "tester", created)) for n in range(1, BULK + 1)])
+    await insert_payments(reporting.app, BULK, TRICKY)
     yield Book(admin, rep1, rep2, orders, invoices, paid)
 
 
