@@ -7,9 +7,21 @@ import grpc
 from erp.sales.v1 import analytics_service_pb2 as pb
 from erp.sales.v1 import analytics_service_pb2_grpc as pb_grpc
 
+from ..domain.rollups import Basis
 from ..services.analytics import AnalyticsService
 from .context import caller
 from .converters.analytics import dashboard_out, revenue_out, revenue_query_in
+from .converters.analytics_figures import (
+    kpis_out,
+    limit_in,
+    performance_out,
+    query_in,
+    ranking_in,
+    top_customers_out,
+    top_products_out,
+    trends_in,
+    trends_out,
+)
 
 Context = grpc.aio.ServicerContext[object, object]
 
@@ -26,3 +38,29 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
     async def GetSalesDashboard(self, request: pb.GetSalesDashboardRequest, context: Context
                                 ) -> pb.GetSalesDashboardResponse:
         return dashboard_out(await self._analytics.dashboard(caller(), request.time_zone))
+
+    async def GetSalesTrends(self, request: pb.GetSalesTrendsRequest, context: Context
+                             ) -> pb.GetSalesTrendsResponse:
+        query, window = trends_in(request)
+        return trends_out(await self._analytics.trends(caller(), query, window))
+
+    async def GetSalesPerformance(self, request: pb.GetSalesPerformanceRequest,
+                                  context: Context) -> pb.GetSalesPerformanceResponse:
+        query = query_in(request, basis=Basis.BOOKINGS)
+        return performance_out(*await self._analytics.performance(caller(), query))
+
+    async def ListTopCustomers(self, request: pb.ListTopCustomersRequest, context: Context
+                               ) -> pb.ListTopCustomersResponse:
+        query, limit = limit_in(request)
+        return top_customers_out(query.basis,
+                                 await self._analytics.top_customers(caller(), query, limit))
+
+    async def ListTopProducts(self, request: pb.ListTopProductsRequest, context: Context
+                              ) -> pb.ListTopProductsResponse:
+        query, limit, by_units = ranking_in(request)
+        return top_products_out(by_units, await self._analytics.top_products(
+            caller(), query, limit, by_units))
+
+    async def GetKpis(self, request: pb.GetKpisRequest, context: Context) -> pb.GetKpisResponse:
+        return kpis_out(await self._analytics.kpis(caller(), query_in(request,
+                                                                       basis=Basis.BOOKINGS)))

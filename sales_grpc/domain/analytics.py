@@ -98,11 +98,15 @@ class RevenueQuery:
     spans: list[tuple[date, date]] = field(default_factory=list)
     # The buckets of each span, in order.
     covers: list[list[Bucket]] = field(default_factory=list)
+    customer_id: str = ""
+    product_id: str = ""
+    category: str = ""
 
     @classmethod
     def parse(cls, start_date: str, end_date: str, time_zone: str, period: Period | None,
               basis: Basis | None, owner_id: str, team_id: str,
-              violations: Violations | None = None) -> RevenueQuery:
+              violations: Violations | None = None, customer_id: str = "",
+              product_id: str = "", category: str = "") -> RevenueQuery:
         """Checks everything, reporting every bad field at once (INVALID_ARGUMENT)."""
         v = violations or Violations()
         first = _day(v, "start_date", start_date)
@@ -111,7 +115,9 @@ class RevenueQuery:
         if zone is None:
             v.add("time_zone", f"{shown(time_zone)} is not an IANA time zone such as "
                   "America/New_York")
-        for path, value in (("owner_id", owner_id), ("team_id", team_id)):
+        for path, value in (("owner_id", owner_id), ("team_id", team_id),
+                            ("customer_id", customer_id), ("product_id", product_id),
+                            ("category", category)):
             if len(value) > MAX_ID:
                 v.add(path, f"must be at most {MAX_ID} characters")
         period, basis = period or Period.MONTH, basis or Basis.BOOKINGS
@@ -133,7 +139,21 @@ class RevenueQuery:
                 "time_zone", f"{shown(time_zone)} has an offset in {first}..{last} that is "
                 "not a whole quarter hour; revenue cannot be split there exactly") from None
         return cls(first, last, time_zone or "UTC", zone, period, basis, owner_id, team_id,
-                   spans, covers)
+                   spans, covers, customer_id, product_id, category)
+
+    @property
+    def narrow(self) -> dict[str, str]:
+        return {"owner_id": self.owner_id, "team_id": self.team_id}
+
+    def cover_of(self, first: date, last: date, basis: Basis | None = None) -> list[Bucket]:
+        """The buckets of another span in this query's zone (InvalidArgument where the zone's
+        offset is not a whole quarter hour)."""
+        try:
+            return days_cover(first, last, basis or self.basis, self.zone)
+        except NotAligned:
+            raise InvalidArgument.of(
+                "time_zone", f"{shown(self.zone_name)} has an offset in {first}..{last} that "
+                "is not a whole quarter hour; revenue cannot be split there exactly") from None
 
 
 def _day(v: Violations, path: str, text: str) -> date | None:

@@ -25,6 +25,7 @@ from ..domain.errors import InvalidArgument, shown
 from ..domain.rollups import Basis, Bucket
 from .analytics_ports import OpenWorkReader, Rollups
 from .clock import now as system_now
+from .sales_figures import SalesFigures
 
 DASHBOARD_PERIODS = (Period.DAY, Period.WEEK, Period.MONTH, Period.QUARTER, Period.YEAR)
 
@@ -33,7 +34,7 @@ def _sum(found: dict[Bucket, Amounts], buckets: list[Bucket]) -> Amounts:
     return summed([found[b] for b in buckets if b in found])
 
 
-class AnalyticsService:
+class AnalyticsService(SalesFigures):
     def __init__(self, rollups: Rollups, open_work: OpenWorkReader,
                  clock: Callable[[], datetime] = system_now) -> None:
         self._rollups = rollups

@@ -70,7 +70,23 @@ class Sources(Protocol):
     async def recompute(self) -> Recomputed: ...
 
 
-class OpenWorkReader(Protocol):
-    async def open_quotes(self, scope: Scope, today: date) -> Amounts: ...
+@dataclass(frozen=True)
+class ProductLabel:
+    sku: str = ""
+    name: str = ""
+    category: str = ""
 
-    async def receivables(self, scope: Scope, today: date) -> tuple[Amounts, Amounts]: ...
+
+class OpenWorkReader(Protocol):
+    """What is open now, narrowed like the rollups (owner_id, team_id), and the catalog's
+    names and categories of products."""
+
+    async def open_quotes(self, scope: Scope, today: date,
+                          narrow: dict[str, str] | None = None) -> Amounts: ...
+
+    async def receivables(self, scope: Scope, today: date, narrow: dict[str, str] | None = None
+                          ) -> tuple[Amounts, Amounts]: ...
+
+    async def products_in(self, category: str) -> list[str]: ...
+
+    async def product_labels(self, product_ids: list[str]) -> dict[str, ProductLabel]: ...

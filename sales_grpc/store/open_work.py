@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bson import ObjectId
+
 from ..domain.access import Scope
 from ..domain.analytics import Amounts
 from ..domain.invoices import OWING, InvoiceState
 from ..domain.quotes import QuoteState
 from ..domain.rollups import Tally
+from ..services.analytics_ports import ProductLabel
 from . import codec, query
 from .mongo import Mongo
 
@@ -20,24 +23,31 @@ def _add(amounts: Amounts, doc: dict[str, Any], value: Any) -> None:
     amounts.setdefault(doc["currency"], Tally()).add(codec.undec(value), 1)
 
 
+def _scoped(scope: Scope, narrow: dict[str, str] | None) -> list[dict[str, Any]]:
+    return [*query.scoped(scope), *({name: value} for name, value in (narrow or {}).items()
+                                    if value)]
+
+
 class OpenWork:
     def __init__(self, mongo: Mongo) -> None:
         self._db = mongo.db
 
-    async def open_quotes(self, scope: Scope, today: date) -> Amounts:
+    async def open_quotes(self, scope: Scope, today: date,
+                          narrow: dict[str, str] | None = None) -> Amounts:
         """SENT quotes valid until `today` (UTC) or later: their grand totals."""
         clauses = [{"state": QuoteState.SENT.value,
-                    "valid_until": {"$gte": today.isoformat()}}, *query.scoped(scope)]
+                    "valid_until": {"$gte": today.isoformat()}}, *_scoped(scope, narrow)]
         amounts: Amounts = {}
         async for doc in self._db.quotes.find(query.all_of(clauses), projection={
                 "currency": 1, "totals.grand_total": 1}):
             _add(amounts, doc, doc["totals"]["grand_total"])
         return dict(sorted(amounts.items()))
 
-    async def receivables(self, scope: Scope, today: date) -> tuple[Amounts, Amounts]:
+    async def receivables(self, scope: Scope, today: date, narrow: dict[str, str] | None = None
+                          ) -> tuple[Amounts, Amounts]:
         """What OPEN and UNCOLLECTIBLE invoices have due, and the part on OPEN ones past their
         due date (before `today`, UTC)."""
-        clauses = [{"state": {"$in": [s.value for s in OWING]}}, *query.scoped(scope)]
+        clauses = [{"state": {"$in": [s.value for s in OWING]}}, *_scoped(scope, narrow)]
         outstanding: Amounts = {}
         overdue: Amounts = {}
         async for doc in self._db.invoices.find(query.all_of(clauses), projection={
@@ -46,3 +56,16 @@ class OpenWork:
             if doc["state"] == InvoiceState.OPEN.value and doc["due_date"] < today.isoformat():
                 _add(overdue, doc, doc["amount_due"])
         return dict(sorted(outstanding.items())), dict(sorted(overdue.items()))
+
+    async def products_in(self, category: str) -> list[str]:
+        """Ids of the catalog's products in `category` (deleted ones included: they sold)."""
+        cursor = self._db.products.find({"category": {"$eq": category}}, projection={"_id": 1})
+        return sorted([str(doc["_id"]) async for doc in cursor])
+
+    async def product_labels(self, product_ids: list[str]) -> dict[str, ProductLabel]:
+        keys: list[Any] = [ObjectId(p) for p in product_ids if ObjectId.is_valid(p)]
+        keys += product_ids  # ids that are not ObjectIds (documents loaded by other tools)
+        cursor = self._db.products.find({"_id": {"$in": keys}},
+                                        projection={"sku": 1, "name": 1, "category": 1})
+        return {str(d["_id"]): ProductLabel(d.get("sku", ""), d.get("name", ""),
+                                            d.get("category", "")) async for d in cursor}

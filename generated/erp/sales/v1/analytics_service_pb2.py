@@ -27,7 +27,7 @@ from erp.sales.v1 import money_pb2 as erp_dot_sales_dot_v1_dot_money__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$erp/sales/v1/analytics_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\"z\n\x0e\x43urrencyAmount\x12#\n\x06\x61mount\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x16\n\x0e\x64ocument_count\x18\x02 \x01(\x03\x12+\n\x0e\x61verage_amount\x18\x03 \x01(\x0b\x32\x13.erp.sales.v1.Money\"\xd4\x01\n\x11GetRevenueRequest\x12\x18\n\nstart_date\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x65nd_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12,\n\x06period\x18\x04 \x01(\x0e\x32\x1c.erp.sales.v1.CalendarPeriod\x12)\n\x05\x62\x61sis\x18\x05 \x01(\x0e\x32\x1a.erp.sales.v1.RevenueBasis\x12\x10\n\x08owner_id\x18\x06 \x01(\t\x12\x0f\n\x07team_id\x18\x07 \x01(\t\"d\n\rPeriodRevenue\x12\x12\n\nstart_date\x18\x01 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x02 \x01(\t\x12-\n\x07\x61mounts\x18\x03 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\"\xdc\x01\n\x12GetRevenueResponse\x12)\n\x05\x62\x61sis\x18\x01 \x01(\x0e\x32\x1a.erp.sales.v1.RevenueBasis\x12\x11\n\ttime_zone\x18\x02 \x01(\t\x12,\n\x06period\x18\x03 \x01(\x0e\x32\x1c.erp.sales.v1.CalendarPeriod\x12,\n\x07periods\x18\x04 \x03(\x0b\x32\x1b.erp.sales.v1.PeriodRevenue\x12,\n\x06totals\x18\x05 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\"-\n\x18GetSalesDashboardRequest\x12\x11\n\ttime_zone\x18\x01 \x01(\t\"\xfd\x01\n\x10\x44\x61shboardRevenue\x12,\n\x06period\x18\x01 \x01(\x0e\x32\x1c.erp.sales.v1.CalendarPeriod\x12\x12\n\nstart_date\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x03 \x01(\t\x12-\n\x07\x63urrent\x18\x04 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12\x1b\n\x13previous_start_date\x18\x05 \x01(\t\x12\x19\n\x11previous_end_date\x18\x06 \x01(\t\x12.\n\x08previous\x18\x07 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\"\x9b\x02\n\x19GetSalesDashboardResponse\x12\x11\n\ttime_zone\x18\x01 \x01(\t\x12\r\n\x05today\x18\x02 \x01(\t\x12/\n\x07revenue\x18\x03 \x03(\x0b\x32\x1e.erp.sales.v1.DashboardRevenue\x12\x31\n\x0bopen_quotes\x18\x04 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12=\n\x17receivables_outstanding\x18\x05 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12\x39\n\x13receivables_overdue\x18\x06 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount*\x84\x01\n\x0cRevenueBasis\x12\x1d\n\x19REVENUE_BASIS_UNSPECIFIED\x10\x00\x12\x1a\n\x16REVENUE_BASIS_BOOKINGS\x10\x01\x12\x1a\n\x16REVENUE_BASIS_BILLINGS\x10\x02\x12\x1d\n\x19REVENUE_BASIS_COLLECTIONS\x10\x03*\xb6\x01\n\x0e\x43\x61lendarPeriod\x12\x1f\n\x1b\x43\x41LENDAR_PERIOD_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43\x41LENDAR_PERIOD_DAY\x10\x01\x12\x18\n\x14\x43\x41LENDAR_PERIOD_WEEK\x10\x02\x12\x19\n\x15\x43\x41LENDAR_PERIOD_MONTH\x10\x03\x12\x1b\n\x17\x43\x41LENDAR_PERIOD_QUARTER\x10\x04\x12\x18\n\x14\x43\x41LENDAR_PERIOD_YEAR\x10\x05\x32\xe9\x01\n\x10\x41nalyticsService\x12_\n\nGetRevenue\x12\x1f.erp.sales.v1.GetRevenueRequest\x1a .erp.sales.v1.GetRevenueResponse\"\x0e\x8a\xb5\x18\nsales:read\x12t\n\x11GetSalesDashboard\x12&.erp.sales.v1.GetSalesDashboardRequest\x1a\'.erp.sales.v1.GetSalesDashboardResponse\"\x0e\x8a\xb5\x18\nsales:readb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$erp/sales/v1/analytics_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\"z\n\x0e\x43urrencyAmount\x12#\n\x06\x61mount\x18\x01 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x16\n\x0e\x64ocument_count\x18\x02 \x01(\x03\x12+\n\x0e\x61verage_amount\x18\x03 \x01(\x0b\x32\x13.erp.sales.v1.Money\"\xd4\x01\n\x11GetRevenueRequest\x12\x18\n\nstart_date\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x65nd_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12,\n\x06period\x18\x04 \x01(\x0e\x32\x1c.erp.sales.v1.CalendarPeriod\x12)\n\x05\x62\x61sis\x18\x05 \x01(\x0e\x32\x1a.erp.sales.v1.RevenueBasis\x12\x10\n\x08owner_id\x18\x06 \x01(\t\x12\x0f\n\x07team_id\x18\x07 \x01(\t\"d\n\rPeriodRevenue\x12\x12\n\nstart_date\x18\x01 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x02 \x01(\t\x12-\n\x07\x61mounts\x18\x03 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\"\xdc\x01\n\x12GetRevenueResponse\x12)\n\x05\x62\x61sis\x18\x01 \x01(\x0e\x32\x1a.erp.sales.v1.RevenueBasis\x12\x11\n\ttime_zone\x18\x02 \x01(\t\x12,\n\x06period\x18\x03 \x01(\x0e\x32\x1c.erp.sales.v1.CalendarPeriod\x12,\n\x07periods\x18\x04 \x03(\x0b\x32\x1b.erp.sales.v1.PeriodRevenue\x12,\n\x06totals\x18\x05 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\"-\n\x18GetSalesDashboardRequest\x12\x11\n\ttime_zone\x18\x01 \x01(\t\"\xfd\x01\n\x10\x44\x61shboardRevenue\x12,\n\x06period\x18\x01 \x01(\x0e\x32\x1c.erp.sales.v1.CalendarPeriod\x12\x12\n\nstart_date\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x03 \x01(\t\x12-\n\x07\x63urrent\x18\x04 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12\x1b\n\x13previous_start_date\x18\x05 \x01(\t\x12\x19\n\x11previous_end_date\x18\x06 \x01(\t\x12.\n\x08previous\x18\x07 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\"\x9b\x02\n\x19GetSalesDashboardResponse\x12\x11\n\ttime_zone\x18\x01 \x01(\t\x12\r\n\x05today\x18\x02 \x01(\t\x12/\n\x07revenue\x18\x03 \x03(\x0b\x32\x1e.erp.sales.v1.DashboardRevenue\x12\x31\n\x0bopen_quotes\x18\x04 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12=\n\x17receivables_outstanding\x18\x05 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12\x39\n\x13receivables_overdue\x18\x06 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\"-\n\x05Ratio\x12\x15\n\rcurrency_code\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xb3\x02\n\x15GetSalesTrendsRequest\x12\x18\n\nstart_date\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x65nd_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12,\n\x06period\x18\x04 \x01(\x0e\x32\x1c.erp.sales.v1.CalendarPeriod\x12)\n\x05\x62\x61sis\x18\x05 \x01(\x0e\x32\x1a.erp.sales.v1.RevenueBasis\x12\x10\n\x08owner_id\x18\x06 \x01(\t\x12\x0f\n\x07team_id\x18\x07 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x08 \x01(\t\x12\x12\n\nproduct_id\x18\t \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\n \x01(\t\x12\x1e\n\x16moving_average_periods\x18\x0b \x01(\x05\"\x9d\x01\n\x0bTrendAmount\x12-\n\x07revenue\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12\x1a\n\x12period_over_period\x18\x02 \x01(\t\x12\x16\n\x0eyear_over_year\x18\x03 \x01(\t\x12+\n\x0emoving_average\x18\x04 \x01(\x0b\x32\x13.erp.sales.v1.Money\"_\n\x0bTrendPeriod\x12\x12\n\nstart_date\x18\x01 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x02 \x01(\t\x12*\n\x07\x61mounts\x18\x03 \x03(\x0b\x32\x19.erp.sales.v1.TrendAmount\"\xd0\x01\n\x16GetSalesTrendsResponse\x12)\n\x05\x62\x61sis\x18\x01 \x01(\x0e\x32\x1a.erp.sales.v1.RevenueBasis\x12\x11\n\ttime_zone\x18\x02 \x01(\t\x12,\n\x06period\x18\x03 \x01(\x0e\x32\x1c.erp.sales.v1.CalendarPeriod\x12*\n\x07periods\x18\x04 \x03(\x0b\x32\x19.erp.sales.v1.TrendPeriod\x12\x1e\n\x16moving_average_periods\x18\x05 \x01(\x05\"\x84\x01\n\x1aGetSalesPerformanceRequest\x12\x18\n\nstart_date\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x65nd_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12\x10\n\x08owner_id\x18\x04 \x01(\t\x12\x0f\n\x07team_id\x18\x05 \x01(\t\"\xa7\x02\n\x0bPerformance\x12\x10\n\x08owner_id\x18\x01 \x01(\t\x12\x0f\n\x07team_id\x18\x02 \x01(\t\x12-\n\x07revenue\x18\x03 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12\x0e\n\x06orders\x18\x04 \x01(\x03\x12\x18\n\x10unique_customers\x18\x05 \x01(\x03\x12\x13\n\x0bquotes_sent\x18\x06 \x01(\x03\x12\x17\n\x0fquotes_accepted\x18\x07 \x01(\x03\x12\x17\n\x0fquotes_rejected\x18\x08 \x01(\x03\x12\x16\n\x0equotes_expired\x18\t \x01(\x03\x12\x10\n\x08win_rate\x18\n \x01(\t\x12+\n\x0e\x64iscount_rates\x18\x0b \x03(\x0b\x32\x13.erp.sales.v1.Ratio\"p\n\x1bGetSalesPerformanceResponse\x12\'\n\x04reps\x18\x01 \x03(\x0b\x32\x19.erp.sales.v1.Performance\x12(\n\x05teams\x18\x02 \x03(\x0b\x32\x19.erp.sales.v1.Performance\"\xbb\x01\n\x17ListTopCustomersRequest\x12\x18\n\nstart_date\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x65nd_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12)\n\x05\x62\x61sis\x18\x04 \x01(\x0e\x32\x1a.erp.sales.v1.RevenueBasis\x12\x10\n\x08owner_id\x18\x05 \x01(\t\x12\x0f\n\x07team_id\x18\x06 \x01(\t\x12\r\n\x05limit\x18\x07 \x01(\x05\"b\n\x0eRankedCustomer\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04rank\x18\x02 \x01(\x05\x12-\n\x07revenue\x18\x03 \x01(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\"v\n\x18ListTopCustomersResponse\x12)\n\x05\x62\x61sis\x18\x01 \x01(\x0e\x32\x1a.erp.sales.v1.RevenueBasis\x12/\n\tcustomers\x18\x02 \x03(\x0b\x32\x1c.erp.sales.v1.RankedCustomer\"\xd0\x01\n\x16ListTopProductsRequest\x12\x18\n\nstart_date\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x65nd_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12-\n\x07ranking\x18\x04 \x01(\x0e\x32\x1c.erp.sales.v1.ProductRanking\x12\x10\n\x08owner_id\x18\x05 \x01(\t\x12\x0f\n\x07team_id\x18\x06 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x07 \x01(\t\x12\r\n\x05limit\x18\x08 \x01(\x05\"\xb3\x01\n\rRankedProduct\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x0c\n\x04rank\x18\x05 \x01(\x05\x12\r\n\x05units\x18\x06 \x01(\x03\x12-\n\x07revenue\x18\x07 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12\x15\n\rcurrency_code\x18\x08 \x01(\t\"w\n\x17ListTopProductsResponse\x12-\n\x07ranking\x18\x01 \x01(\x0e\x32\x1c.erp.sales.v1.ProductRanking\x12-\n\x08products\x18\x02 \x03(\x0b\x32\x1b.erp.sales.v1.RankedProduct\"x\n\x0eGetKpisRequest\x12\x18\n\nstart_date\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x65nd_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12\x10\n\x08owner_id\x18\x04 \x01(\t\x12\x0f\n\x07team_id\x18\x05 \x01(\t\"\xbd\x02\n\nKpiFigures\x12\x15\n\rcurrency_code\x18\x01 \x01(\t\x12.\n\x08\x62ookings\x18\x02 \x01(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12.\n\x08\x62illings\x18\x03 \x01(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12\x31\n\x0b\x63ollections\x18\x04 \x01(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12\x31\n\x0breceivables\x18\x05 \x01(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount\x12\x1e\n\x16\x64\x61ys_sales_outstanding\x18\x06 \x01(\t\x12\x1b\n\x13\x61verage_days_to_pay\x18\x07 \x01(\t\x12\x15\n\rdiscount_rate\x18\x08 \x01(\t\"\xee\x01\n\x08KpiRates\x12\x13\n\x0bquotes_sent\x18\x01 \x01(\x03\x12\x17\n\x0fquotes_accepted\x18\x02 \x01(\x03\x12\x17\n\x0fquotes_rejected\x18\x03 \x01(\x03\x12\x16\n\x0equotes_expired\x18\x04 \x01(\x03\x12\x16\n\x0equote_win_rate\x18\x05 \x01(\t\x12!\n\x19quote_to_order_conversion\x18\x06 \x01(\t\x12\x13\n\x0borders_kept\x18\x07 \x01(\x03\x12\x18\n\x10orders_cancelled\x18\x08 \x01(\x03\x12\x19\n\x11\x63\x61ncellation_rate\x18\t \x01(\t\"\xb7\x01\n\x0fGetKpisResponse\x12\x11\n\ttime_zone\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\x05\x12)\n\x07\x66igures\x18\x03 \x03(\x0b\x32\x18.erp.sales.v1.KpiFigures\x12%\n\x05rates\x18\x04 \x01(\x0b\x32\x16.erp.sales.v1.KpiRates\x12\x31\n\x0bopen_quotes\x18\x05 \x03(\x0b\x32\x1c.erp.sales.v1.CurrencyAmount*\x84\x01\n\x0cRevenueBasis\x12\x1d\n\x19REVENUE_BASIS_UNSPECIFIED\x10\x00\x12\x1a\n\x16REVENUE_BASIS_BOOKINGS\x10\x01\x12\x1a\n\x16REVENUE_BASIS_BILLINGS\x10\x02\x12\x1d\n\x19REVENUE_BASIS_COLLECTIONS\x10\x03*\xb6\x01\n\x0e\x43\x61lendarPeriod\x12\x1f\n\x1b\x43\x41LENDAR_PERIOD_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43\x41LENDAR_PERIOD_DAY\x10\x01\x12\x18\n\x14\x43\x41LENDAR_PERIOD_WEEK\x10\x02\x12\x19\n\x15\x43\x41LENDAR_PERIOD_MONTH\x10\x03\x12\x1b\n\x17\x43\x41LENDAR_PERIOD_QUARTER\x10\x04\x12\x18\n\x14\x43\x41LENDAR_PERIOD_YEAR\x10\x05*i\n\x0eProductRanking\x12\x1f\n\x1bPRODUCT_RANKING_UNSPECIFIED\x10\x00\x12\x19\n\x15PRODUCT_RANKING_UNITS\x10\x01\x12\x1b\n\x17PRODUCT_RANKING_REVENUE\x10\x02\x32\x8d\x06\n\x10\x41nalyticsService\x12_\n\nGetRevenue\x12\x1f.erp.sales.v1.GetRevenueRequest\x1a .erp.sales.v1.GetRevenueResponse\"\x0e\x8a\xb5\x18\nsales:read\x12t\n\x11GetSalesDashboard\x12&.erp.sales.v1.GetSalesDashboardRequest\x1a\'.erp.sales.v1.GetSalesDashboardResponse\"\x0e\x8a\xb5\x18\nsales:read\x12k\n\x0eGetSalesTrends\x12#.erp.sales.v1.GetSalesTrendsRequest\x1a$.erp.sales.v1.GetSalesTrendsResponse\"\x0e\x8a\xb5\x18\nsales:read\x12z\n\x13GetSalesPerformance\x12(.erp.sales.v1.GetSalesPerformanceRequest\x1a).erp.sales.v1.GetSalesPerformanceResponse\"\x0e\x8a\xb5\x18\nsales:read\x12q\n\x10ListTopCustomers\x12%.erp.sales.v1.ListTopCustomersRequest\x1a&.erp.sales.v1.ListTopCustomersResponse\"\x0e\x8a\xb5\x18\nsales:read\x12n\n\x0fListTopProducts\x12$.erp.sales.v1.ListTopProductsRequest\x1a%.erp.sales.v1.ListTopProductsResponse\"\x0e\x8a\xb5\x18\nsales:read\x12V\n\x07GetKpis\x12\x1c.erp.sales.v1.GetKpisRequest\x1a\x1d.erp.sales.v1.GetKpisResponse\"\x0e\x8a\xb5\x18\nsales:readb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,14 +38,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETREVENUEREQUEST'].fields_by_name['start_date']._serialized_options = b'\342A\001\002'
   _globals['_GETREVENUEREQUEST'].fields_by_name['end_date']._loaded_options = None
   _globals['_GETREVENUEREQUEST'].fields_by_name['end_date']._serialized_options = b'\342A\001\002'
+  _globals['_GETSALESTRENDSREQUEST'].fields_by_name['start_date']._loaded_options = None
+  _globals['_GETSALESTRENDSREQUEST'].fields_by_name['start_date']._serialized_options = b'\342A\001\002'
+  _globals['_GETSALESTRENDSREQUEST'].fields_by_name['end_date']._loaded_options = None
+  _globals['_GETSALESTRENDSREQUEST'].fields_by_name['end_date']._serialized_options = b'\342A\001\002'
+  _globals['_GETSALESPERFORMANCEREQUEST'].fields_by_name['start_date']._loaded_options = None
+  _globals['_GETSALESPERFORMANCEREQUEST'].fields_by_name['start_date']._serialized_options = b'\342A\001\002'
+  _globals['_GETSALESPERFORMANCEREQUEST'].fields_by_name['end_date']._loaded_options = None
+  _globals['_GETSALESPERFORMANCEREQUEST'].fields_by_name['end_date']._serialized_options = b'\342A\001\002'
+  _globals['_LISTTOPCUSTOMERSREQUEST'].fields_by_name['start_date']._loaded_options = None
+  _globals['_LISTTOPCUSTOMERSREQUEST'].fields_by_name['start_date']._serialized_options = b'\342A\001\002'
+  _globals['_LISTTOPCUSTOMERSREQUEST'].fields_by_name['end_date']._loaded_options = None
+  _globals['_LISTTOPCUSTOMERSREQUEST'].fields_by_name['end_date']._serialized_options = b'\342A\001\002'
+  _globals['_LISTTOPPRODUCTSREQUEST'].fields_by_name['start_date']._loaded_options = None
+  _globals['_LISTTOPPRODUCTSREQUEST'].fields_by_name['start_date']._serialized_options = b'\342A\001\002'
+  _globals['_LISTTOPPRODUCTSREQUEST'].fields_by_name['end_date']._loaded_options = None
+  _globals['_LISTTOPPRODUCTSREQUEST'].fields_by_name['end_date']._serialized_options = b'\342A\001\002'
+  _globals['_GETKPISREQUEST'].fields_by_name['start_date']._loaded_options = None
+  _globals['_GETKPISREQUEST'].fields_by_name['start_date']._serialized_options = b'\342A\001\002'
+  _globals['_GETKPISREQUEST'].fields_by_name['end_date']._loaded_options = None
+  _globals['_GETKPISREQUEST'].fields_by_name['end_date']._serialized_options = b'\342A\001\002'
   _globals['_ANALYTICSSERVICE'].methods_by_name['GetRevenue']._loaded_options = None
   _globals['_ANALYTICSSERVICE'].methods_by_name['GetRevenue']._serialized_options = b'\212\265\030\nsales:read'
   _globals['_ANALYTICSSERVICE'].methods_by_name['GetSalesDashboard']._loaded_options = None
   _globals['_ANALYTICSSERVICE'].methods_by_name['GetSalesDashboard']._serialized_options = b'\212\265\030\nsales:read'
-  _globals['_REVENUEBASIS']._serialized_start=1399
-  _globals['_REVENUEBASIS']._serialized_end=1531
-  _globals['_CALENDARPERIOD']._serialized_start=1534
-  _globals['_CALENDARPERIOD']._serialized_end=1716
+  _globals['_ANALYTICSSERVICE'].methods_by_name['GetSalesTrends']._loaded_options = None
+  _globals['_ANALYTICSSERVICE'].methods_by_name['GetSalesTrends']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_ANALYTICSSERVICE'].methods_by_name['GetSalesPerformance']._loaded_options = None
+  _globals['_ANALYTICSSERVICE'].methods_by_name['GetSalesPerformance']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_ANALYTICSSERVICE'].methods_by_name['ListTopCustomers']._loaded_options = None
+  _globals['_ANALYTICSSERVICE'].methods_by_name['ListTopCustomers']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_ANALYTICSSERVICE'].methods_by_name['ListTopProducts']._loaded_options = None
+  _globals['_ANALYTICSSERVICE'].methods_by_name['ListTopProducts']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_ANALYTICSSERVICE'].methods_by_name['GetKpis']._loaded_options = None
+  _globals['_ANALYTICSSERVICE'].methods_by_name['GetKpis']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_REVENUEBASIS']._serialized_start=4564
+  _globals['_REVENUEBASIS']._serialized_end=4696
+  _globals['_CALENDARPERIOD']._serialized_start=4699
+  _globals['_CALENDARPERIOD']._serialized_end=4881
+  _globals['_PRODUCTRANKING']._serialized_start=4883
+  _globals['_PRODUCTRANKING']._serialized_end=4988
   _globals['_CURRENCYAMOUNT']._serialized_start=145
   _globals['_CURRENCYAMOUNT']._serialized_end=267
   _globals['_GETREVENUEREQUEST']._serialized_start=270
@@ -60,6 +92,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DASHBOARDREVENUE']._serialized_end=1110
   _globals['_GETSALESDASHBOARDRESPONSE']._serialized_start=1113
   _globals['_GETSALESDASHBOARDRESPONSE']._serialized_end=1396
-  _globals['_ANALYTICSSERVICE']._serialized_start=1719
-  _globals['_ANALYTICSSERVICE']._serialized_end=1952
+  _globals['_RATIO']._serialized_start=1398
+  _globals['_RATIO']._serialized_end=1443
+  _globals['_GETSALESTRENDSREQUEST']._serialized_start=1446
+  _globals['_GETSALESTRENDSREQUEST']._serialized_end=1753
+  _globals['_TRENDAMOUNT']._serialized_start=1756
+  _globals['_TRENDAMOUNT']._serialized_end=1913
+  _globals['_TRENDPERIOD']._serialized_start=1915
+  _globals['_TRENDPERIOD']._serialized_end=2010
+  _globals['_GETSALESTRENDSRESPONSE']._serialized_start=2013
+  _globals['_GETSALESTRENDSRESPONSE']._serialized_end=2221
+  _globals['_GETSALESPERFORMANCEREQUEST']._serialized_start=2224
+  _globals['_GETSALESPERFORMANCEREQUEST']._serialized_end=2356
+  _globals['_PERFORMANCE']._serialized_start=2359
+  _globals['_PERFORMANCE']._serialized_end=2654
+  _globals['_GETSALESPERFORMANCERESPONSE']._serialized_start=2656
+  _globals['_GETSALESPERFORMANCERESPONSE']._serialized_end=2768
+  _globals['_LISTTOPCUSTOMERSREQUEST']._serialized_start=2771
+  _globals['_LISTTOPCUSTOMERSREQUEST']._serialized_end=2958
+  _globals['_RANKEDCUSTOMER']._serialized_start=2960
+  _globals['_RANKEDCUSTOMER']._serialized_end=3058
+  _globals['_LISTTOPCUSTOMERSRESPONSE']._serialized_start=3060
+  _globals['_LISTTOPCUSTOMERSRESPONSE']._serialized_end=3178
+  _globals['_LISTTOPPRODUCTSREQUEST']._serialized_start=3181
+  _globals['_LISTTOPPRODUCTSREQUEST']._serialized_end=3389
+  _globals['_RANKEDPRODUCT']._serialized_start=3392
+  _globals['_RANKEDPRODUCT']._serialized_end=3571
+  _globals['_LISTTOPPRODUCTSRESPONSE']._serialized_start=3573
+  _globals['_LISTTOPPRODUCTSRESPONSE']._serialized_end=3692
+  _globals['_GETKPISREQUEST']._serialized_start=3694
+  _globals['_GETKPISREQUEST']._serialized_end=3814
+  _globals['_KPIFIGURES']._serialized_start=3817
+  _globals['_KPIFIGURES']._serialized_end=4134
+  _globals['_KPIRATES']._serialized_start=4137
+  _globals['_KPIRATES']._serialized_end=4375
+  _globals['_GETKPISRESPONSE']._serialized_start=4378
+  _globals['_GETKPISRESPONSE']._serialized_end=4561
+  _globals['_ANALYTICSSERVICE']._serialized_start=4991
+  _globals['_ANALYTICSSERVICE']._serialized_end=5772
 # @@protoc_insertion_point(module_scope)

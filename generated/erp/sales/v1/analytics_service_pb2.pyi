@@ -114,6 +114,30 @@ CALENDAR_PERIOD_YEAR: CalendarPeriod.ValueType  # 5
 """A calendar year."""
 Global___CalendarPeriod: _TypeAlias = CalendarPeriod  # noqa: Y015
 
+class _ProductRanking:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ProductRankingEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ProductRanking.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PRODUCT_RANKING_UNSPECIFIED: _ProductRanking.ValueType  # 0
+    """Not set: UNITS."""
+    PRODUCT_RANKING_UNITS: _ProductRanking.ValueType  # 1
+    """Units sold: one ranking across currencies."""
+    PRODUCT_RANKING_REVENUE: _ProductRanking.ValueType  # 2
+    """Net revenue: a ranking per currency."""
+
+class ProductRanking(_ProductRanking, metaclass=_ProductRankingEnumTypeWrapper):
+    """What products are ranked by."""
+
+PRODUCT_RANKING_UNSPECIFIED: ProductRanking.ValueType  # 0
+"""Not set: UNITS."""
+PRODUCT_RANKING_UNITS: ProductRanking.ValueType  # 1
+"""Units sold: one ranking across currencies."""
+PRODUCT_RANKING_REVENUE: ProductRanking.ValueType  # 2
+"""Net revenue: a ranking per currency."""
+Global___ProductRanking: _TypeAlias = ProductRanking  # noqa: Y015
+
 @_typing.final
 class CurrencyAmount(_message.Message):
     """An amount in one currency and the number of documents behind it."""
@@ -414,3 +438,804 @@ class GetSalesDashboardResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSalesDashboardResponse: _TypeAlias = GetSalesDashboardResponse  # noqa: Y015
+
+@_typing.final
+class Ratio(_message.Message):
+    """A ratio as an exact decimal string, rounded half-even to 6 decimal places
+    (`0.25` is a quarter, `-0.1` a tenth less); empty when its base is zero.
+    A currency's ratio, or a count ratio when `currency_code` is empty.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    currency_code: _builtins.str
+    """The ISO 4217 currency the ratio is of; empty for a ratio of counts."""
+    value: _builtins.str
+    """The ratio, e.g. `0.125`; empty when the base is zero."""
+    def __init__(
+        self,
+        *,
+        currency_code: _builtins.str = ...,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Ratio: _TypeAlias = Ratio  # noqa: Y015
+
+@_typing.final
+class GetSalesTrendsRequest(_message.Message):
+    """The request of GetSalesTrends."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    MOVING_AVERAGE_PERIODS_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The first day of the range, an ISO date in `time_zone`. Required."""
+    end_date: _builtins.str
+    """The last day of the range, inclusive. Required."""
+    time_zone: _builtins.str
+    """The IANA time zone; empty means `UTC`."""
+    period: Global___CalendarPeriod.ValueType
+    """The period to group by; unset means MONTH."""
+    basis: Global___RevenueBasis.ValueType
+    """What counts as revenue; unset means BOOKINGS."""
+    owner_id: _builtins.str
+    """Only documents of this owner, within the caller's scope."""
+    team_id: _builtins.str
+    """Only documents of this team, within the caller's scope."""
+    customer_id: _builtins.str
+    """Only documents of this customer."""
+    product_id: _builtins.str
+    """Only this product's order lines (BOOKINGS only; net amounts)."""
+    category: _builtins.str
+    """Only the order lines of products in this category (BOOKINGS only; net
+    amounts), as the catalog files them now.
+    """
+    moving_average_periods: _builtins.int
+    """How many periods the moving average spans, this one included; 0 means
+    3. Periods before the range count, so the first ones have a full window.
+    """
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        period: Global___CalendarPeriod.ValueType = ...,
+        basis: Global___RevenueBasis.ValueType = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        product_id: _builtins.str = ...,
+        category: _builtins.str = ...,
+        moving_average_periods: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "category", b"category", "customer_id", b"customer_id", "end_date", b"end_date", "moving_average_periods", b"moving_average_periods", "owner_id", b"owner_id", "period", b"period", "product_id", b"product_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSalesTrendsRequest: _TypeAlias = GetSalesTrendsRequest  # noqa: Y015
+
+@_typing.final
+class TrendAmount(_message.Message):
+    """One currency's revenue in a trend period and its growth."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVENUE_FIELD_NUMBER: _builtins.int
+    PERIOD_OVER_PERIOD_FIELD_NUMBER: _builtins.int
+    YEAR_OVER_YEAR_FIELD_NUMBER: _builtins.int
+    MOVING_AVERAGE_FIELD_NUMBER: _builtins.int
+    period_over_period: _builtins.str
+    """(this period - the previous) / the previous period's amount; the first
+    period is compared with the whole period before the range. Empty when
+    the previous amount is zero.
+    """
+    year_over_year: _builtins.str
+    """(this period - the same days a year before) / that amount (29 February
+    a year later is 28 February). Empty when that amount is zero.
+    """
+    @_builtins.property
+    def revenue(self) -> Global___CurrencyAmount:
+        """The period's revenue and document count in this currency."""
+
+    @_builtins.property
+    def moving_average(self) -> _money_pb2.Money:
+        """The average amount of this period and the ones before it in the
+        window, rounded half-up to the currency's minor unit.
+        """
+
+    def __init__(
+        self,
+        *,
+        revenue: Global___CurrencyAmount | None = ...,
+        period_over_period: _builtins.str = ...,
+        year_over_year: _builtins.str = ...,
+        moving_average: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["moving_average", b"moving_average", "revenue", b"revenue"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["moving_average", b"moving_average", "period_over_period", b"period_over_period", "revenue", b"revenue", "year_over_year", b"year_over_year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrendAmount: _TypeAlias = TrendAmount  # noqa: Y015
+
+@_typing.final
+class TrendPeriod(_message.Message):
+    """A period of a trend."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    AMOUNTS_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The period's first day in the range, an ISO date."""
+    end_date: _builtins.str
+    """The period's last day in the range, an ISO date, inclusive."""
+    @_builtins.property
+    def amounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___TrendAmount]:
+        """One entry per currency with revenue in this period, its comparison
+        periods or the moving-average window, by currency code.
+        """
+
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        amounts: _abc.Iterable[Global___TrendAmount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amounts", b"amounts", "end_date", b"end_date", "start_date", b"start_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrendPeriod: _TypeAlias = TrendPeriod  # noqa: Y015
+
+@_typing.final
+class GetSalesTrendsResponse(_message.Message):
+    """The response of GetSalesTrends."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASIS_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    PERIODS_FIELD_NUMBER: _builtins.int
+    MOVING_AVERAGE_PERIODS_FIELD_NUMBER: _builtins.int
+    basis: Global___RevenueBasis.ValueType
+    """The basis the figures are on."""
+    time_zone: _builtins.str
+    """The time zone the periods are in."""
+    period: Global___CalendarPeriod.ValueType
+    """The period grouped by."""
+    moving_average_periods: _builtins.int
+    """The moving average's window, in periods."""
+    @_builtins.property
+    def periods(self) -> _containers.RepeatedCompositeFieldContainer[Global___TrendPeriod]:
+        """Every period of the range, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        basis: Global___RevenueBasis.ValueType = ...,
+        time_zone: _builtins.str = ...,
+        period: Global___CalendarPeriod.ValueType = ...,
+        periods: _abc.Iterable[Global___TrendPeriod] | None = ...,
+        moving_average_periods: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "moving_average_periods", b"moving_average_periods", "period", b"period", "periods", b"periods", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSalesTrendsResponse: _TypeAlias = GetSalesTrendsResponse  # noqa: Y015
+
+@_typing.final
+class GetSalesPerformanceRequest(_message.Message):
+    """The request of GetSalesPerformance."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The first day of the range, an ISO date in `time_zone`. Required."""
+    end_date: _builtins.str
+    """The last day of the range, inclusive. Required."""
+    time_zone: _builtins.str
+    """The IANA time zone; empty means `UTC`."""
+    owner_id: _builtins.str
+    """Only this owner's documents, within the caller's scope."""
+    team_id: _builtins.str
+    """Only this team's documents, within the caller's scope."""
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "owner_id", b"owner_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSalesPerformanceRequest: _TypeAlias = GetSalesPerformanceRequest  # noqa: Y015
+
+@_typing.final
+class Performance(_message.Message):
+    """One rep's or team's figures in the range."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    REVENUE_FIELD_NUMBER: _builtins.int
+    ORDERS_FIELD_NUMBER: _builtins.int
+    UNIQUE_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    QUOTES_SENT_FIELD_NUMBER: _builtins.int
+    QUOTES_ACCEPTED_FIELD_NUMBER: _builtins.int
+    QUOTES_REJECTED_FIELD_NUMBER: _builtins.int
+    QUOTES_EXPIRED_FIELD_NUMBER: _builtins.int
+    WIN_RATE_FIELD_NUMBER: _builtins.int
+    DISCOUNT_RATES_FIELD_NUMBER: _builtins.int
+    owner_id: _builtins.str
+    """The sales rep (on rows per rep; empty on rows per team)."""
+    team_id: _builtins.str
+    """The team (on rows per team; empty on rows per rep)."""
+    orders: _builtins.int
+    """Confirmed, not cancelled orders, all currencies together."""
+    unique_customers: _builtins.int
+    """Customers with at least one such order."""
+    quotes_sent: _builtins.int
+    """Quotes sent in the range (each revision sent counts)."""
+    quotes_accepted: _builtins.int
+    """Quotes accepted in the range."""
+    quotes_rejected: _builtins.int
+    """Quotes the customer rejected in the range."""
+    quotes_expired: _builtins.int
+    """Quotes that expired unanswered in the range."""
+    win_rate: _builtins.str
+    """quotes_accepted / (quotes_accepted + quotes_rejected + quotes_expired):
+    of the quotes decided in the range, the share won; empty when none was.
+    """
+    @_builtins.property
+    def revenue(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
+        """BOOKINGS per currency: revenue, orders and average order value."""
+
+    @_builtins.property
+    def discount_rates(self) -> _containers.RepeatedCompositeFieldContainer[Global___Ratio]:
+        """The average discount given per currency: the orders' discount totals
+        (line and order discounts) / their subtotals (gross, before discounts).
+        """
+
+    def __init__(
+        self,
+        *,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        revenue: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        orders: _builtins.int = ...,
+        unique_customers: _builtins.int = ...,
+        quotes_sent: _builtins.int = ...,
+        quotes_accepted: _builtins.int = ...,
+        quotes_rejected: _builtins.int = ...,
+        quotes_expired: _builtins.int = ...,
+        win_rate: _builtins.str = ...,
+        discount_rates: _abc.Iterable[Global___Ratio] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_rates", b"discount_rates", "orders", b"orders", "owner_id", b"owner_id", "quotes_accepted", b"quotes_accepted", "quotes_expired", b"quotes_expired", "quotes_rejected", b"quotes_rejected", "quotes_sent", b"quotes_sent", "revenue", b"revenue", "team_id", b"team_id", "unique_customers", b"unique_customers", "win_rate", b"win_rate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Performance: _TypeAlias = Performance  # noqa: Y015
+
+@_typing.final
+class GetSalesPerformanceResponse(_message.Message):
+    """The response of GetSalesPerformance."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPS_FIELD_NUMBER: _builtins.int
+    TEAMS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def reps(self) -> _containers.RepeatedCompositeFieldContainer[Global___Performance]:
+        """One row per sales rep with bookings or quote outcomes in the range, by
+        owner id.
+        """
+
+    @_builtins.property
+    def teams(self) -> _containers.RepeatedCompositeFieldContainer[Global___Performance]:
+        """One row per team, by team id (documents without a team under "")."""
+
+    def __init__(
+        self,
+        *,
+        reps: _abc.Iterable[Global___Performance] | None = ...,
+        teams: _abc.Iterable[Global___Performance] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reps", b"reps", "teams", b"teams"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSalesPerformanceResponse: _TypeAlias = GetSalesPerformanceResponse  # noqa: Y015
+
+@_typing.final
+class ListTopCustomersRequest(_message.Message):
+    """The request of ListTopCustomers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The first day of the range, an ISO date in `time_zone`. Required."""
+    end_date: _builtins.str
+    """The last day of the range, inclusive. Required."""
+    time_zone: _builtins.str
+    """The IANA time zone; empty means `UTC`."""
+    basis: Global___RevenueBasis.ValueType
+    """What counts as revenue; unset means BOOKINGS."""
+    owner_id: _builtins.str
+    """Only this owner's documents, within the caller's scope."""
+    team_id: _builtins.str
+    """Only this team's documents, within the caller's scope."""
+    limit: _builtins.int
+    """How many customers per currency; 0 means 10; at most 100."""
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        basis: Global___RevenueBasis.ValueType = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "end_date", b"end_date", "limit", b"limit", "owner_id", b"owner_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTopCustomersRequest: _TypeAlias = ListTopCustomersRequest  # noqa: Y015
+
+@_typing.final
+class RankedCustomer(_message.Message):
+    """A customer's place in one currency's ranking."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    RANK_FIELD_NUMBER: _builtins.int
+    REVENUE_FIELD_NUMBER: _builtins.int
+    customer_id: _builtins.str
+    """The customer's id."""
+    rank: _builtins.int
+    """1 for the most revenue; ties by customer id."""
+    @_builtins.property
+    def revenue(self) -> Global___CurrencyAmount:
+        """The revenue in the ranking's currency and its document count."""
+
+    def __init__(
+        self,
+        *,
+        customer_id: _builtins.str = ...,
+        rank: _builtins.int = ...,
+        revenue: Global___CurrencyAmount | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["revenue", b"revenue"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "rank", b"rank", "revenue", b"revenue"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RankedCustomer: _TypeAlias = RankedCustomer  # noqa: Y015
+
+@_typing.final
+class ListTopCustomersResponse(_message.Message):
+    """The response of ListTopCustomers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASIS_FIELD_NUMBER: _builtins.int
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    basis: Global___RevenueBasis.ValueType
+    """The basis ranked by."""
+    @_builtins.property
+    def customers(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedCustomer]:
+        """Per currency (by code), its top customers in rank order."""
+
+    def __init__(
+        self,
+        *,
+        basis: Global___RevenueBasis.ValueType = ...,
+        customers: _abc.Iterable[Global___RankedCustomer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "customers", b"customers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTopCustomersResponse: _TypeAlias = ListTopCustomersResponse  # noqa: Y015
+
+@_typing.final
+class ListTopProductsRequest(_message.Message):
+    """The request of ListTopProducts."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    RANKING_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The first day of the range, an ISO date in `time_zone`. Required."""
+    end_date: _builtins.str
+    """The last day of the range, inclusive. Required."""
+    time_zone: _builtins.str
+    """The IANA time zone; empty means `UTC`."""
+    ranking: Global___ProductRanking.ValueType
+    """What to rank by; unset means UNITS."""
+    owner_id: _builtins.str
+    """Only this owner's orders, within the caller's scope."""
+    team_id: _builtins.str
+    """Only this team's orders, within the caller's scope."""
+    category: _builtins.str
+    """Only products in this category, as the catalog files them now."""
+    limit: _builtins.int
+    """How many products (per currency when ranking by revenue); 0 means 10;
+    at most 100.
+    """
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        ranking: Global___ProductRanking.ValueType = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        category: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "end_date", b"end_date", "limit", b"limit", "owner_id", b"owner_id", "ranking", b"ranking", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTopProductsRequest: _TypeAlias = ListTopProductsRequest  # noqa: Y015
+
+@_typing.final
+class RankedProduct(_message.Message):
+    """A product's place in a ranking."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    RANK_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
+    REVENUE_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    product_id: _builtins.str
+    """The product's id."""
+    sku: _builtins.str
+    """Its SKU now (empty if the product is gone)."""
+    name: _builtins.str
+    """Its name now."""
+    category: _builtins.str
+    """Its category now."""
+    rank: _builtins.int
+    """1 for the most; ties by product id."""
+    units: _builtins.int
+    """Units sold on confirmed, not cancelled orders."""
+    currency_code: _builtins.str
+    """The currency ranked in, on a revenue ranking; empty on a units ranking."""
+    @_builtins.property
+    def revenue(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
+        """Net revenue (gross less discounts, before tax and shipping) per currency
+        and the number of orders holding the product; on a revenue ranking only
+        the ranking's currency.
+        """
+
+    def __init__(
+        self,
+        *,
+        product_id: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        name: _builtins.str = ...,
+        category: _builtins.str = ...,
+        rank: _builtins.int = ...,
+        units: _builtins.int = ...,
+        revenue: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        currency_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "currency_code", b"currency_code", "name", b"name", "product_id", b"product_id", "rank", b"rank", "revenue", b"revenue", "sku", b"sku", "units", b"units"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RankedProduct: _TypeAlias = RankedProduct  # noqa: Y015
+
+@_typing.final
+class ListTopProductsResponse(_message.Message):
+    """The response of ListTopProducts."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RANKING_FIELD_NUMBER: _builtins.int
+    PRODUCTS_FIELD_NUMBER: _builtins.int
+    ranking: Global___ProductRanking.ValueType
+    """What the products are ranked by."""
+    @_builtins.property
+    def products(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedProduct]:
+        """The ranking (per currency, by code, when ranking by revenue)."""
+
+    def __init__(
+        self,
+        *,
+        ranking: Global___ProductRanking.ValueType = ...,
+        products: _abc.Iterable[Global___RankedProduct] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["products", b"products", "ranking", b"ranking"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTopProductsResponse: _TypeAlias = ListTopProductsResponse  # noqa: Y015
+
+@_typing.final
+class GetKpisRequest(_message.Message):
+    """The request of GetKpis."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The first day of the range, an ISO date in `time_zone`. Required."""
+    end_date: _builtins.str
+    """The last day of the range, inclusive. Required."""
+    time_zone: _builtins.str
+    """The IANA time zone; empty means `UTC`."""
+    owner_id: _builtins.str
+    """Only this owner's documents, within the caller's scope."""
+    team_id: _builtins.str
+    """Only this team's documents, within the caller's scope."""
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "owner_id", b"owner_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetKpisRequest: _TypeAlias = GetKpisRequest  # noqa: Y015
+
+@_typing.final
+class KpiFigures(_message.Message):
+    """One currency's key figures in the range."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    BOOKINGS_FIELD_NUMBER: _builtins.int
+    BILLINGS_FIELD_NUMBER: _builtins.int
+    COLLECTIONS_FIELD_NUMBER: _builtins.int
+    RECEIVABLES_FIELD_NUMBER: _builtins.int
+    DAYS_SALES_OUTSTANDING_FIELD_NUMBER: _builtins.int
+    AVERAGE_DAYS_TO_PAY_FIELD_NUMBER: _builtins.int
+    DISCOUNT_RATE_FIELD_NUMBER: _builtins.int
+    currency_code: _builtins.str
+    """The ISO 4217 currency."""
+    days_sales_outstanding: _builtins.str
+    """Days sales outstanding: receivables / billings x the days of the range,
+    rounded half-even to 1 decimal place; empty when billings are not
+    positive.
+    """
+    average_days_to_pay: _builtins.str
+    """The average over the range's payments of the days from their invoice's
+    issue date to the payment date, rounded half-even to 1 decimal place;
+    empty without payments.
+    """
+    discount_rate: _builtins.str
+    """The bookings' discount totals / their subtotals (gross before
+    discounts); empty without bookings.
+    """
+    @_builtins.property
+    def bookings(self) -> Global___CurrencyAmount:
+        """BOOKINGS: amount, orders and average order value."""
+
+    @_builtins.property
+    def billings(self) -> Global___CurrencyAmount:
+        """BILLINGS: invoiced less credited, and the number of invoices."""
+
+    @_builtins.property
+    def collections(self) -> Global___CurrencyAmount:
+        """COLLECTIONS: payments received and their number."""
+
+    @_builtins.property
+    def receivables(self) -> Global___CurrencyAmount:
+        """What OPEN and UNCOLLECTIBLE invoices have due now (not as of the end of
+        the range), and how many.
+        """
+
+    def __init__(
+        self,
+        *,
+        currency_code: _builtins.str = ...,
+        bookings: Global___CurrencyAmount | None = ...,
+        billings: Global___CurrencyAmount | None = ...,
+        collections: Global___CurrencyAmount | None = ...,
+        receivables: Global___CurrencyAmount | None = ...,
+        days_sales_outstanding: _builtins.str = ...,
+        average_days_to_pay: _builtins.str = ...,
+        discount_rate: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["billings", b"billings", "bookings", b"bookings", "collections", b"collections", "receivables", b"receivables"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_days_to_pay", b"average_days_to_pay", "billings", b"billings", "bookings", b"bookings", "collections", b"collections", "currency_code", b"currency_code", "days_sales_outstanding", b"days_sales_outstanding", "discount_rate", b"discount_rate", "receivables", b"receivables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KpiFigures: _TypeAlias = KpiFigures  # noqa: Y015
+
+@_typing.final
+class KpiRates(_message.Message):
+    """Quote and order rates of the range: counts, so all currencies together."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUOTES_SENT_FIELD_NUMBER: _builtins.int
+    QUOTES_ACCEPTED_FIELD_NUMBER: _builtins.int
+    QUOTES_REJECTED_FIELD_NUMBER: _builtins.int
+    QUOTES_EXPIRED_FIELD_NUMBER: _builtins.int
+    QUOTE_WIN_RATE_FIELD_NUMBER: _builtins.int
+    QUOTE_TO_ORDER_CONVERSION_FIELD_NUMBER: _builtins.int
+    ORDERS_KEPT_FIELD_NUMBER: _builtins.int
+    ORDERS_CANCELLED_FIELD_NUMBER: _builtins.int
+    CANCELLATION_RATE_FIELD_NUMBER: _builtins.int
+    quotes_sent: _builtins.int
+    """Quotes sent in the range."""
+    quotes_accepted: _builtins.int
+    """Quotes accepted in the range (each makes an order)."""
+    quotes_rejected: _builtins.int
+    """Quotes rejected in the range."""
+    quotes_expired: _builtins.int
+    """Quotes expired in the range."""
+    quote_win_rate: _builtins.str
+    """Win rate: accepted / (accepted + rejected + expired)."""
+    quote_to_order_conversion: _builtins.str
+    """Quote-to-order conversion: quotes accepted (each becomes an order) /
+    quotes sent, both in the range.
+    """
+    orders_kept: _builtins.int
+    """Orders confirmed in the range and not cancelled."""
+    orders_cancelled: _builtins.int
+    """Orders confirmed in the range and cancelled since."""
+    cancellation_rate: _builtins.str
+    """Cancellation rate: orders_cancelled / (orders_kept + orders_cancelled)."""
+    def __init__(
+        self,
+        *,
+        quotes_sent: _builtins.int = ...,
+        quotes_accepted: _builtins.int = ...,
+        quotes_rejected: _builtins.int = ...,
+        quotes_expired: _builtins.int = ...,
+        quote_win_rate: _builtins.str = ...,
+        quote_to_order_conversion: _builtins.str = ...,
+        orders_kept: _builtins.int = ...,
+        orders_cancelled: _builtins.int = ...,
+        cancellation_rate: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancellation_rate", b"cancellation_rate", "orders_cancelled", b"orders_cancelled", "orders_kept", b"orders_kept", "quote_to_order_conversion", b"quote_to_order_conversion", "quote_win_rate", b"quote_win_rate", "quotes_accepted", b"quotes_accepted", "quotes_expired", b"quotes_expired", "quotes_rejected", b"quotes_rejected", "quotes_sent", b"quotes_sent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KpiRates: _TypeAlias = KpiRates  # noqa: Y015
+
+@_typing.final
+class GetKpisResponse(_message.Message):
+    """The response of GetKpis."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    FIGURES_FIELD_NUMBER: _builtins.int
+    RATES_FIELD_NUMBER: _builtins.int
+    OPEN_QUOTES_FIELD_NUMBER: _builtins.int
+    time_zone: _builtins.str
+    """The time zone of the range."""
+    days: _builtins.int
+    """The days in the range."""
+    @_builtins.property
+    def figures(self) -> _containers.RepeatedCompositeFieldContainer[Global___KpiFigures]:
+        """One entry per currency with any figure, by currency code."""
+
+    @_builtins.property
+    def rates(self) -> Global___KpiRates:
+        """The quote and order rates."""
+
+    @_builtins.property
+    def open_quotes(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
+        """SENT quotes that can still be accepted now, per currency."""
+
+    def __init__(
+        self,
+        *,
+        time_zone: _builtins.str = ...,
+        days: _builtins.int = ...,
+        figures: _abc.Iterable[Global___KpiFigures] | None = ...,
+        rates: Global___KpiRates | None = ...,
+        open_quotes: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rates", b"rates"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "figures", b"figures", "open_quotes", b"open_quotes", "rates", b"rates", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetKpisResponse: _TypeAlias = GetKpisResponse  # noqa: Y015

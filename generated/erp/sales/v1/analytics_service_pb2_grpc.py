@@ -70,6 +70,31 @@ class AnalyticsServiceStub:
                 request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesDashboardRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesDashboardResponse.FromString,
                 _registered_method=True)
+        self.GetSalesTrends = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/GetSalesTrends',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesTrendsRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesTrendsResponse.FromString,
+                _registered_method=True)
+        self.GetSalesPerformance = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/GetSalesPerformance',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesPerformanceRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesPerformanceResponse.FromString,
+                _registered_method=True)
+        self.ListTopCustomers = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/ListTopCustomers',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopCustomersRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopCustomersResponse.FromString,
+                _registered_method=True)
+        self.ListTopProducts = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/ListTopProducts',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopProductsRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopProductsResponse.FromString,
+                _registered_method=True)
+        self.GetKpis = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/GetKpis',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -125,6 +150,74 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSalesTrends(self, request, context):
+        """Returns revenue per calendar period with its growth: against the period
+        before (period over period), the same days a year before (year over
+        year), and the moving average of the last `moving_average_periods`
+        periods, per currency.
+
+        With `customer_id`, only that customer's documents count. With
+        `product_id` or `category`, the figures are that product's (or
+        category's) order lines on the BOOKINGS basis: their net amounts (gross
+        less discounts, before tax and shipping) and, as the document count, each
+        order once per product of the filter it holds.
+
+        Returns INVALID_ARGUMENT as GetRevenue does, and for a
+        `moving_average_periods` outside 0..52 or a product filter on another
+        basis than BOOKINGS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSalesPerformance(self, request, context):
+        """Returns BOOKINGS and quote outcomes per sales rep and per team in a date
+        range: revenue, orders and average order value per currency, unique
+        customers, quotes sent, accepted, rejected and expired, the win rate and
+        the average discount given.
+
+        Returns INVALID_ARGUMENT for a bad range, time zone or filter.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTopCustomers(self, request, context):
+        """Lists the customers with the most revenue on a basis in a date range,
+        ranked within each currency (amounts in different currencies are never
+        compared).
+
+        Returns INVALID_ARGUMENT for a bad range, time zone, basis or filter, or
+        a `limit` outside 0..100.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTopProducts(self, request, context):
+        """Lists the products with the most BOOKINGS in a date range: by units
+        sold (one ranking: units add up across currencies), or by net revenue
+        ranked within each currency.
+
+        Returns INVALID_ARGUMENT for a bad range, time zone, ranking or filter,
+        or a `limit` outside 0..100.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetKpis(self, request, context):
+        """Returns key figures of a date range per currency (bookings, billings,
+        collections, receivables, DSO, average days to pay, discount rate) and
+        the quote and order rates (win rate, quote-to-order conversion,
+        cancellation rate). Each is defined on KpiFigures and KpiRates.
+
+        Returns INVALID_ARGUMENT for a bad range, time zone or filter.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +230,31 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetSalesDashboard,
                     request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesDashboardRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesDashboardResponse.SerializeToString,
+            ),
+            'GetSalesTrends': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSalesTrends,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesTrendsRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesTrendsResponse.SerializeToString,
+            ),
+            'GetSalesPerformance': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSalesPerformance,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesPerformanceRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesPerformanceResponse.SerializeToString,
+            ),
+            'ListTopCustomers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTopCustomers,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopCustomersRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopCustomersResponse.SerializeToString,
+            ),
+            'ListTopProducts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTopProducts,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopProductsRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopProductsResponse.SerializeToString,
+            ),
+            'GetKpis': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKpis,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +337,141 @@ class AnalyticsService:
             '/erp.sales.v1.AnalyticsService/GetSalesDashboard',
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesDashboardRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesDashboardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSalesTrends(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/GetSalesTrends',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesTrendsRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesTrendsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSalesPerformance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/GetSalesPerformance',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesPerformanceRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesPerformanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTopCustomers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/ListTopCustomers',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopCustomersRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopCustomersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTopProducts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/ListTopProducts',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopProductsRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListTopProductsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKpis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/GetKpis',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -75,6 +75,54 @@ class AnalyticsServiceStub:
 
     Returns INVALID_ARGUMENT for an unknown time zone.
     """
+    GetSalesTrends: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.GetSalesTrendsRequest, _analytics_service_pb2.GetSalesTrendsResponse]
+    """Returns revenue per calendar period with its growth: against the period
+    before (period over period), the same days a year before (year over
+    year), and the moving average of the last `moving_average_periods`
+    periods, per currency.
+
+    With `customer_id`, only that customer's documents count. With
+    `product_id` or `category`, the figures are that product's (or
+    category's) order lines on the BOOKINGS basis: their net amounts (gross
+    less discounts, before tax and shipping) and, as the document count, each
+    order once per product of the filter it holds.
+
+    Returns INVALID_ARGUMENT as GetRevenue does, and for a
+    `moving_average_periods` outside 0..52 or a product filter on another
+    basis than BOOKINGS.
+    """
+    GetSalesPerformance: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.GetSalesPerformanceRequest, _analytics_service_pb2.GetSalesPerformanceResponse]
+    """Returns BOOKINGS and quote outcomes per sales rep and per team in a date
+    range: revenue, orders and average order value per currency, unique
+    customers, quotes sent, accepted, rejected and expired, the win rate and
+    the average discount given.
+
+    Returns INVALID_ARGUMENT for a bad range, time zone or filter.
+    """
+    ListTopCustomers: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.ListTopCustomersRequest, _analytics_service_pb2.ListTopCustomersResponse]
+    """Lists the customers with the most revenue on a basis in a date range,
+    ranked within each currency (amounts in different currencies are never
+    compared).
+
+    Returns INVALID_ARGUMENT for a bad range, time zone, basis or filter, or
+    a `limit` outside 0..100.
+    """
+    ListTopProducts: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.ListTopProductsRequest, _analytics_service_pb2.ListTopProductsResponse]
+    """Lists the products with the most BOOKINGS in a date range: by units
+    sold (one ranking: units add up across currencies), or by net revenue
+    ranked within each currency.
+
+    Returns INVALID_ARGUMENT for a bad range, time zone, ranking or filter,
+    or a `limit` outside 0..100.
+    """
+    GetKpis: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.GetKpisRequest, _analytics_service_pb2.GetKpisResponse]
+    """Returns key figures of a date range per currency (bookings, billings,
+    collections, receivables, DSO, average days to pay, discount rate) and
+    the quote and order rates (win rate, quote-to-order conversion,
+    cancellation rate). Each is defined on KpiFigures and KpiRates.
+
+    Returns INVALID_ARGUMENT for a bad range, time zone or filter.
+    """
 
 @_typing.type_check_only
 class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
@@ -122,6 +170,54 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     previous one of each, open quotes and receivables, all per currency.
 
     Returns INVALID_ARGUMENT for an unknown time zone.
+    """
+    GetSalesTrends: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.GetSalesTrendsRequest, _analytics_service_pb2.GetSalesTrendsResponse]  # type: ignore[assignment]
+    """Returns revenue per calendar period with its growth: against the period
+    before (period over period), the same days a year before (year over
+    year), and the moving average of the last `moving_average_periods`
+    periods, per currency.
+
+    With `customer_id`, only that customer's documents count. With
+    `product_id` or `category`, the figures are that product's (or
+    category's) order lines on the BOOKINGS basis: their net amounts (gross
+    less discounts, before tax and shipping) and, as the document count, each
+    order once per product of the filter it holds.
+
+    Returns INVALID_ARGUMENT as GetRevenue does, and for a
+    `moving_average_periods` outside 0..52 or a product filter on another
+    basis than BOOKINGS.
+    """
+    GetSalesPerformance: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.GetSalesPerformanceRequest, _analytics_service_pb2.GetSalesPerformanceResponse]  # type: ignore[assignment]
+    """Returns BOOKINGS and quote outcomes per sales rep and per team in a date
+    range: revenue, orders and average order value per currency, unique
+    customers, quotes sent, accepted, rejected and expired, the win rate and
+    the average discount given.
+
+    Returns INVALID_ARGUMENT for a bad range, time zone or filter.
+    """
+    ListTopCustomers: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.ListTopCustomersRequest, _analytics_service_pb2.ListTopCustomersResponse]  # type: ignore[assignment]
+    """Lists the customers with the most revenue on a basis in a date range,
+    ranked within each currency (amounts in different currencies are never
+    compared).
+
+    Returns INVALID_ARGUMENT for a bad range, time zone, basis or filter, or
+    a `limit` outside 0..100.
+    """
+    ListTopProducts: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.ListTopProductsRequest, _analytics_service_pb2.ListTopProductsResponse]  # type: ignore[assignment]
+    """Lists the products with the most BOOKINGS in a date range: by units
+    sold (one ranking: units add up across currencies), or by net revenue
+    ranked within each currency.
+
+    Returns INVALID_ARGUMENT for a bad range, time zone, ranking or filter,
+    or a `limit` outside 0..100.
+    """
+    GetKpis: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.GetKpisRequest, _analytics_service_pb2.GetKpisResponse]  # type: ignore[assignment]
+    """Returns key figures of a date range per currency (bookings, billings,
+    collections, receivables, DSO, average days to pay, discount rate) and
+    the quote and order rates (win rate, quote-to-order conversion,
+    cancellation rate). Each is defined on KpiFigures and KpiRates.
+
+    Returns INVALID_ARGUMENT for a bad range, time zone or filter.
     """
 
 class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -179,6 +275,84 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         previous one of each, open quotes and receivables, all per currency.
 
         Returns INVALID_ARGUMENT for an unknown time zone.
+        """
+
+    @_abc_1.abstractmethod
+    def GetSalesTrends(
+        self,
+        request: _analytics_service_pb2.GetSalesTrendsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.GetSalesTrendsResponse, _abc.Awaitable[_analytics_service_pb2.GetSalesTrendsResponse]]:
+        """Returns revenue per calendar period with its growth: against the period
+        before (period over period), the same days a year before (year over
+        year), and the moving average of the last `moving_average_periods`
+        periods, per currency.
+
+        With `customer_id`, only that customer's documents count. With
+        `product_id` or `category`, the figures are that product's (or
+        category's) order lines on the BOOKINGS basis: their net amounts (gross
+        less discounts, before tax and shipping) and, as the document count, each
+        order once per product of the filter it holds.
+
+        Returns INVALID_ARGUMENT as GetRevenue does, and for a
+        `moving_average_periods` outside 0..52 or a product filter on another
+        basis than BOOKINGS.
+        """
+
+    @_abc_1.abstractmethod
+    def GetSalesPerformance(
+        self,
+        request: _analytics_service_pb2.GetSalesPerformanceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.GetSalesPerformanceResponse, _abc.Awaitable[_analytics_service_pb2.GetSalesPerformanceResponse]]:
+        """Returns BOOKINGS and quote outcomes per sales rep and per team in a date
+        range: revenue, orders and average order value per currency, unique
+        customers, quotes sent, accepted, rejected and expired, the win rate and
+        the average discount given.
+
+        Returns INVALID_ARGUMENT for a bad range, time zone or filter.
+        """
+
+    @_abc_1.abstractmethod
+    def ListTopCustomers(
+        self,
+        request: _analytics_service_pb2.ListTopCustomersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.ListTopCustomersResponse, _abc.Awaitable[_analytics_service_pb2.ListTopCustomersResponse]]:
+        """Lists the customers with the most revenue on a basis in a date range,
+        ranked within each currency (amounts in different currencies are never
+        compared).
+
+        Returns INVALID_ARGUMENT for a bad range, time zone, basis or filter, or
+        a `limit` outside 0..100.
+        """
+
+    @_abc_1.abstractmethod
+    def ListTopProducts(
+        self,
+        request: _analytics_service_pb2.ListTopProductsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.ListTopProductsResponse, _abc.Awaitable[_analytics_service_pb2.ListTopProductsResponse]]:
+        """Lists the products with the most BOOKINGS in a date range: by units
+        sold (one ranking: units add up across currencies), or by net revenue
+        ranked within each currency.
+
+        Returns INVALID_ARGUMENT for a bad range, time zone, ranking or filter,
+        or a `limit` outside 0..100.
+        """
+
+    @_abc_1.abstractmethod
+    def GetKpis(
+        self,
+        request: _analytics_service_pb2.GetKpisRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.GetKpisResponse, _abc.Awaitable[_analytics_service_pb2.GetKpisResponse]]:
+        """Returns key figures of a date range per currency (bookings, billings,
+        collections, receivables, DSO, average days to pay, discount rate) and
+        the quote and order rates (win rate, quote-to-order conversion,
+        cancellation rate). Each is defined on KpiFigures and KpiRates.
+
+        Returns INVALID_ARGUMENT for a bad range, time zone or filter.
         """
 
 def add_AnalyticsServiceServicer_to_server(servicer: AnalyticsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,150 @@
+"""Trends, performance, top customers and products, and KPI messages to domain values and
+back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from erp.sales.v1 import analytics_service_pb2 as pb
+
+from ...domain.analytics import Period, RevenueQuery
+from ...domain.errors import Violations
+from ...domain.money import Money, round_to_minor
+from ...domain.rollups import Basis, Tally
+from ...domain.sales_figures import (
+    DEFAULT_LIMIT,
+    DEFAULT_WINDOW,
+    MAX_LIMIT,
+    MAX_WINDOW,
+    Kpis,
+    Performance,
+    Ranking,
+    bounded,
+)
+from ...services.sales_figures import RankedProduct, TrendReport
+from .analytics import BASES, PERIODS, amounts_out
+from .common import enum_in, enum_names, enum_out, money_out
+
+RANKINGS = enum_names(pb.ProductRanking.DESCRIPTOR, "PRODUCT_RANKING_")
+
+
+def query_in(message: Any, v: Violations | None = None, basis: Basis | None = None,
+             **filters: str) -> RevenueQuery:
+    """A range question: the message's dates, zone, owner and team, and `filters`; one span
+    per year only checks the range (the answers cover it whole)."""
+    v = v or Violations()
+    if basis is None and hasattr(message, "basis"):
+        basis = enum_in(v, "basis", message.basis, BASES, Basis)
+    return RevenueQuery.parse(message.start_date, message.end_date, message.time_zone,
+                              Period.YEAR, basis, message.owner_id, message.team_id, v,
+                              **filters)
+
+
+def trends_in(m: pb.GetSalesTrendsRequest) -> tuple[RevenueQuery, int]:
+    v = Violations()
+    window = bounded(v, "moving_average_periods", m.moving_average_periods, DEFAULT_WINDOW,
+                     MAX_WINDOW)
+    period = enum_in(v, "period", m.period, PERIODS, Period)
+    basis = enum_in(v, "basis", m.basis, BASES, Basis)
+    return RevenueQuery.parse(m.start_date, m.end_date, m.time_zone, period, basis,
+                              m.owner_id, m.team_id, v, customer_id=m.customer_id,
+                              product_id=m.product_id, category=m.category), window
+
+
+def limit_in(m: Any) -> tuple[RevenueQuery, int]:
+    v = Violations()
+    limit = bounded(v, "limit", m.limit, DEFAULT_LIMIT, MAX_LIMIT)
+    filters = {"category": m.category} if hasattr(m, "category") else {}
+    return query_in(m, v, **filters), limit
+
+
+def ranking_in(m: pb.ListTopProductsRequest) -> tuple[RevenueQuery, int, bool]:
+    v = Violations()
+    ranking = enum_in(v, "ranking", m.ranking, RANKINGS, Ranking) or Ranking.UNITS
+    limit = bounded(v, "limit", m.limit, DEFAULT_LIMIT, MAX_LIMIT)
+    return query_in(m, v, Basis.BOOKINGS, category=m.category), limit, ranking is Ranking.UNITS
+
+
+def _money(currency: str, amount: Any) -> Any:
+    return money_out(Money(currency, amount))
+
+
+def trends_out(r: TrendReport) -> pb.GetSalesTrendsResponse:
+    q = r.query
+    return pb.GetSalesTrendsResponse(
+        basis=enum_out(q.basis, BASES), time_zone=q.zone_name,  # type: ignore[arg-type]
+        period=enum_out(q.period, PERIODS),  # type: ignore[arg-type]
+        moving_average_periods=r.window,
+        periods=[pb.TrendPeriod(
+            start_date=p.first.isoformat(), end_date=p.last.isoformat(),
+            amounts=[pb.TrendAmount(
+                revenue=amounts_out({a.currency: a.revenue})[0],
+                period_over_period=a.period_over_period, year_over_year=a.year_over_year,
+                moving_average=_money(a.currency, round_to_minor(a.moving_average, a.currency)))
+                for a in p.amounts]) for p in r.periods])
+
+
+def _performance_out(p: Performance) -> pb.Performance:
+    q = p.quotes
+    return pb.Performance(
+        owner_id=p.owner_id, team_id=p.team_id, revenue=amounts_out(p.revenue),
+        orders=p.orders, unique_customers=p.unique_customers, quotes_sent=q.get("sent", 0),
+        quotes_accepted=q.get("accepted", 0), quotes_rejected=q.get("rejected", 0),
+        quotes_expired=q.get("expired", 0), win_rate=p.win_rate,
+        discount_rates=[pb.Ratio(currency_code=c, value=r)
+                        for c, r in p.discount_rates().items()])
+
+
+def performance_out(reps: list[Performance], teams: list[Performance]
+                    ) -> pb.GetSalesPerformanceResponse:
+    return pb.GetSalesPerformanceResponse(reps=[_performance_out(p) for p in reps],
+                                          teams=[_performance_out(p) for p in teams])
+
+
+def top_customers_out(basis: Basis, ranks: dict[str, list[tuple[str, Tally]]]
+                      ) -> pb.ListTopCustomersResponse:
+    return pb.ListTopCustomersResponse(
+        basis=enum_out(basis, BASES),  # type: ignore[arg-type]
+        customers=[pb.RankedCustomer(customer_id=customer, rank=i,
+                                     revenue=amounts_out({currency: tally})[0])
+                   for currency, ranked in ranks.items()
+                   for i, (customer, tally) in enumerate(ranked, 1)])
+
+
+def top_products_out(by_units: bool, products: list[RankedProduct]
+                     ) -> pb.ListTopProductsResponse:
+    ranks: dict[str, int] = {}
+    out = []
+    for p in products:
+        ranks[p.currency] = ranks.get(p.currency, 0) + 1
+        out.append(pb.RankedProduct(
+            product_id=p.product_id, sku=p.label.sku, name=p.label.name,
+            category=p.label.category, rank=ranks[p.currency], units=p.units,
+            revenue=amounts_out(p.revenue), currency_code=p.currency))
+    ranking = Ranking.UNITS if by_units else Ranking.REVENUE
+    return pb.ListTopProductsResponse(ranking=enum_out(ranking, RANKINGS),  # type: ignore[arg-type]
+                                      products=out)
+
+
+def _one(currency: str, tally: Tally) -> pb.CurrencyAmount:
+    return amounts_out({currency: tally})[0]
+
+
+def kpis_out(k: Kpis) -> pb.GetKpisResponse:
+    r = k.rates
+    return pb.GetKpisResponse(
+        time_zone=k.zone_name, days=k.days,
+        figures=[pb.KpiFigures(
+            currency_code=f.currency, bookings=_one(f.currency, f.bookings),
+            billings=_one(f.currency, f.billings), collections=_one(f.currency, f.collections),
+            receivables=_one(f.currency, f.receivables),
+            days_sales_outstanding=f.days_sales_outstanding,
+            average_days_to_pay=f.average_days_to_pay, discount_rate=f.discount_rate)
+            for f in k.figures],
+        rates=pb.KpiRates(
+            quotes_sent=r.quotes["sent"], quotes_accepted=r.quotes["accepted"],
+            quotes_rejected=r.quotes["rejected"], quotes_expired=r.quotes["expired"],
+            quote_win_rate=r.win_rate, quote_to_order_conversion=r.conversion,
+            orders_kept=r.orders_kept, orders_cancelled=r.orders_cancelled,
+            cancellation_rate=r.cancellation_rate),
+        open_quotes=amounts_out(k.open_quotes))
