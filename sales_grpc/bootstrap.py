@@ -45,6 +45,7 @@ from .services.report_exports import ReportExports
 from .services.rollup_rebuild import RollupMaintenance
 from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
+from .store.funnel_sources import FunnelSources
 from .store.history import HistoryLog
 from .store.invoices import InvoiceRepository
 from .store.mail_jobs import MailJobStore
@@ -110,7 +111,7 @@ def build_analytics(settings: Settings, mongo: Mongo) -> AnalyticsParts:
     rollups, sources = RollupStore(mongo), RevenueSources(mongo)
     queue, gate = ProjectionQueue(mongo), ProjectorGate(mongo)
     return AnalyticsParts(
-        AnalyticsService(rollups, OpenWork(mongo)),
+        AnalyticsService(rollups, OpenWork(mongo), cohorts=FunnelSources(mongo)),
         Projector(mongo, queue, gate, rollups, sources, revenue_fact,
                   poll_seconds=settings.analytics_poll_seconds),
         RollupMaintenance(gate, queue, rollups, sources, revenue_fact))

@@ -12,6 +12,7 @@ from ..services.analytics import AnalyticsService
 from .context import caller
 from .converters.analytics import dashboard_out, revenue_out, revenue_query_in
 from .converters.analytics_figures import (
+    funnel_out,
     kpis_out,
     limit_in,
     performance_out,
@@ -64,3 +65,9 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
     async def GetKpis(self, request: pb.GetKpisRequest, context: Context) -> pb.GetKpisResponse:
         return kpis_out(await self._analytics.kpis(caller(), query_in(request,
                                                                        basis=Basis.BOOKINGS)))
+
+    async def GetConversionFunnel(self, request: pb.GetConversionFunnelRequest,
+                                  context: Context) -> pb.GetConversionFunnelResponse:
+        query = query_in(request, basis=Basis.BOOKINGS, customer_id=request.customer_id)
+        size, stages = await self._analytics.funnel(caller(), query)
+        return funnel_out(query.zone_name, size, stages)

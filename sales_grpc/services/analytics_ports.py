@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from ..domain.access import Scope
 from ..domain.analytics import Amounts
+from ..domain.funnel import Journey
 from ..domain.revenue_facts import Fact, FactKey
 from ..domain.rollups import Basis, Bucket, Contribution, Dimension, RollupKey, Tally
 from .ports import Session
@@ -90,3 +91,8 @@ class OpenWorkReader(Protocol):
     async def products_in(self, category: str) -> list[str]: ...
 
     async def product_labels(self, product_ids: list[str]) -> dict[str, ProductLabel]: ...
+
+
+class FunnelReader(Protocol):
+    async def cohort(self, scope: Scope, narrow: dict[str, str], start: datetime,
+                     end: datetime) -> list[Journey]: ...

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ..domain.access import Principal, scope_of
-from ..domain.analytics import Amounts, RevenueQuery, period_start, summed
-from ..domain.errors import InvalidArgument
+from ..domain.analytics import Amounts, RevenueQuery, local_midnight, period_start, summed
+from ..domain.errors import InvalidArgument, Unavailable
+from ..domain.funnel import Stage, funnel
 from ..domain.rollups import Basis, Bucket, Dimension, Tally
 from ..domain.sales_figures import (
     DEFAULT_WINDOW,
@@ -24,7 +25,7 @@ from ..domain.sales_figures import (
     trend,
     year_before,
 )
-from .analytics_ports import OpenWorkReader, ProductLabel, Rollups
+from .analytics_ports import FunnelReader, OpenWorkReader, ProductLabel, Rollups
 
 QUOTE_BASES = {Basis.QUOTES_SENT: "sent", Basis.QUOTES_ACCEPTED: "accepted",
                Basis.QUOTES_REJECTED: "rejected", Basis.QUOTES_EXPIRED: "expired"}
@@ -50,6 +51,18 @@ class SalesFigures:
     _rollups: Rollups
     _open: OpenWorkReader
     _clock: Callable[[], datetime]
+    _cohorts: FunnelReader | None
+
+    async def funnel(self, principal: Principal, query: RevenueQuery) -> tuple[int, list[Stage]]:
+        """The funnel of the quotes first created in the range (read from the cohort's
+        documents, not from rollups: its cost follows the cohort's size)."""
+        if self._cohorts is None:
+            raise Unavailable("the conversion funnel is not configured")
+        journeys = await self._cohorts.cohort(
+            scope_of(principal), {**query.narrow, "customer_id": query.customer_id},
+            local_midnight(query.first, query.zone),
+            local_midnight(query.last + timedelta(days=1), query.zone))
+        return len(journeys), funnel(journeys)
 
     async def _by_bucket(self, principal: Principal, query: RevenueQuery,
                          buckets: list[Bucket]) -> dict[Bucket, Amounts]:

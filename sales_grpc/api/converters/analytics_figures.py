@@ -3,12 +3,16 @@ back."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from google.protobuf.duration_pb2 import Duration
 
 from erp.sales.v1 import analytics_service_pb2 as pb
 
 from ...domain.analytics import Period, RevenueQuery
 from ...domain.errors import Violations
+from ...domain.funnel import Stage
 from ...domain.money import Money, round_to_minor
 from ...domain.rollups import Basis, Tally
 from ...domain.sales_figures import (
@@ -20,12 +24,14 @@ from ...domain.sales_figures import (
     Performance,
     Ranking,
     bounded,
+    ratio,
 )
 from ...services.sales_figures import RankedProduct, TrendReport
 from .analytics import BASES, PERIODS, amounts_out
 from .common import enum_in, enum_names, enum_out, money_out
 
 RANKINGS = enum_names(pb.ProductRanking.DESCRIPTOR, "PRODUCT_RANKING_")
+STEPS = enum_names(pb.FunnelStep.DESCRIPTOR, "FUNNEL_STEP_")
 
 
 def query_in(message: Any, v: Violations | None = None, basis: Basis | None = None,
@@ -148,3 +154,18 @@ def kpis_out(k: Kpis) -> pb.GetKpisResponse:
             orders_kept=r.orders_kept, orders_cancelled=r.orders_cancelled,
             cancellation_rate=r.cancellation_rate),
         open_quotes=amounts_out(k.open_quotes))
+
+
+def funnel_out(zone_name: str, size: int, stages: list[Stage]) -> pb.GetConversionFunnelResponse:
+    out = []
+    for i, stage in enumerate(stages):
+        wait = None
+        if stage.median_seconds is not None:
+            wait = Duration()
+            wait.FromTimedelta(timedelta(seconds=stage.median_seconds))
+        out.append(pb.FunnelStage(
+            step=enum_out(stage.step, STEPS),  # type: ignore[arg-type]
+            count=stage.count, values=amounts_out(stage.values),
+            rate_from_previous=ratio(stage.count, stages[i - 1].count) if i else "",
+            rate_from_created=ratio(stage.count, size), median_time_from_previous=wait))
+    return pb.GetConversionFunnelResponse(time_zone=zone_name, cohort_size=size, stages=out)

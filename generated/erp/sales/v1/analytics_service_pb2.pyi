@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from erp.sales.v1 import money_pb2 as _money_pb2
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -137,6 +138,62 @@ PRODUCT_RANKING_UNITS: ProductRanking.ValueType  # 1
 PRODUCT_RANKING_REVENUE: ProductRanking.ValueType  # 2
 """Net revenue: a ranking per currency."""
 Global___ProductRanking: _TypeAlias = ProductRanking  # noqa: Y015
+
+class _FunnelStep:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FunnelStepEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FunnelStep.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FUNNEL_STEP_UNSPECIFIED: _FunnelStep.ValueType  # 0
+    """Not used."""
+    FUNNEL_STEP_CREATED: _FunnelStep.ValueType  # 1
+    """The quote was created: the whole cohort. Value: the first revision's
+    grand total; time: its create time.
+    """
+    FUNNEL_STEP_SENT: _FunnelStep.ValueType  # 2
+    """A revision was sent. Value and time: the first revision sent."""
+    FUNNEL_STEP_ACCEPTED: _FunnelStep.ValueType  # 3
+    """A revision was accepted. Value and time: the accepted revision's."""
+    FUNNEL_STEP_ORDER_CONFIRMED: _FunnelStep.ValueType  # 4
+    """The order the accepted quote made was confirmed and is not cancelled.
+    Value: the order's grand total; time: its confirm time.
+    """
+    FUNNEL_STEP_INVOICED: _FunnelStep.ValueType  # 5
+    """The order has a finalized invoice that is not void. Value: the grand
+    totals of its invoices; time: the first finalize time.
+    """
+    FUNNEL_STEP_PAID: _FunnelStep.ValueType  # 6
+    """Every such invoice of the order is PAID. Value: what was paid on them;
+    time: when the last became paid.
+    """
+
+class FunnelStep(_FunnelStep, metaclass=_FunnelStepEnumTypeWrapper):
+    """A step of the conversion funnel."""
+
+FUNNEL_STEP_UNSPECIFIED: FunnelStep.ValueType  # 0
+"""Not used."""
+FUNNEL_STEP_CREATED: FunnelStep.ValueType  # 1
+"""The quote was created: the whole cohort. Value: the first revision's
+grand total; time: its create time.
+"""
+FUNNEL_STEP_SENT: FunnelStep.ValueType  # 2
+"""A revision was sent. Value and time: the first revision sent."""
+FUNNEL_STEP_ACCEPTED: FunnelStep.ValueType  # 3
+"""A revision was accepted. Value and time: the accepted revision's."""
+FUNNEL_STEP_ORDER_CONFIRMED: FunnelStep.ValueType  # 4
+"""The order the accepted quote made was confirmed and is not cancelled.
+Value: the order's grand total; time: its confirm time.
+"""
+FUNNEL_STEP_INVOICED: FunnelStep.ValueType  # 5
+"""The order has a finalized invoice that is not void. Value: the grand
+totals of its invoices; time: the first finalize time.
+"""
+FUNNEL_STEP_PAID: FunnelStep.ValueType  # 6
+"""Every such invoice of the order is PAID. Value: what was paid on them;
+time: when the last became paid.
+"""
+Global___FunnelStep: _TypeAlias = FunnelStep  # noqa: Y015
 
 @_typing.final
 class CurrencyAmount(_message.Message):
@@ -1239,3 +1296,129 @@ class GetKpisResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetKpisResponse: _TypeAlias = GetKpisResponse  # noqa: Y015
+
+@_typing.final
+class GetConversionFunnelRequest(_message.Message):
+    """The request of GetConversionFunnel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The first day quotes of the cohort were created on, an ISO date in
+    `time_zone`. Required.
+    """
+    end_date: _builtins.str
+    """The last such day, inclusive. Required."""
+    time_zone: _builtins.str
+    """The IANA time zone; empty means `UTC`."""
+    owner_id: _builtins.str
+    """Only this owner's documents, within the caller's scope."""
+    team_id: _builtins.str
+    """Only this team's documents, within the caller's scope."""
+    customer_id: _builtins.str
+    """Only this customer's quotes."""
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "end_date", b"end_date", "owner_id", b"owner_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConversionFunnelRequest: _TypeAlias = GetConversionFunnelRequest  # noqa: Y015
+
+@_typing.final
+class FunnelStage(_message.Message):
+    """One step of the funnel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STEP_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
+    RATE_FROM_PREVIOUS_FIELD_NUMBER: _builtins.int
+    RATE_FROM_CREATED_FIELD_NUMBER: _builtins.int
+    MEDIAN_TIME_FROM_PREVIOUS_FIELD_NUMBER: _builtins.int
+    step: Global___FunnelStep.ValueType
+    """The step."""
+    count: _builtins.int
+    """Quotes of the cohort that reached it (and every step before it)."""
+    rate_from_previous: _builtins.str
+    """count / the previous step's count; empty for CREATED or when the
+    previous count is zero.
+    """
+    rate_from_created: _builtins.str
+    """count / the cohort's size; empty for an empty cohort."""
+    @_builtins.property
+    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
+        """Their value at this step per currency, with the number of quotes."""
+
+    @_builtins.property
+    def median_time_from_previous(self) -> _duration_pb2.Duration:
+        """The median time from the previous step to this one over the quotes that
+        reached it; unset for CREATED or when none did.
+        """
+
+    def __init__(
+        self,
+        *,
+        step: Global___FunnelStep.ValueType = ...,
+        count: _builtins.int = ...,
+        values: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        rate_from_previous: _builtins.str = ...,
+        rate_from_created: _builtins.str = ...,
+        median_time_from_previous: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["median_time_from_previous", b"median_time_from_previous"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "median_time_from_previous", b"median_time_from_previous", "rate_from_created", b"rate_from_created", "rate_from_previous", b"rate_from_previous", "step", b"step", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FunnelStage: _TypeAlias = FunnelStage  # noqa: Y015
+
+@_typing.final
+class GetConversionFunnelResponse(_message.Message):
+    """The response of GetConversionFunnel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    COHORT_SIZE_FIELD_NUMBER: _builtins.int
+    STAGES_FIELD_NUMBER: _builtins.int
+    time_zone: _builtins.str
+    """The time zone of the range."""
+    cohort_size: _builtins.int
+    """Quotes in the cohort."""
+    @_builtins.property
+    def stages(self) -> _containers.RepeatedCompositeFieldContainer[Global___FunnelStage]:
+        """The six steps, CREATED first."""
+
+    def __init__(
+        self,
+        *,
+        time_zone: _builtins.str = ...,
+        cohort_size: _builtins.int = ...,
+        stages: _abc.Iterable[Global___FunnelStage] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cohort_size", b"cohort_size", "stages", b"stages", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConversionFunnelResponse: _TypeAlias = GetConversionFunnelResponse  # noqa: Y015

@@ -95,6 +95,11 @@ class AnalyticsServiceStub:
                 request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisResponse.FromString,
                 _registered_method=True)
+        self.GetConversionFunnel = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/GetConversionFunnel',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -218,6 +223,26 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetConversionFunnel(self, request, context):
+        """Returns the conversion funnel of a cohort of quotes, those whose first
+        revision was created in the date range: how many went on to be sent,
+        accepted, confirmed as an order, invoiced and paid, what they were
+        worth at each step per currency, the rate of each step, and the median
+        time each step took.
+
+        Unlike the other figures it is read from the cohort's documents (quotes,
+        their orders and invoices, each through an index by the cohort's keys),
+        not from rollups, so its cost follows the cohort's size, not the
+        history's. A step reached later counts for the cohort whenever it
+        happened.
+
+        Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
+        cohort of more than 20000 quotes (choose a shorter range).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -255,6 +280,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetKpis,
                     request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisResponse.SerializeToString,
+            ),
+            'GetConversionFunnel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConversionFunnel,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -472,6 +502,33 @@ class AnalyticsService:
             '/erp.sales.v1.AnalyticsService/GetKpis',
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetKpisResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConversionFunnel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/GetConversionFunnel',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelResponse.FromString,
             options,
             channel_credentials,
             insecure,

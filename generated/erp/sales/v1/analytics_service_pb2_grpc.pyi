@@ -123,6 +123,22 @@ class AnalyticsServiceStub:
 
     Returns INVALID_ARGUMENT for a bad range, time zone or filter.
     """
+    GetConversionFunnel: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.GetConversionFunnelRequest, _analytics_service_pb2.GetConversionFunnelResponse]
+    """Returns the conversion funnel of a cohort of quotes, those whose first
+    revision was created in the date range: how many went on to be sent,
+    accepted, confirmed as an order, invoiced and paid, what they were
+    worth at each step per currency, the rate of each step, and the median
+    time each step took.
+
+    Unlike the other figures it is read from the cohort's documents (quotes,
+    their orders and invoices, each through an index by the cohort's keys),
+    not from rollups, so its cost follows the cohort's size, not the
+    history's. A step reached later counts for the cohort whenever it
+    happened.
+
+    Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
+    cohort of more than 20000 quotes (choose a shorter range).
+    """
 
 @_typing.type_check_only
 class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
@@ -218,6 +234,22 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     cancellation rate). Each is defined on KpiFigures and KpiRates.
 
     Returns INVALID_ARGUMENT for a bad range, time zone or filter.
+    """
+    GetConversionFunnel: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.GetConversionFunnelRequest, _analytics_service_pb2.GetConversionFunnelResponse]  # type: ignore[assignment]
+    """Returns the conversion funnel of a cohort of quotes, those whose first
+    revision was created in the date range: how many went on to be sent,
+    accepted, confirmed as an order, invoiced and paid, what they were
+    worth at each step per currency, the rate of each step, and the median
+    time each step took.
+
+    Unlike the other figures it is read from the cohort's documents (quotes,
+    their orders and invoices, each through an index by the cohort's keys),
+    not from rollups, so its cost follows the cohort's size, not the
+    history's. A step reached later counts for the cohort whenever it
+    happened.
+
+    Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
+    cohort of more than 20000 quotes (choose a shorter range).
     """
 
 class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -353,6 +385,28 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         cancellation rate). Each is defined on KpiFigures and KpiRates.
 
         Returns INVALID_ARGUMENT for a bad range, time zone or filter.
+        """
+
+    @_abc_1.abstractmethod
+    def GetConversionFunnel(
+        self,
+        request: _analytics_service_pb2.GetConversionFunnelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.GetConversionFunnelResponse, _abc.Awaitable[_analytics_service_pb2.GetConversionFunnelResponse]]:
+        """Returns the conversion funnel of a cohort of quotes, those whose first
+        revision was created in the date range: how many went on to be sent,
+        accepted, confirmed as an order, invoiced and paid, what they were
+        worth at each step per currency, the rate of each step, and the median
+        time each step took.
+
+        Unlike the other figures it is read from the cohort's documents (quotes,
+        their orders and invoices, each through an index by the cohort's keys),
+        not from rollups, so its cost follows the cohort's size, not the
+        history's. A step reached later counts for the cohort whenever it
+        happened.
+
+        Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
+        cohort of more than 20000 quotes (choose a shorter range).
         """
 
 def add_AnalyticsServiceServicer_to_server(servicer: AnalyticsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
