@@ -23,6 +23,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar(
     "after_commit", default=None)
+_held: ContextVar[list[asyncio.Lock] | None] = ContextVar("held_locks", default=None)
+
+
+class _WaitForLock(Exception):
+    """Aborts a transaction attempt that needs a lock another run of this process holds."""
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        super().__init__("waiting for a transaction lock")
+        self.lock = lock
 
 RETENTION_SECONDS = 7 * 24 * 3600
 
@@ -148,22 +157,54 @@ class Mongo:
     async def run_transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         """Runs `work` in a transaction, retrying it whole on transient write conflicts (as
         concurrent confirms of one product cause); a domain error aborts it untouched.
-        Hooks registered with `after_commit` meanwhile run once it has committed."""
+        Hooks registered with `after_commit` meanwhile run once it has committed. Locks taken
+        with `hold` are kept across the retries and released when the run is over."""
         hooks: list[Callable[[], Awaitable[None]]] = []
+        held: list[asyncio.Lock] = []
 
         async def attempt(session: AsyncClientSession) -> T:
             hooks.clear()  # a retried attempt registers its own hooks again
             return await work(session)
 
-        token = _after_commit.set(hooks)
+        token, held_token = _after_commit.set(hooks), _held.set(held)
         try:
-            async with self.client.start_session() as session:
-                result = await session.with_transaction(attempt)
+            while True:
+                try:
+                    async with self.client.start_session() as session:
+                        result = await session.with_transaction(attempt)
+                    break
+                except _WaitForLock as wait:
+                    # The attempt was aborted, so this run holds no uncommitted write while
+                    # it waits its turn; then it runs again, holding the lock.
+                    await wait.lock.acquire()
+                    held.append(wait.lock)
         finally:
             _after_commit.reset(token)
+            _held.reset(held_token)
+            for lock in reversed(held):
+                lock.release()
         for hook in hooks:
             await hook()
         return result
+
+    @staticmethod
+    async def hold(lock: asyncio.Lock) -> None:
+        """Keeps `lock` for the rest of the current transaction run: for a hot document that
+        every such transaction of this process writes (a gapless number series' counter), so
+        that they take turns instead of conflicting and being retried whole, which at 32
+        concurrent issues cost 15 attempts each. Taken at once when free; when taken, the
+        attempt is aborted and waits for it holding nothing, so no transaction waits while
+        holding a write another one needs. Replicas still conflict with each other; that is
+        retried as before."""
+        held = _held.get()
+        if held is None:
+            raise RuntimeError("Mongo.hold is for work inside Mongo.run_transaction")
+        if lock in held:
+            return
+        if lock.locked():
+            raise _WaitForLock(lock)
+        await lock.acquire()  # free, so this returns at once
+        held.append(lock)
 
     @staticmethod
     async def after_commit(hook: Callable[[], Awaitable[None]]) -> None:

@@ -34,9 +34,10 @@ class NumberCounters:
     out in order; numbers unused when the process stops are never issued.
 
     GAPLESS increments the counter inside the caller's transaction. The counter document is
-    then a hot spot: it stays write-locked until that transaction commits, so concurrent
-    issuers of one series conflict (WriteConflict, a TransientTransactionError) and
-    `Mongo.run_transaction` retries them whole, with backoff. Issuing is serialised per series,
+    then a hot spot: it stays write-locked until that transaction commits. Within a process,
+    issuers of one series take turns (`Mongo.hold`); across replicas they conflict
+    (WriteConflict, a TransientTransactionError) and `Mongo.run_transaction` retries them
+    whole. Issuing is serialised per series,
     which is what a gapless sequence means; it is right for invoices, not for orders.
     """
 
@@ -44,6 +45,7 @@ class NumberCounters:
         self._counters = mongo.db.counters
         self._series = dict(series)
         self._blocks: dict[str, _Block] = {}
+        self._turns: dict[str, asyncio.Lock] = {}  # per gapless counter: one issuer at a time
 
     async def draw(self, series: str, moment: datetime, session: Session | None) -> str:
         definition = self._series[series]
@@ -59,6 +61,9 @@ class NumberCounters:
             raise DrawOutsideTransaction(
                 f"{counter} numbers are gapless: draw them in the transaction that writes "
                 "the document")
+        # This process's issuers of one series take turns (Mongo.hold): they would all write
+        # this one document and, concurrently, conflict and be retried whole.
+        await Mongo.hold(self._turns.setdefault(counter, asyncio.Lock()))
         # A first-ever draw upserts; concurrent first draws conflict like any others, and a
         # counter created after this transaction's snapshot is a WriteConflict too: retried.
         doc = await self._counters.find_one_and_update(
