@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 import xlsxwriter
 
@@ -69,24 +68,34 @@ class CsvWriter:
         pass
 
 
-def _json_value(value: object) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    return text_of(value)
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _json_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return _json_text(value if isinstance(value, str) else text_of(value))
 
 
 class JsonLinesWriter:
     content_type = "application/jsonl; charset=utf-8"
 
     def __init__(self, columns: Sequence[Column]) -> None:
-        self._names = [c.name for c in columns]
+        # Each row joins the keys' JSON, computed once, with its values' (what json.dumps of
+        # a dict would write, without building the dict: a third of the time per row).
+        self._keys = [("{" if i == 0 else ",") + _json_text(c.name) + ":"
+                      for i, c in enumerate(columns)]
 
     def begin(self) -> bytes:
         return b""
 
     def row(self, values: Sequence[object]) -> bytes:
-        record = {n: _json_value(v) for n, v in zip(self._names, values, strict=True)}
-        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        parts = [k + _json_value(v) for k, v in zip(self._keys, values, strict=True)]
+        return ("".join(parts) + "}\n").encode()
 
     def finish(self) -> Iterator[bytes]:
         return iter(())
