@@ -80,6 +80,7 @@ class Receivables:
         if key and (earlier := await self._idempotency.find(key)):
             return await self._recorded(principal, earlier)
         payment_id = new_id()
+        recorded: list[Payment] = []
 
         async def effects(change: Change[Invoice]) -> None:
             invoice, moment = change.document, change.moment
@@ -103,6 +104,7 @@ class Receivables:
                               invoice.owner_id, invoice.team_id, invoice.currency,
                               amount.amount, method, reference, day, principal.subject, moment)
             await self._payments.add(payment, change.session)
+            recorded[:] = [payment]
             facts = ev.InvoiceFacts.facts(invoice)
             change.events.append(ev.PaymentReceived(
                 **facts, payment_id=payment.id, amount=payment.amount, method=method.value,
@@ -115,9 +117,7 @@ class Receivables:
             key, payment_id, self._workflow.changing(principal, invoice_id, "", effects))
         if isinstance(outcome, Replayed):
             return await self._recorded(principal, outcome.result_id)
-        payment = await self._payments.get(payment_id)
-        assert payment is not None, "the payment commits with its invoice"
-        return payment, outcome
+        return recorded[0], outcome  # as committed with the invoice
 
     async def _recorded(self, principal: Principal, payment_id: str) -> tuple[Payment, Invoice]:
         payment = await self._payments.get(payment_id)
