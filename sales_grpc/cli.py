@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from pymongo.errors import PyMongoError
 
-from . import export_cli, seed
+from . import export_cli, seed, seed_history
 from .api import context
 from .api.auth import mint_token
 from .api.document_client import KINDS, DownloadFailed, download
@@ -181,6 +181,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
         embedded = servers
 
         async def ready(app: App, bound: int) -> None:
+            if args.history and not await seed_history.has_orders(app):
+                log.info("loading %d months of demo history: a few minutes", args.history)
+                past = await seed_history.load_history(app, args.history)
+                log.info("loaded demo history: %d orders, %d invoices", past.orders,
+                         past.invoices)
             if args.seed and await seed.is_empty(app):
                 report = await seed.load(app)
                 log.info("loaded demo data: %d customers, %d products",
@@ -211,9 +216,17 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _seed(settings: Settings) -> seed.SeedReport:
+async def _seed(settings: Settings, months: int) -> seed.SeedReport:
     app = await build(settings)
     try:
+        if months and await seed_history.has_orders(app):
+            print("demo history not loaded: the database already has sales orders")
+        elif months:
+            past = await seed_history.load_history(app, months)
+            print(f"demo history: {past.months} months, {past.customers} customers, "
+                  f"{past.quotes} quotes, {past.orders} orders ({past.cancelled} cancelled), "
+                  f"{past.invoices} invoices, {past.payments} payments, "
+                  f"{past.credit_notes} credit notes")
         return await seed.load(app)
     finally:
         await app.close()
@@ -222,7 +235,7 @@ async def _seed(settings: Settings) -> seed.SeedReport:
 def cmd_seed(args: argparse.Namespace) -> int:
     settings = _settings()
     configure_logging(settings.log_level)
-    report = asyncio.run(_seed(settings))
+    report = asyncio.run(_seed(settings, args.history))
     print(f"demo data present: {report.customers} customers, {report.products} products, "
           f"{report.receipts} stock receipts (database {settings.database_name})")
     return 0
@@ -292,6 +305,13 @@ def _positive(raw: str) -> int:
     return value
 
 
+def _months(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 60:
+        raise argparse.ArgumentTypeError("must be from 0 to 60 months")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sales-grpc", description="The sales gRPC service.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -310,6 +330,8 @@ def parser() -> argparse.ArgumentParser:
     dev.add_argument("--redis-port", type=int, default=0, help="default: a free port")
     dev.add_argument("--seed", action="store_true",
                      help="load demo data at start if the database is empty")
+    dev.add_argument("--history", type=_months, default=0, metavar="MONTHS",
+                     help="load MONTHS of demo sales history at start if there are no orders")
     dev.set_defaults(run=cmd_dev)
 
     token = sub.add_parser("token", help="print a signed HS256 token for SECRET_KEY")
@@ -324,6 +346,9 @@ def parser() -> argparse.ArgumentParser:
     token.set_defaults(run=cmd_token)
 
     seed_cmd = sub.add_parser("seed", help="load demo data into MONGODB_URL (idempotent)")
+    seed_cmd.add_argument("--history", type=_months, default=0, metavar="MONTHS",
+                          help="also MONTHS of sales history before this month and this "
+                          "month so far, into a database without orders (e.g. 24)")
     seed_cmd.set_defaults(run=cmd_seed)
 
     pdf = sub.add_parser("pdf", help="download a document as PDF from a running server")

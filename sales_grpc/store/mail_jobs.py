@@ -91,6 +91,16 @@ class MailJobStore:
         return await self._finish(job, {"state": MailState.RETRYING.value, "due_time": due,
                                         "last_error": error, "lease_until": now}, None)
 
+    async def abandon(self, document_type: str, document_ids: Sequence[str], reason: str
+                      ) -> int:
+        """Fails the open jobs about these documents unsent, `reason` as their error: the
+        demo history's quotes were "sent" in the past, and nobody is to be mailed now."""
+        result = await self._jobs.update_many(
+            {"document_type": document_type, "document_id": {"$in": list(document_ids)},
+             "state": {"$in": _OPEN}},
+            {"$set": {"state": MailState.FAILED.value, "last_error": reason}})
+        return result.modified_count
+
     async def _finish(self, job: MailJob, changes: dict[str, Any], session: Session | None
                       ) -> bool:
         result = await self._jobs.update_one(
