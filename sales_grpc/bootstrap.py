@@ -32,6 +32,7 @@ from .services.document_files import DocumentFiles, InvoicePdfAttachment, QuoteP
 from .services.document_views import seller_block
 from .services.documents import DocumentWorkflow
 from .services.export_tokens import ResumeTokens
+from .services.forecasting import Forecaster
 from .services.invoice_lifecycle import InvoiceLifecycle
 from .services.invoices import InvoiceService
 from .services.mail import AttachmentSources, MailSender
@@ -105,16 +106,19 @@ class AnalyticsParts:
     service: AnalyticsService
     projector: Projector
     maintenance: RollupMaintenance
+    forecaster: Forecaster
 
 
 def build_analytics(settings: Settings, mongo: Mongo) -> AnalyticsParts:
     rollups, sources = RollupStore(mongo), RevenueSources(mongo)
     queue, gate = ProjectionQueue(mongo), ProjectorGate(mongo)
+    forecaster = Forecaster()
     return AnalyticsParts(
-        AnalyticsService(rollups, OpenWork(mongo), cohorts=FunnelSources(mongo)),
+        AnalyticsService(rollups, OpenWork(mongo), cohorts=FunnelSources(mongo),
+                         forecaster=forecaster),
         Projector(mongo, queue, gate, rollups, sources, revenue_fact,
                   poll_seconds=settings.analytics_poll_seconds),
-        RollupMaintenance(gate, queue, rollups, sources, revenue_fact))
+        RollupMaintenance(gate, queue, rollups, sources, revenue_fact), forecaster)
 
 
 @dataclass
@@ -139,6 +143,7 @@ class App:
     reports: ReportExports
 
     async def close(self) -> None:
+        await self.analytics.forecaster.close()
         await self.pdf.close()
         await self.redis.aclose()
         await self.mongo.close()

@@ -23,6 +23,7 @@ from .converters.analytics_figures import (
     trends_in,
     trends_out,
 )
+from .converters.analytics_forecast import forecast_in, forecast_out
 
 Context = grpc.aio.ServicerContext[object, object]
 
@@ -71,3 +72,7 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         query = query_in(request, basis=Basis.BOOKINGS, customer_id=request.customer_id)
         size, stages = await self._analytics.funnel(caller(), query)
         return funnel_out(query.zone_name, size, stages)
+
+    async def GetSalesForecast(self, request: pb.GetSalesForecastRequest, context: Context
+                               ) -> pb.GetSalesForecastResponse:
+        return forecast_out(*await self._analytics.forecast(caller(), forecast_in(request)))

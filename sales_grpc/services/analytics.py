@@ -23,7 +23,7 @@ from ..domain.analytics import (
 )
 from ..domain.errors import InvalidArgument, shown
 from ..domain.rollups import Basis, Bucket
-from .analytics_ports import FunnelReader, OpenWorkReader, Rollups
+from .analytics_ports import ForecastPort, FunnelReader, OpenWorkReader, Rollups
 from .clock import now as system_now
 from .sales_figures import SalesFigures
 
@@ -37,11 +37,13 @@ def _sum(found: dict[Bucket, Amounts], buckets: list[Bucket]) -> Amounts:
 class AnalyticsService(SalesFigures):
     def __init__(self, rollups: Rollups, open_work: OpenWorkReader,
                  clock: Callable[[], datetime] = system_now,
-                 cohorts: FunnelReader | None = None) -> None:
+                 cohorts: FunnelReader | None = None,
+                 forecaster: ForecastPort | None = None) -> None:
         self._rollups = rollups
         self._open = open_work
         self._clock = clock
         self._cohorts = cohorts
+        self._forecaster = forecaster
 
     async def revenue(self, principal: Principal, query: RevenueQuery) -> RevenueReport:
         covers = query.covers

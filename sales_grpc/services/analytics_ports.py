@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 from ..domain.access import Scope
 from ..domain.analytics import Amounts
+from ..domain.forecast import ForecastResult
 from ..domain.funnel import Journey
 from ..domain.revenue_facts import Fact, FactKey
 from ..domain.rollups import Basis, Bucket, Contribution, Dimension, RollupKey, Tally
@@ -96,3 +98,8 @@ class OpenWorkReader(Protocol):
 class FunnelReader(Protocol):
     async def cohort(self, scope: Scope, narrow: dict[str, str], start: datetime,
                      end: datetime) -> list[Journey]: ...
+
+
+class ForecastPort(Protocol):
+    async def forecast(self, history: list[Decimal], season_length: int, horizon: int,
+                       currency: str = "") -> ForecastResult: ...

@@ -195,6 +195,30 @@ time: when the last became paid.
 """
 Global___FunnelStep: _TypeAlias = FunnelStep  # noqa: Y015
 
+class _ForecastMeasure:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ForecastMeasureEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ForecastMeasure.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FORECAST_MEASURE_UNSPECIFIED: _ForecastMeasure.ValueType  # 0
+    """Not set: REVENUE."""
+    FORECAST_MEASURE_REVENUE: _ForecastMeasure.ValueType  # 1
+    """Revenue on the request's basis, in `currency_code`."""
+    FORECAST_MEASURE_UNITS: _ForecastMeasure.ValueType  # 2
+    """Units of `product_id` sold (BOOKINGS of its order lines, all currencies)."""
+
+class ForecastMeasure(_ForecastMeasure, metaclass=_ForecastMeasureEnumTypeWrapper):
+    """What a forecast is of."""
+
+FORECAST_MEASURE_UNSPECIFIED: ForecastMeasure.ValueType  # 0
+"""Not set: REVENUE."""
+FORECAST_MEASURE_REVENUE: ForecastMeasure.ValueType  # 1
+"""Revenue on the request's basis, in `currency_code`."""
+FORECAST_MEASURE_UNITS: ForecastMeasure.ValueType  # 2
+"""Units of `product_id` sold (BOOKINGS of its order lines, all currencies)."""
+Global___ForecastMeasure: _TypeAlias = ForecastMeasure  # noqa: Y015
+
 @_typing.final
 class CurrencyAmount(_message.Message):
     """An amount in one currency and the number of documents behind it."""
@@ -1422,3 +1446,257 @@ class GetConversionFunnelResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetConversionFunnelResponse: _TypeAlias = GetConversionFunnelResponse  # noqa: Y015
+
+@_typing.final
+class GetSalesForecastRequest(_message.Message):
+    """The request of GetSalesForecast."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    END_DATE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    HORIZON_FIELD_NUMBER: _builtins.int
+    HISTORY_PERIODS_FIELD_NUMBER: _builtins.int
+    SEASON_LENGTH_FIELD_NUMBER: _builtins.int
+    MEASURE_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    end_date: _builtins.str
+    """The last day the history may reach, an ISO date in `time_zone`; empty
+    means today. The history's last period is the last whole period ending
+    on or before it, so a period under way is never taken for a weak one.
+    """
+    time_zone: _builtins.str
+    """The IANA time zone; empty means `UTC`."""
+    period: Global___CalendarPeriod.ValueType
+    """The period forecast; unset means MONTH."""
+    basis: Global___RevenueBasis.ValueType
+    """The basis of revenue; unset means BOOKINGS."""
+    currency_code: _builtins.str
+    """The currency forecast (revenue in currencies is never added). Required
+    for REVENUE.
+    """
+    horizon: _builtins.int
+    """How many periods ahead, 1 to 60 (and at most twice the history)."""
+    history_periods: _builtins.int
+    """How many whole periods of history to fit; 0 means 36."""
+    season_length: _builtins.int
+    """The season in periods; 0 means the year's: 12 months, 4 quarters, 52
+    weeks, 7 days (a week), 1 year (none).
+    """
+    measure: Global___ForecastMeasure.ValueType
+    """Revenue or units."""
+    owner_id: _builtins.str
+    """Only this owner's documents, within the caller's scope."""
+    team_id: _builtins.str
+    """Only this team's documents, within the caller's scope."""
+    customer_id: _builtins.str
+    """Only this customer's documents (REVENUE)."""
+    product_id: _builtins.str
+    """Only this product's order lines (BOOKINGS; net amounts or units)."""
+    def __init__(
+        self,
+        *,
+        end_date: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        period: Global___CalendarPeriod.ValueType = ...,
+        basis: Global___RevenueBasis.ValueType = ...,
+        currency_code: _builtins.str = ...,
+        horizon: _builtins.int = ...,
+        history_periods: _builtins.int = ...,
+        season_length: _builtins.int = ...,
+        measure: Global___ForecastMeasure.ValueType = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        product_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "currency_code", b"currency_code", "customer_id", b"customer_id", "end_date", b"end_date", "history_periods", b"history_periods", "horizon", b"horizon", "measure", b"measure", "owner_id", b"owner_id", "period", b"period", "product_id", b"product_id", "season_length", b"season_length", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSalesForecastRequest: _TypeAlias = GetSalesForecastRequest  # noqa: Y015
+
+@_typing.final
+class ForecastValue(_message.Message):
+    """A value of one period, past or forecast."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    LOWER_80_FIELD_NUMBER: _builtins.int
+    UPPER_80_FIELD_NUMBER: _builtins.int
+    LOWER_95_FIELD_NUMBER: _builtins.int
+    UPPER_95_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The period's first day, an ISO date."""
+    end_date: _builtins.str
+    """The period's last day, an ISO date."""
+    value: _builtins.str
+    """The value: an amount in `currency_code` rounded to its minor unit, or
+    units (a decimal, since a forecast of units need not be whole).
+    """
+    lower_80: _builtins.str
+    """The 80% prediction interval's bounds (forecast periods only)."""
+    upper_80: _builtins.str
+    """See `lower_80`."""
+    lower_95: _builtins.str
+    """The 95% prediction interval's bounds (forecast periods only)."""
+    upper_95: _builtins.str
+    """See `lower_95`."""
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        value: _builtins.str = ...,
+        lower_80: _builtins.str = ...,
+        upper_80: _builtins.str = ...,
+        lower_95: _builtins.str = ...,
+        upper_95: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "lower_80", b"lower_80", "lower_95", b"lower_95", "start_date", b"start_date", "upper_80", b"upper_80", "upper_95", b"upper_95", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForecastValue: _TypeAlias = ForecastValue  # noqa: Y015
+
+@_typing.final
+class ForecastBacktest(_message.Message):
+    """How the model did on the history's last periods, each forecast one period
+    ahead by a fit on the periods before it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGINS_FIELD_NUMBER: _builtins.int
+    BASELINE_FIELD_NUMBER: _builtins.int
+    MODEL_SMAPE_FIELD_NUMBER: _builtins.int
+    MODEL_MASE_FIELD_NUMBER: _builtins.int
+    BASELINE_SMAPE_FIELD_NUMBER: _builtins.int
+    BASELINE_MASE_FIELD_NUMBER: _builtins.int
+    BEATS_BASELINE_FIELD_NUMBER: _builtins.int
+    origins: _builtins.int
+    """Periods tested."""
+    baseline: _builtins.str
+    """The baseline: SEASONAL_NAIVE, or NAIVE (the period before) when the
+    history is shorter than a season before the first origin.
+    """
+    model_smape: _builtins.float
+    """The model's symmetric mean absolute percentage error, 0 to 200;
+    unset when undefined.
+    """
+    model_mase: _builtins.float
+    """The model's mean absolute scaled error (below 1: better than the
+    baseline over the whole history); unset when undefined.
+    """
+    baseline_smape: _builtins.float
+    """The baseline's sMAPE."""
+    baseline_mase: _builtins.float
+    """The baseline's MASE."""
+    beats_baseline: _builtins.bool
+    """Whether the model's MASE is below the baseline's."""
+    def __init__(
+        self,
+        *,
+        origins: _builtins.int = ...,
+        baseline: _builtins.str = ...,
+        model_smape: _builtins.float | None = ...,
+        model_mase: _builtins.float | None = ...,
+        baseline_smape: _builtins.float | None = ...,
+        baseline_mase: _builtins.float | None = ...,
+        beats_baseline: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_baseline_mase", b"_baseline_mase", "_baseline_smape", b"_baseline_smape", "_model_mase", b"_model_mase", "_model_smape", b"_model_smape", "baseline_mase", b"baseline_mase", "baseline_smape", b"baseline_smape", "model_mase", b"model_mase", "model_smape", b"model_smape"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_baseline_mase", b"_baseline_mase", "_baseline_smape", b"_baseline_smape", "_model_mase", b"_model_mase", "_model_smape", b"_model_smape", "baseline", b"baseline", "baseline_mase", b"baseline_mase", "baseline_smape", b"baseline_smape", "beats_baseline", b"beats_baseline", "model_mase", b"model_mase", "model_smape", b"model_smape", "origins", b"origins"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__baseline_mase: _TypeAlias = _typing.Literal["baseline_mase"]  # noqa: Y015
+    _WhichOneofArgType__baseline_mase: _TypeAlias = _typing.Literal["_baseline_mase", b"_baseline_mase"]  # noqa: Y015
+    _WhichOneofReturnType__baseline_smape: _TypeAlias = _typing.Literal["baseline_smape"]  # noqa: Y015
+    _WhichOneofArgType__baseline_smape: _TypeAlias = _typing.Literal["_baseline_smape", b"_baseline_smape"]  # noqa: Y015
+    _WhichOneofReturnType__model_mase: _TypeAlias = _typing.Literal["model_mase"]  # noqa: Y015
+    _WhichOneofArgType__model_mase: _TypeAlias = _typing.Literal["_model_mase", b"_model_mase"]  # noqa: Y015
+    _WhichOneofReturnType__model_smape: _TypeAlias = _typing.Literal["model_smape"]  # noqa: Y015
+    _WhichOneofArgType__model_smape: _TypeAlias = _typing.Literal["_model_smape", b"_model_smape"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__baseline_mase) -> _WhichOneofReturnType__baseline_mase | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__baseline_smape) -> _WhichOneofReturnType__baseline_smape | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__model_mase) -> _WhichOneofReturnType__model_mase | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__model_smape) -> _WhichOneofReturnType__model_smape | None: ...
+
+Global___ForecastBacktest: _TypeAlias = ForecastBacktest  # noqa: Y015
+
+@_typing.final
+class GetSalesForecastResponse(_message.Message):
+    """The response of GetSalesForecast."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METHOD_FIELD_NUMBER: _builtins.int
+    MEASURE_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    SEASON_LENGTH_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    FORECAST_FIELD_NUMBER: _builtins.int
+    BACKTEST_FIELD_NUMBER: _builtins.int
+    method: _builtins.str
+    """The model used: HOLT_WINTERS, DAMPED_TREND or SEASONAL_NAIVE."""
+    measure: Global___ForecastMeasure.ValueType
+    """What was forecast."""
+    currency_code: _builtins.str
+    """The currency of the values (REVENUE)."""
+    time_zone: _builtins.str
+    """The time zone of the periods."""
+    period: Global___CalendarPeriod.ValueType
+    """The period."""
+    season_length: _builtins.int
+    """The season used, in periods."""
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___ForecastValue]:
+        """The history fitted, oldest first."""
+
+    @_builtins.property
+    def forecast(self) -> _containers.RepeatedCompositeFieldContainer[Global___ForecastValue]:
+        """The forecast, the next period first, with its intervals."""
+
+    @_builtins.property
+    def backtest(self) -> Global___ForecastBacktest:
+        """The backtest of the model against the baseline."""
+
+    def __init__(
+        self,
+        *,
+        method: _builtins.str = ...,
+        measure: Global___ForecastMeasure.ValueType = ...,
+        currency_code: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        period: Global___CalendarPeriod.ValueType = ...,
+        season_length: _builtins.int = ...,
+        history: _abc.Iterable[Global___ForecastValue] | None = ...,
+        forecast: _abc.Iterable[Global___ForecastValue] | None = ...,
+        backtest: Global___ForecastBacktest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["backtest", b"backtest"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backtest", b"backtest", "currency_code", b"currency_code", "forecast", b"forecast", "history", b"history", "measure", b"measure", "method", b"method", "period", b"period", "season_length", b"season_length", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSalesForecastResponse: _TypeAlias = GetSalesForecastResponse  # noqa: Y015

@@ -100,6 +100,11 @@ class AnalyticsServiceStub:
                 request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelResponse.FromString,
                 _registered_method=True)
+        self.GetSalesForecast = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/GetSalesForecast',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -243,6 +248,29 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSalesForecast(self, request, context):
+        """Forecasts revenue in one currency (or units of a product) for the next
+        `horizon` calendar periods from the whole periods before, read from the
+        rollups like GetSalesTrends. The model is statsmodels exponential
+        smoothing: Holt-Winters (additive trend and season) with at least two
+        seasons of history, otherwise a damped trend or seasonal-naive, whichever
+        did better in the backtest; `method` names the one used. Each point has
+        80% and 95% prediction intervals, and a rolling-origin backtest over the
+        last periods gives the model's sMAPE and MASE next to the baseline's
+        (seasonal-naive), so a reader can see whether the model beats it.
+
+        Returns INVALID_ARGUMENT for a bad `end_date`, time zone, period, basis
+        or filter, a missing or unknown `currency_code`, a `horizon` outside
+        1..60 or beyond twice the history, `history_periods` outside 0..1000,
+        `season_length` outside 0..53, or UNITS without a `product_id`. Returns
+        FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
+        of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
+        fitting worker died: retry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -285,6 +313,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetConversionFunnel,
                     request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelResponse.SerializeToString,
+            ),
+            'GetSalesForecast': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSalesForecast,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -529,6 +562,33 @@ class AnalyticsService:
             '/erp.sales.v1.AnalyticsService/GetConversionFunnel',
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetConversionFunnelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSalesForecast(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/GetSalesForecast',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.FromString,
             options,
             channel_credentials,
             insecure,

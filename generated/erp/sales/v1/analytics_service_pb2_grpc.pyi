@@ -139,6 +139,25 @@ class AnalyticsServiceStub:
     Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
     cohort of more than 20000 quotes (choose a shorter range).
     """
+    GetSalesForecast: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.GetSalesForecastRequest, _analytics_service_pb2.GetSalesForecastResponse]
+    """Forecasts revenue in one currency (or units of a product) for the next
+    `horizon` calendar periods from the whole periods before, read from the
+    rollups like GetSalesTrends. The model is statsmodels exponential
+    smoothing: Holt-Winters (additive trend and season) with at least two
+    seasons of history, otherwise a damped trend or seasonal-naive, whichever
+    did better in the backtest; `method` names the one used. Each point has
+    80% and 95% prediction intervals, and a rolling-origin backtest over the
+    last periods gives the model's sMAPE and MASE next to the baseline's
+    (seasonal-naive), so a reader can see whether the model beats it.
+
+    Returns INVALID_ARGUMENT for a bad `end_date`, time zone, period, basis
+    or filter, a missing or unknown `currency_code`, a `horizon` outside
+    1..60 or beyond twice the history, `history_periods` outside 0..1000,
+    `season_length` outside 0..53, or UNITS without a `product_id`. Returns
+    FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
+    of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
+    fitting worker died: retry.
+    """
 
 @_typing.type_check_only
 class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
@@ -250,6 +269,25 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
 
     Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
     cohort of more than 20000 quotes (choose a shorter range).
+    """
+    GetSalesForecast: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.GetSalesForecastRequest, _analytics_service_pb2.GetSalesForecastResponse]  # type: ignore[assignment]
+    """Forecasts revenue in one currency (or units of a product) for the next
+    `horizon` calendar periods from the whole periods before, read from the
+    rollups like GetSalesTrends. The model is statsmodels exponential
+    smoothing: Holt-Winters (additive trend and season) with at least two
+    seasons of history, otherwise a damped trend or seasonal-naive, whichever
+    did better in the backtest; `method` names the one used. Each point has
+    80% and 95% prediction intervals, and a rolling-origin backtest over the
+    last periods gives the model's sMAPE and MASE next to the baseline's
+    (seasonal-naive), so a reader can see whether the model beats it.
+
+    Returns INVALID_ARGUMENT for a bad `end_date`, time zone, period, basis
+    or filter, a missing or unknown `currency_code`, a `horizon` outside
+    1..60 or beyond twice the history, `history_periods` outside 0..1000,
+    `season_length` outside 0..53, or UNITS without a `product_id`. Returns
+    FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
+    of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
+    fitting worker died: retry.
     """
 
 class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -407,6 +445,31 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
         cohort of more than 20000 quotes (choose a shorter range).
+        """
+
+    @_abc_1.abstractmethod
+    def GetSalesForecast(
+        self,
+        request: _analytics_service_pb2.GetSalesForecastRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.GetSalesForecastResponse, _abc.Awaitable[_analytics_service_pb2.GetSalesForecastResponse]]:
+        """Forecasts revenue in one currency (or units of a product) for the next
+        `horizon` calendar periods from the whole periods before, read from the
+        rollups like GetSalesTrends. The model is statsmodels exponential
+        smoothing: Holt-Winters (additive trend and season) with at least two
+        seasons of history, otherwise a damped trend or seasonal-naive, whichever
+        did better in the backtest; `method` names the one used. Each point has
+        80% and 95% prediction intervals, and a rolling-origin backtest over the
+        last periods gives the model's sMAPE and MASE next to the baseline's
+        (seasonal-naive), so a reader can see whether the model beats it.
+
+        Returns INVALID_ARGUMENT for a bad `end_date`, time zone, period, basis
+        or filter, a missing or unknown `currency_code`, a `horizon` outside
+        1..60 or beyond twice the history, `history_periods` outside 0..1000,
+        `season_length` outside 0..53, or UNITS without a `product_id`. Returns
+        FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
+        of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
+        fitting worker died: retry.
         """
 
 def add_AnalyticsServiceServicer_to_server(servicer: AnalyticsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
