@@ -101,7 +101,8 @@ class ReportServiceServicer:
         Returns INVALID_ARGUMENT for an unknown report, an unspecified format, a
         bad filter or date range, and for a resume token that was not issued to
         this caller for this same report, filter, range and format, or was
-        altered.
+        altered. Returns RESOURCE_EXHAUSTED (reason CONCURRENCY_LIMIT, with a
+        RetryInfo) when the server already runs as many exports as it allows.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -68,7 +68,8 @@ class ReportServiceStub:
     Returns INVALID_ARGUMENT for an unknown report, an unspecified format, a
     bad filter or date range, and for a resume token that was not issued to
     this caller for this same report, filter, range and format, or was
-    altered.
+    altered. Returns RESOURCE_EXHAUSTED (reason CONCURRENCY_LIMIT, with a
+    RetryInfo) when the server already runs as many exports as it allows.
     """
 
 @_typing.type_check_only
@@ -111,7 +112,8 @@ class ReportServiceAsyncStub(ReportServiceStub):
     Returns INVALID_ARGUMENT for an unknown report, an unspecified format, a
     bad filter or date range, and for a resume token that was not issued to
     this caller for this same report, filter, range and format, or was
-    altered.
+    altered. Returns RESOURCE_EXHAUSTED (reason CONCURRENCY_LIMIT, with a
+    RetryInfo) when the server already runs as many exports as it allows.
     """
 
 class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -163,7 +165,8 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         Returns INVALID_ARGUMENT for an unknown report, an unspecified format, a
         bad filter or date range, and for a resume token that was not issued to
         this caller for this same report, filter, range and format, or was
-        altered.
+        altered. Returns RESOURCE_EXHAUSTED (reason CONCURRENCY_LIMIT, with a
+        RetryInfo) when the server already runs as many exports as it allows.
         """
 
 def add_ReportServiceServicer_to_server(servicer: ReportServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
