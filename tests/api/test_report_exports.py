@@ -250,13 +250,17 @@ async def test_resuming_after_rows_before_the_cut_changed_is_failed_precondition
                                   {"$set": {"reference": first["reference"]}})
 
 
-async def test_a_rep_exports_only_their_own_rows(reporting: Reporting, book: Book) -> None:
+async def test_a_rep_exports_only_their_own_rows_and_a_manager_their_teams(
+        reporting: Reporting, book: Book) -> None:
     rows = csv_rows((await export(reporting.reports, request("order_lines"), book.rep1)).data)
     mine = [o for o in book.orders if o.owner_id == "rep-1"]
     assert {r["owner_id"] for r in rows} == {"rep-1"}
     assert len(rows) == sum(len(o.lines) for o in mine)
     payments = csv_rows((await export(reporting.reports, request("payments"), book.rep2)).data)
     assert {r["owner_id"] for r in payments} <= {"rep-2"}
+    manager = reporting.token("manager-a", Role.SALES_MANAGER, "team-a")
+    team = csv_rows((await export(reporting.reports, request("payments"), manager)).data)
+    assert len(team) == len(book.payments) and {r["team_id"] for r in team} == {"team-a"}
 
 
 @pytest.mark.parametrize(("req", "field"), [
