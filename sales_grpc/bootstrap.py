@@ -44,6 +44,7 @@ from .services.quotes import QuoteService
 from .services.receivables import InvoiceScope, Receivables
 from .services.report_exports import ReportExports
 from .services.rollup_rebuild import RollupMaintenance
+from .store.answer_cache import AnswerCache
 from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
 from .store.funnel_sources import FunnelSources
@@ -109,16 +110,18 @@ class AnalyticsParts:
     forecaster: Forecaster
 
 
-def build_analytics(settings: Settings, mongo: Mongo) -> AnalyticsParts:
+def build_analytics(settings: Settings, mongo: Mongo, redis: aioredis.Redis) -> AnalyticsParts:
     rollups, sources = RollupStore(mongo), RevenueSources(mongo)
     queue, gate = ProjectionQueue(mongo), ProjectorGate(mongo)
     forecaster = Forecaster()
+    answers = AnswerCache(redis, f"{settings.database_name}:analytics")
     return AnalyticsParts(
         AnalyticsService(rollups, OpenWork(mongo), cohorts=FunnelSources(mongo),
-                         forecaster=forecaster),
+                         forecaster=forecaster, answers=answers),
         Projector(mongo, queue, gate, rollups, sources, revenue_fact,
-                  poll_seconds=settings.analytics_poll_seconds),
-        RollupMaintenance(gate, queue, rollups, sources, revenue_fact), forecaster)
+                  poll_seconds=settings.analytics_poll_seconds, changed=answers.bump),
+        RollupMaintenance(gate, queue, rollups, sources, revenue_fact, changed=answers.bump),
+        forecaster)
 
 
 @dataclass
@@ -223,6 +226,6 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         mail=mail,
         documents=documents,
         pdf=pdf,
-        analytics=build_analytics(settings, mongo),
+        analytics=build_analytics(settings, mongo, redis),
         reports=ReportExports(ReportRows(mongo), writer_for, ResumeTokens(settings.secret_key)),
     )

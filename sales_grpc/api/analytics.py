@@ -1,8 +1,13 @@
-"""AnalyticsService servicer: decode, call the use case, encode."""
+"""AnalyticsService servicer: decode, call the use case, encode; every answer through the
+service's brief cache (keyed by the method, the request's bytes and the caller's scope)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import grpc
+from google.protobuf.message import Message
 
 from erp.sales.v1 import analytics_service_pb2 as pb
 from erp.sales.v1 import analytics_service_pb2_grpc as pb_grpc
@@ -26,53 +31,90 @@ from .converters.analytics_figures import (
 from .converters.analytics_forecast import forecast_in, forecast_out
 
 Context = grpc.aio.ServicerContext[object, object]
+R = TypeVar("R", bound=Message)
 
 
 class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
     def __init__(self, analytics: AnalyticsService) -> None:
         self._analytics = analytics
 
+    async def _cached(self, request: Message, kind: type[R],
+                      answer: Callable[[], Awaitable[R]]) -> R:
+        async def fresh() -> bytes:
+            return (await answer()).SerializeToString(deterministic=True)
+
+        question = [request.DESCRIPTOR.full_name.encode(),
+                    request.SerializeToString(deterministic=True)]
+        return kind.FromString(await self._analytics.remembered(caller(), question, fresh))
+
     async def GetRevenue(self, request: pb.GetRevenueRequest, context: Context
                          ) -> pb.GetRevenueResponse:
-        report = await self._analytics.revenue(caller(), revenue_query_in(request))
-        return revenue_out(report)
+        query = revenue_query_in(request)
+
+        async def answer() -> pb.GetRevenueResponse:
+            return revenue_out(await self._analytics.revenue(caller(), query))
+        return await self._cached(request, pb.GetRevenueResponse, answer)
 
     async def GetSalesDashboard(self, request: pb.GetSalesDashboardRequest, context: Context
                                 ) -> pb.GetSalesDashboardResponse:
-        return dashboard_out(await self._analytics.dashboard(caller(), request.time_zone))
+        async def answer() -> pb.GetSalesDashboardResponse:
+            return dashboard_out(await self._analytics.dashboard(caller(), request.time_zone))
+        return await self._cached(request, pb.GetSalesDashboardResponse, answer)
 
     async def GetSalesTrends(self, request: pb.GetSalesTrendsRequest, context: Context
                              ) -> pb.GetSalesTrendsResponse:
         query, window = trends_in(request)
-        return trends_out(await self._analytics.trends(caller(), query, window))
+
+        async def answer() -> pb.GetSalesTrendsResponse:
+            return trends_out(await self._analytics.trends(caller(), query, window))
+        return await self._cached(request, pb.GetSalesTrendsResponse, answer)
 
     async def GetSalesPerformance(self, request: pb.GetSalesPerformanceRequest,
                                   context: Context) -> pb.GetSalesPerformanceResponse:
         query = query_in(request, basis=Basis.BOOKINGS)
-        return performance_out(*await self._analytics.performance(caller(), query))
+
+        async def answer() -> pb.GetSalesPerformanceResponse:
+            return performance_out(*await self._analytics.performance(caller(), query))
+        return await self._cached(request, pb.GetSalesPerformanceResponse, answer)
 
     async def ListTopCustomers(self, request: pb.ListTopCustomersRequest, context: Context
                                ) -> pb.ListTopCustomersResponse:
         query, limit = limit_in(request)
-        return top_customers_out(query.basis,
-                                 await self._analytics.top_customers(caller(), query, limit))
+
+        async def answer() -> pb.ListTopCustomersResponse:
+            return top_customers_out(query.basis, await self._analytics.top_customers(
+                caller(), query, limit))
+        return await self._cached(request, pb.ListTopCustomersResponse, answer)
 
     async def ListTopProducts(self, request: pb.ListTopProductsRequest, context: Context
                               ) -> pb.ListTopProductsResponse:
         query, limit, by_units = ranking_in(request)
-        return top_products_out(by_units, await self._analytics.top_products(
-            caller(), query, limit, by_units))
+
+        async def answer() -> pb.ListTopProductsResponse:
+            return top_products_out(by_units, await self._analytics.top_products(
+                caller(), query, limit, by_units))
+        return await self._cached(request, pb.ListTopProductsResponse, answer)
 
     async def GetKpis(self, request: pb.GetKpisRequest, context: Context) -> pb.GetKpisResponse:
-        return kpis_out(await self._analytics.kpis(caller(), query_in(request,
-                                                                       basis=Basis.BOOKINGS)))
+        query = query_in(request, basis=Basis.BOOKINGS)
+
+        async def answer() -> pb.GetKpisResponse:
+            return kpis_out(await self._analytics.kpis(caller(), query))
+        return await self._cached(request, pb.GetKpisResponse, answer)
 
     async def GetConversionFunnel(self, request: pb.GetConversionFunnelRequest,
                                   context: Context) -> pb.GetConversionFunnelResponse:
         query = query_in(request, basis=Basis.BOOKINGS, customer_id=request.customer_id)
-        size, stages = await self._analytics.funnel(caller(), query)
-        return funnel_out(query.zone_name, size, stages)
+
+        async def answer() -> pb.GetConversionFunnelResponse:
+            size, stages = await self._analytics.funnel(caller(), query)
+            return funnel_out(query.zone_name, size, stages)
+        return await self._cached(request, pb.GetConversionFunnelResponse, answer)
 
     async def GetSalesForecast(self, request: pb.GetSalesForecastRequest, context: Context
                                ) -> pb.GetSalesForecastResponse:
-        return forecast_out(*await self._analytics.forecast(caller(), forecast_in(request)))
+        ask = forecast_in(request)
+
+        async def answer() -> pb.GetSalesForecastResponse:
+            return forecast_out(*await self._analytics.forecast(caller(), ask))
+        return await self._cached(request, pb.GetSalesForecastResponse, answer)

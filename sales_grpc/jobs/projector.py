@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from pymongo.errors import PyMongoError
@@ -30,7 +30,8 @@ class Projector:
     def __init__(self, transactions: Transactions, queue: Projections, gate: Gate,
                  rollups: Rollups, sources: Sources, read_fact: FactReader, *,
                  poll_seconds: float = 1.0, batch: int = 200,
-                 clock: Callable[[], datetime] = system_now) -> None:
+                 clock: Callable[[], datetime] = system_now,
+                 changed: Callable[[], Awaitable[None]] | None = None) -> None:
         self._transactions = transactions
         self._queue = queue
         self._gate = gate
@@ -41,6 +42,7 @@ class Projector:
         self._batch = batch
         self._clock = clock
         self._stopped = asyncio.Event()
+        self._changed = changed  # told after each pass that applied events (cached answers)
 
     async def project_pending(self) -> int:
         """Projects one batch; returns how many events this pass claimed."""
@@ -72,7 +74,10 @@ class Projector:
             await self._rollups.apply(increments(parts), session)
             return len(claimed)
 
-        return await self._transactions.run_transaction(work)
+        claimed = await self._transactions.run_transaction(work)
+        if claimed and self._changed is not None:
+            await self._changed()
+        return claimed
 
     async def run(self) -> None:
         """Projects until `stop()`; a full batch is followed at once by the next."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
 from ..domain.access import Principal, scope_of
@@ -23,7 +23,7 @@ from ..domain.analytics import (
 )
 from ..domain.errors import InvalidArgument, shown
 from ..domain.rollups import Basis, Bucket
-from .analytics_ports import ForecastPort, FunnelReader, OpenWorkReader, Rollups
+from .analytics_ports import Answers, ForecastPort, FunnelReader, OpenWorkReader, Rollups
 from .clock import now as system_now
 from .sales_figures import SalesFigures
 
@@ -38,12 +38,31 @@ class AnalyticsService(SalesFigures):
     def __init__(self, rollups: Rollups, open_work: OpenWorkReader,
                  clock: Callable[[], datetime] = system_now,
                  cohorts: FunnelReader | None = None,
-                 forecaster: ForecastPort | None = None) -> None:
+                 forecaster: ForecastPort | None = None,
+                 answers: Answers | None = None) -> None:
         self._rollups = rollups
         self._open = open_work
         self._clock = clock
         self._cohorts = cohorts
         self._forecaster = forecaster
+        self._answers = answers
+
+    async def remembered(self, principal: Principal, question: list[bytes],
+                         answer: Callable[[], Awaitable[bytes]]) -> bytes:
+        """A recent answer to the same question in the same scope, on the same UTC day and
+        rollups version, or `answer()` remembered for the next caller."""
+        version = None if self._answers is None else await self._answers.version()
+        if self._answers is None or version is None:
+            return await answer()
+        scope = scope_of(principal)
+        key = [*question, repr((scope.owner_id, scope.team_id)).encode(),
+               self._clock().date().isoformat().encode(), version.encode()]
+        found = await self._answers.get(key)
+        if found is not None:
+            return found
+        fresh = await answer()
+        await self._answers.put(key, fresh)
+        return fresh
 
     async def revenue(self, principal: Principal, query: RevenueQuery) -> RevenueReport:
         covers = query.covers

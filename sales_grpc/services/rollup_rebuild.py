@@ -11,7 +11,7 @@ repairs them, since it depends on nothing but the documents and the outbox.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,13 +47,15 @@ class RebuildReport:
 
 class RollupMaintenance:
     def __init__(self, gate: Gate, queue: Projections, rollups: Rollups, sources: Sources,
-                 read_fact: FactReader, clock: Callable[[], datetime] = system_now) -> None:
+                 read_fact: FactReader, clock: Callable[[], datetime] = system_now,
+                 changed: Callable[[], Awaitable[None]] | None = None) -> None:
         self._gate = gate
         self._queue = queue
         self._rollups = rollups
         self._sources = sources
         self._read_fact = read_fact
         self._clock = clock
+        self._changed = changed
 
     async def rebuild(self) -> RebuildReport:
         await self._gate.pause(self._clock(), PAUSE_LEASE)
@@ -65,6 +67,8 @@ class RollupMaintenance:
             await self._queue.mark(counted, self._clock())
         finally:
             await self._gate.resume()
+        if self._changed is not None:
+            await self._changed()
         return RebuildReport(len(rows), len(counted))
 
     async def check(self) -> list[RollupDifference]:
