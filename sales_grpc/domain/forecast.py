@@ -6,7 +6,8 @@ floats, since a forecast is a statistical estimate and not money: only the round
 follows the currency's rules.
 
 Methods, by how much history there is (n points, a season of m periods):
-- HOLT_WINTERS: ETS(A,A,A), additive errors, trend and season, when n >= 2m (m >= 2).
+- HOLT_WINTERS: ETS(A,A,A), additive errors, trend and season, when n >= 2m (m >= 2); the
+  backtest refits it from a season and a half of history on (see _ets).
 - DAMPED_TREND: ETS(A,Ad,N), Holt's damped trend without a season, when n is shorter.
 - SEASONAL_NAIVE: each period repeats the one a season before; when at least one season and a
   point are known but not two seasons, it competes with DAMPED_TREND in the backtest and the
@@ -147,7 +148,10 @@ def _candidates(n: int, m: int) -> list[str]:
 
 
 def _min_train(method: str, m: int) -> int:
-    return {HOLT_WINTERS: 2 * m, SEASONAL_NAIVE: m + 1}.get(method, MIN_POINTS)
+    """The shortest history the backtest fits `method` to: Holt-Winters from a season and a
+    half (see _ets), so two seasons of history leave origins to test it at."""
+    return {HOLT_WINTERS: max(m + (m + 1) // 2, MIN_POINTS),
+            SEASONAL_NAIVE: m + 1}.get(method, MIN_POINTS)
 
 
 def _predict(method: str, y: np.ndarray, m: int, h: int
@@ -173,15 +177,36 @@ def _ets(method: str, y: np.ndarray, m: int):  # type: ignore[no-untyped-def]
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     seasonal = method == HOLT_WINTERS
+    # The heuristic start fits in a tenth of the time of estimating every initial state, and
+    # gave the better intervals here; statsmodels computes it from 10 points and two seasons.
+    # Shorter, a Holt-Winters model (only ever a backtest's, at an earlier origin) starts
+    # from a regression of the history on a line and the season, and a damped trend
+    # estimates its start.
+    start: dict[str, object] = {"initialization_method": "heuristic"}
+    if seasonal and len(y) < max(2 * m, 10):
+        level, trend, season = _regression_start(y, m)
+        start = {"initialization_method": "known", "initial_level": level,
+                 "initial_trend": trend, "initial_seasonal": season}
+    elif len(y) < 10:
+        start = {"initialization_method": "estimated"}
     model = ETSModel(
         pd.Series(y), error="add", trend="add", damped_trend=not seasonal,
         seasonal="add" if seasonal else None, seasonal_periods=m if seasonal else None,
-        # The heuristic start (statsmodels needs 10 points for it) fits in a tenth of the
-        # time of estimating every initial state, and gave the better intervals here.
-        initialization_method="heuristic" if len(y) >= 10 else "estimated")
+        **start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence notes on short or flat series
         return model.fit(disp=False)
+
+
+def _regression_start(y: np.ndarray, m: int) -> tuple[float, float, np.ndarray]:
+    """The level before the first point, the trend, and the season (first point's first),
+    from least squares of y on time and a dummy per season."""
+    t = np.arange(len(y))
+    columns = np.column_stack([t, *((t % m == j).astype(float) for j in range(m))])
+    coefficients = np.linalg.lstsq(columns, y, rcond=None)[0]
+    trend, intercepts = float(coefficients[0]), coefficients[1:]
+    level = float(np.mean(intercepts))
+    return level - trend, trend, intercepts - level
 
 
 def _smape(actual: np.ndarray, predicted: np.ndarray) -> float | None:

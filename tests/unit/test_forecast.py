@@ -63,6 +63,16 @@ def test_the_95_percent_interval_holds_most_of_the_held_out_months(three_years: 
     assert inside >= 10, f"only {inside} of 12 held-out months inside the 95% interval"
 
 
+def test_two_seasons_of_history_are_backtested_at_six_earlier_origins_too():
+    result = forecast(SERIES[:24], 12, 12, "USD")
+    assert result.method == HOLT_WINTERS
+    assert result.backtest.origins == 6
+    assert result.backtest.beats_naive
+    inside = sum(p.lower95 <= actual <= p.upper95
+                 for p, actual in zip(result.points, SERIES[24:36], strict=True))
+    assert inside >= 10
+
+
 def test_the_80_percent_interval_lies_inside_the_95_percent_one(three_years: ForecastResult):
     for p in three_years.points:
         assert p.lower95 <= p.lower80 < p.value < p.upper80 <= p.upper95
