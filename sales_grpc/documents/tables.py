@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -61,6 +62,9 @@ class CsvWriter:
     def row(self, values: Sequence[object]) -> bytes:
         return self._line([text_of(v) for v in values])
 
+    def seal(self) -> None:
+        pass
+
     def finish(self) -> Iterator[bytes]:
         return iter(())
 
@@ -97,6 +101,9 @@ class JsonLinesWriter:
         parts = [k + _json_value(v) for k, v in zip(self._keys, values, strict=True)]
         return ("".join(parts) + "}\n").encode()
 
+    def seal(self) -> None:
+        pass
+
     def finish(self) -> Iterator[bytes]:
         return iter(())
 
@@ -109,10 +116,12 @@ class XlsxWriter:
 
     def __init__(self, columns: Sequence[Column]) -> None:
         self._columns = list(columns)
-        fd, self._path = tempfile.mkstemp(suffix=".xlsx")
-        os.close(fd)
+        # A directory of its own for the row data and the workbook, removed whole by close():
+        # an export cancelled before the workbook is written leaves nothing behind.
+        self._dir = tempfile.mkdtemp(prefix="sales-export-")
+        self._path = os.path.join(self._dir, "report.xlsx")
         self._book = xlsxwriter.Workbook(self._path, {
-            "constant_memory": True, "tmpdir": tempfile.gettempdir(),
+            "constant_memory": True, "tmpdir": self._dir,
             "default_date_format": "yyyy-mm-dd", "remove_timezone": True})
         self._book.set_properties({"created": _XLSX_CREATED.replace(tzinfo=None)})
         self._sheet = self._book.add_worksheet("report")
@@ -141,15 +150,18 @@ class XlsxWriter:
                 self._sheet.write_string(self._row, col, text_of(value))
         return b""
 
-    def finish(self) -> Iterator[bytes]:
+    def seal(self) -> None:
+        """Writes the workbook's zip: seconds of work for a million rows, which the export
+        runs in a thread so the event loop keeps serving."""
         self._book.close()
+
+    def finish(self) -> Iterator[bytes]:
         with open(self._path, "rb") as file:
             while block := file.read(BLOCK_BYTES):
                 yield block
 
     def close(self) -> None:
-        if os.path.exists(self._path):
-            os.unlink(self._path)
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def writer_for(fmt: ExportFormat, columns: Sequence[Column], byte_order_mark: bool

@@ -11,6 +11,7 @@ rows before the cut once more, on the server, without sending them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 from collections import deque
@@ -49,6 +50,7 @@ class TableWriter(Protocol):
 
     def begin(self) -> bytes: ...
     def row(self, values: Sequence[object]) -> bytes: ...
+    def seal(self) -> None: ...  # blocking work after the last row; run in a thread
     def finish(self) -> Iterator[bytes]: ...
     def close(self) -> None: ...
 
@@ -209,6 +211,7 @@ class ReportExports:
                 ends.append((written, count, row_key))
                 while len(pending) >= self._chunk:
                     yield chunk(self._chunk)
+        await asyncio.to_thread(writer.seal)
         for block in writer.finish():
             pending += block
             while len(pending) >= self._chunk:

@@ -7,8 +7,9 @@ import io
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
-from sales_grpc.documents.tables import CsvWriter, JsonLinesWriter, text_of
+from sales_grpc.documents.tables import CsvWriter, JsonLinesWriter, XlsxWriter, text_of
 from sales_grpc.domain.reports import Column, ColumnType
 
 COLUMNS = [Column("text", ColumnType.STRING), Column("amount", ColumnType.DECIMAL),
@@ -49,3 +50,17 @@ def test_json_lines_keep_numbers_exact_as_strings_and_text_unescaped() -> None:
 def test_a_utc_time_round_trips_through_its_text() -> None:
     moment = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
     assert datetime.fromisoformat(text_of(moment)) == moment
+
+
+def test_an_xlsx_closed_before_or_after_its_bytes_leaves_no_temporary_files() -> None:
+    for seal in (False, True):
+        writer = XlsxWriter(COLUMNS)
+        writer.begin()
+        writer.row(ROW)
+        folder = Path(writer._dir)
+        assert any(folder.iterdir())
+        if seal:
+            writer.seal()
+            assert b"".join(writer.finish()).startswith(b"PK")
+        writer.close()
+        assert not folder.exists()
