@@ -123,7 +123,8 @@ class _History:
     async def open_books(self) -> None:
         await seed.load(self.app)  # the demo catalog and customers, dated the start
         products, _ = await self.app.products.list_page(size=100)
-        self.products = [(p.id, p.unit_price.amount) for p in products]
+        self.products = [(p.id, p.unit_price.amount) for p in products
+                         if p.unit_price.currency == "USD"]
         await self.restock(6)()
 
     def restock(self, months: float) -> Callable[[], Awaitable[None]]:

@@ -15,6 +15,7 @@ from sales_grpc.bootstrap import App, build
 from sales_grpc.config import Settings
 from sales_grpc.domain.invoices import InvoiceState
 from sales_grpc.domain.mail import MailState
+from sales_grpc.domain.quotes import QuoteState
 from sales_grpc.seed import SEEDER
 from sales_grpc.seed_history import HistoryReport, load_history, month_start
 from sales_grpc.services.clock import moved_to, now
@@ -89,9 +90,11 @@ async def test_paid_invoices_have_payments_that_sum_to_their_total_less_credits(
     assert sum(1 for i in invoices if i.amount_credited) == report.credit_notes
 
 
-async def test_the_quotes_mail_is_failed_unsent(seeded: tuple[App, HistoryReport]):
+async def test_the_mail_of_every_sent_quote_is_failed_unsent(seeded: tuple[App, HistoryReport]):
     app, _ = seeded
     quotes = await everything(lambda t: app.quotes.list_page(SEEDER, size=500, token=t))
-    sent = [q.id for q in quotes if q.state.value != "draft" and q.state.value != "cancelled"]
-    statuses = await app.quotes.deliveries([q for q in quotes if q.id in set(sent)])
-    assert statuses and all(s.state is MailState.FAILED for s in statuses.values())
+    sent = [q for q in quotes if q.state not in (QuoteState.DRAFT, QuoteState.CANCELLED)]
+    statuses = await app.quotes.deliveries(sent)
+    assert sent and set(statuses) == {q.id for q in sent}
+    assert {s.state for s in statuses.values()} == {MailState.FAILED}
+    assert {s.last_error for s in statuses.values()} == {"demo history: not mailed"}
