@@ -47,6 +47,7 @@ from .services.rollup_rebuild import RollupMaintenance
 from .store.answer_cache import AnswerCache
 from .store.cache import DocumentCache
 from .store.customers import CustomerRepository, CustomerStats
+from .store.exchange_rates import ExchangeRates
 from .store.funnel_sources import FunnelSources
 from .store.history import HistoryLog
 from .store.invoices import InvoiceRepository
@@ -117,7 +118,7 @@ def build_analytics(settings: Settings, mongo: Mongo, redis: aioredis.Redis) -> 
     answers = AnswerCache(redis, f"{settings.database_name}:analytics")
     return AnalyticsParts(
         AnalyticsService(rollups, OpenWork(mongo), cohorts=FunnelSources(mongo),
-                         forecaster=forecaster, answers=answers),
+                         forecaster=forecaster, answers=answers, rates=ExchangeRates(mongo)),
         Projector(mongo, queue, gate, rollups, sources, revenue_fact,
                   poll_seconds=settings.analytics_poll_seconds, changed=answers.bump),
         RollupMaintenance(gate, queue, rollups, sources, revenue_fact, changed=answers.bump),

@@ -29,6 +29,7 @@ from .converters.analytics_figures import (
     trends_out,
 )
 from .converters.analytics_forecast import forecast_in, forecast_out
+from .converters.exchange_rates import rate_in, rate_out
 
 Context = grpc.aio.ServicerContext[object, object]
 R = TypeVar("R", bound=Message)
@@ -118,3 +119,22 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         async def answer() -> pb.GetSalesForecastResponse:
             return forecast_out(*await self._analytics.forecast(caller(), ask))
         return await self._cached(request, pb.GetSalesForecastResponse, answer)
+
+    async def SetExchangeRate(self, request: pb.SetExchangeRateRequest, context: Context
+                              ) -> pb.SetExchangeRateResponse:
+        rate = await self._analytics.set_rate(caller(), rate_in(request, caller()))
+        return pb.SetExchangeRateResponse(exchange_rate=rate_out(rate))
+
+    async def ListExchangeRates(self, request: pb.ListExchangeRatesRequest, context: Context
+                                ) -> pb.ListExchangeRatesResponse:
+        rates, token = await self._analytics.list_rates(
+            request.reporting_currency, request.currency_code, request.page_size,
+            request.page_token)
+        return pb.ListExchangeRatesResponse(exchange_rates=[rate_out(r) for r in rates],
+                                            next_page_token=token)
+
+    async def DeleteExchangeRate(self, request: pb.DeleteExchangeRateRequest, context: Context
+                                 ) -> pb.DeleteExchangeRateResponse:
+        await self._analytics.delete_rate(caller(), request.currency_code,
+                                          request.reporting_currency, request.effective_date)
+        return pb.DeleteExchangeRateResponse()

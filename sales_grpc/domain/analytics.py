@@ -8,6 +8,8 @@ from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InvalidArgument, Violations, shown
+from .exchange import Converted
+from .money import MINOR_UNITS
 from .rollups import Basis, Bucket, NotAligned, Tally, cover, day_start, levels_of
 
 # A range may hold at most this many periods (days over ten years is about 3650): an answer
@@ -101,12 +103,14 @@ class RevenueQuery:
     customer_id: str = ""
     product_id: str = ""
     category: str = ""
+    reporting: str = ""  # a currency to convert into, if any
 
     @classmethod
     def parse(cls, start_date: str, end_date: str, time_zone: str, period: Period | None,
               basis: Basis | None, owner_id: str, team_id: str,
               violations: Violations | None = None, customer_id: str = "",
-              product_id: str = "", category: str = "") -> RevenueQuery:
+              product_id: str = "", category: str = "", reporting: str = ""
+              ) -> RevenueQuery:
         """Checks everything, reporting every bad field at once (INVALID_ARGUMENT)."""
         v = violations or Violations()
         first = _day(v, "start_date", start_date)
@@ -120,6 +124,9 @@ class RevenueQuery:
                             ("category", category)):
             if len(value) > MAX_ID:
                 v.add(path, f"must be at most {MAX_ID} characters")
+        if reporting and reporting not in MINOR_UNITS:
+            v.add("reporting_currency", f"{shown(reporting)} is not a supported ISO 4217 "
+                  "currency code")
         period, basis = period or Period.MONTH, basis or Basis.BOOKINGS
         spans: list[tuple[date, date]] | None = []
         if first and last:
@@ -139,7 +146,7 @@ class RevenueQuery:
                 "time_zone", f"{shown(time_zone)} has an offset in {first}..{last} that is "
                 "not a whole quarter hour; revenue cannot be split there exactly") from None
         return cls(first, last, time_zone or "UTC", zone, period, basis, owner_id, team_id,
-                   spans, covers, customer_id, product_id, category)
+                   spans, covers, customer_id, product_id, category, reporting)
 
     @property
     def narrow(self) -> dict[str, str]:
@@ -187,6 +194,8 @@ class RevenueReport:
     query: RevenueQuery
     periods: list[PeriodRevenue]
     totals: Amounts
+    converted: list[Converted] | None = None  # per period, with a reporting currency
+    converted_totals: Converted | None = None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class Move(str, Enum):
     VOID_INVOICE = "void_invoice"
     WRITE_OFF_INVOICE = "write_off_invoice"
     ISSUE_CREDIT_NOTE = "issue_credit_note"
+    MANAGE_EXCHANGE_RATES = "manage_exchange_rates"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ RULES: dict[Move, Grant] = {
                                   "mark invoices uncollectible", BILLING_PERMISSION),
     Move.ISSUE_CREDIT_NOTE: Grant(_PRIVILEGED, "BILLING_NOT_ALLOWED", "issue credit notes",
                                   BILLING_PERMISSION),
+    Move.MANAGE_EXCHANGE_RATES: Grant(_ADMIN, "EXCHANGE_RATES_NOT_ALLOWED",
+                                      "set or delete exchange rates"),
 }
 
 

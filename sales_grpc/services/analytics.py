@@ -23,8 +23,16 @@ from ..domain.analytics import (
 )
 from ..domain.errors import InvalidArgument, shown
 from ..domain.rollups import Basis, Bucket
-from .analytics_ports import Answers, ForecastPort, FunnelReader, OpenWorkReader, Rollups
+from .analytics_ports import (
+    Answers,
+    ForecastPort,
+    FunnelReader,
+    OpenWorkReader,
+    RateStore,
+    Rollups,
+)
 from .clock import now as system_now
+from .exchange_rates import ExchangeRateCases
 from .sales_figures import SalesFigures
 
 DASHBOARD_PERIODS = (Period.DAY, Period.WEEK, Period.MONTH, Period.QUARTER, Period.YEAR)
@@ -34,18 +42,19 @@ def _sum(found: dict[Bucket, Amounts], buckets: list[Bucket]) -> Amounts:
     return summed([found[b] for b in buckets if b in found])
 
 
-class AnalyticsService(SalesFigures):
+class AnalyticsService(SalesFigures, ExchangeRateCases):
     def __init__(self, rollups: Rollups, open_work: OpenWorkReader,
                  clock: Callable[[], datetime] = system_now,
                  cohorts: FunnelReader | None = None,
                  forecaster: ForecastPort | None = None,
-                 answers: Answers | None = None) -> None:
+                 answers: Answers | None = None, rates: RateStore | None = None) -> None:
         self._rollups = rollups
         self._open = open_work
         self._clock = clock
         self._cohorts = cohorts
         self._forecaster = forecaster
         self._answers = answers
+        self._rates = rates
 
     async def remembered(self, principal: Principal, question: list[bytes],
                          answer: Callable[[], Awaitable[bytes]]) -> bytes:
@@ -70,7 +79,8 @@ class AnalyticsService(SalesFigures):
                                          scope_of(principal), query.owner_id, query.team_id)
         spans = [PeriodRevenue(first, last, _sum(found, buckets))
                  for (first, last), buckets in zip(query.spans, covers, strict=True)]
-        return RevenueReport(query, spans, summed([s.amounts for s in spans]))
+        return await self.converted(RevenueReport(query, spans,
+                                                  summed([s.amounts for s in spans])))
 
     async def dashboard(self, principal: Principal, time_zone: str) -> Dashboard:
         zone = zone_of(time_zone)

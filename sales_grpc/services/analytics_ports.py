@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from ..domain.access import Scope
 from ..domain.analytics import Amounts
+from ..domain.exchange import ExchangeRate, RateBook
 from ..domain.forecast import ForecastResult
 from ..domain.funnel import Journey
 from ..domain.revenue_facts import Fact, FactKey
@@ -113,3 +114,15 @@ class Answers(Protocol):
     async def get(self, parts: list[bytes]) -> bytes | None: ...
 
     async def put(self, parts: list[bytes], answer: bytes) -> None: ...
+
+
+class RateStore(Protocol):
+    async def put(self, rate: ExchangeRate) -> None: ...
+
+    async def delete(self, reporting: str, currency: str, day: date) -> bool: ...
+
+    async def page(self, reporting: str, currency: str, size: int, after: str
+                   ) -> tuple[list[ExchangeRate], str]: ...
+
+    async def book(self, reporting: str, currencies: list[str], first: date, last: date
+                   ) -> RateBook: ...

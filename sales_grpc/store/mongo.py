@@ -107,6 +107,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     # A period's rollups are read by bucket level and start (store/rollups.py).
     "analytics_rollups": [IndexModel([("basis", ASCENDING), ("level", ASCENDING),
                                       ("start", ASCENDING)])],
+    # The rate of a pair in effect on a day (store/exchange_rates.py).
+    "exchange_rates": [IndexModel([("reporting", ASCENDING), ("currency", ASCENDING),
+                                   ("day", ASCENDING)])],
     # The delivery workers' claim, and a document's latest mail (store/mail_jobs.py); jobs
     # are kept as the documents' delivery status.
     "mail_jobs": [IndexModel([("state", ASCENDING), ("due_time", ASCENDING)]),

@@ -44,6 +44,7 @@ EXPECTED = {
     Move.VOID_INVOICE: (False, True, True),
     Move.WRITE_OFF_INVOICE: (False, True, True),
     Move.ISSUE_CREDIT_NOTE: (False, True, True),
+    Move.MANAGE_EXCHANGE_RATES: (False, False, True),
 }
 
 

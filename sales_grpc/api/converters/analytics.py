@@ -13,9 +13,11 @@ from ...domain.analytics import (
     RevenueReport,
 )
 from ...domain.errors import Violations
+from ...domain.exchange import Converted
 from ...domain.money import Money, round_to_minor
 from ...domain.rollups import Basis
 from .common import enum_in, enum_names, enum_out, money_out
+from .exchange_rates import converted_out
 
 BASES = enum_names(pb.RevenueBasis.DESCRIPTOR, "REVENUE_BASIS_")
 PERIODS = enum_names(pb.CalendarPeriod.DESCRIPTOR, "CALENDAR_PERIOD_")
@@ -26,7 +28,8 @@ def revenue_query_in(message: pb.GetRevenueRequest) -> RevenueQuery:
     period = enum_in(v, "period", message.period, PERIODS, Period)
     basis = enum_in(v, "basis", message.basis, BASES, Basis)
     return RevenueQuery.parse(message.start_date, message.end_date, message.time_zone, period,
-                              basis, message.owner_id, message.team_id, v)
+                              basis, message.owner_id, message.team_id, v,
+                              reporting=message.reporting_currency)
 
 
 def amounts_out(amounts: Amounts) -> list[pb.CurrencyAmount]:
@@ -40,17 +43,24 @@ def amounts_out(amounts: Amounts) -> list[pb.CurrencyAmount]:
     return out
 
 
-def _period_out(span: PeriodRevenue) -> pb.PeriodRevenue:
+def _period_out(span: PeriodRevenue, converted: Converted | None, reporting: str
+                ) -> pb.PeriodRevenue:
     return pb.PeriodRevenue(start_date=span.first.isoformat(), end_date=span.last.isoformat(),
-                            amounts=amounts_out(span.amounts))
+                            amounts=amounts_out(span.amounts),
+                            converted=converted_out(converted, reporting))
 
 
 def revenue_out(report: RevenueReport) -> pb.GetRevenueResponse:
     q = report.query
+    converted: list[Converted | None] = (list(report.converted) if report.converted
+                                         else [None] * len(report.periods))
     return pb.GetRevenueResponse(
         basis=enum_out(q.basis, BASES), time_zone=q.zone_name,  # type: ignore[arg-type]
         period=enum_out(q.period, PERIODS),  # type: ignore[arg-type]
-        periods=[_period_out(s) for s in report.periods], totals=amounts_out(report.totals))
+        periods=[_period_out(s, c, q.reporting)
+                 for s, c in zip(report.periods, converted, strict=True)],
+        totals=amounts_out(report.totals),
+        converted_totals=converted_out(report.converted_totals, q.reporting))
 
 
 def dashboard_out(d: Dashboard) -> pb.GetSalesDashboardResponse:

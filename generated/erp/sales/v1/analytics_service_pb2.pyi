@@ -268,6 +268,7 @@ class GetRevenueRequest(_message.Message):
     BASIS_FIELD_NUMBER: _builtins.int
     OWNER_ID_FIELD_NUMBER: _builtins.int
     TEAM_ID_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The first day of the range, an ISO date such as `2026-01-01`, in
     `time_zone`. Required.
@@ -291,6 +292,11 @@ class GetRevenueRequest(_message.Message):
     """Only documents of this owner (sales rep), within the caller's scope."""
     team_id: _builtins.str
     """Only documents of this team, within the caller's scope."""
+    reporting_currency: _builtins.str
+    """A currency to also give every period's and the range's revenue in,
+    converted at the exchange rate in effect on the period's last day (see
+    SetExchangeRate); optional.
+    """
     def __init__(
         self,
         *,
@@ -301,14 +307,48 @@ class GetRevenueRequest(_message.Message):
         basis: Global___RevenueBasis.ValueType = ...,
         owner_id: _builtins.str = ...,
         team_id: _builtins.str = ...,
+        reporting_currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "end_date", b"end_date", "owner_id", b"owner_id", "period", b"period", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "end_date", b"end_date", "owner_id", b"owner_id", "period", b"period", "reporting_currency", b"reporting_currency", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetRevenueRequest: _TypeAlias = GetRevenueRequest  # noqa: Y015
+
+@_typing.final
+class ConvertedAmount(_message.Message):
+    """Revenue in several currencies converted into a reporting currency."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    UNCONVERTED_CURRENCIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def amount(self) -> _money_pb2.Money:
+        """The sum of the amounts that had a rate (the reporting currency's own
+        at 1), each converted and rounded half-up to the reporting currency's
+        minor unit before adding.
+        """
+
+    @_builtins.property
+    def unconverted_currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Currencies with revenue but no rate in effect: left out of `amount`."""
+
+    def __init__(
+        self,
+        *,
+        amount: _money_pb2.Money | None = ...,
+        unconverted_currencies: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "unconverted_currencies", b"unconverted_currencies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConvertedAmount: _TypeAlias = ConvertedAmount  # noqa: Y015
 
 @_typing.final
 class PeriodRevenue(_message.Message):
@@ -319,6 +359,7 @@ class PeriodRevenue(_message.Message):
     START_DATE_FIELD_NUMBER: _builtins.int
     END_DATE_FIELD_NUMBER: _builtins.int
     AMOUNTS_FIELD_NUMBER: _builtins.int
+    CONVERTED_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The period's first day in the range, an ISO date."""
     end_date: _builtins.str
@@ -329,16 +370,23 @@ class PeriodRevenue(_message.Message):
         empty when there was none.
         """
 
+    @_builtins.property
+    def converted(self) -> Global___ConvertedAmount:
+        """The period's revenue in the request's `reporting_currency`; unset
+        without one.
+        """
+
     def __init__(
         self,
         *,
         start_date: _builtins.str = ...,
         end_date: _builtins.str = ...,
         amounts: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        converted: Global___ConvertedAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted", b"converted"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amounts", b"amounts", "end_date", b"end_date", "start_date", b"start_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amounts", b"amounts", "converted", b"converted", "end_date", b"end_date", "start_date", b"start_date"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -355,6 +403,7 @@ class GetRevenueResponse(_message.Message):
     PERIOD_FIELD_NUMBER: _builtins.int
     PERIODS_FIELD_NUMBER: _builtins.int
     TOTALS_FIELD_NUMBER: _builtins.int
+    CONVERTED_TOTALS_FIELD_NUMBER: _builtins.int
     basis: Global___RevenueBasis.ValueType
     """The basis the figures are on."""
     time_zone: _builtins.str
@@ -369,6 +418,12 @@ class GetRevenueResponse(_message.Message):
     def totals(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
         """The whole range's revenue, one entry per currency, by currency code."""
 
+    @_builtins.property
+    def converted_totals(self) -> Global___ConvertedAmount:
+        """The sum of the periods' converted amounts and every currency any period
+        left unconverted; unset without a `reporting_currency`.
+        """
+
     def __init__(
         self,
         *,
@@ -377,10 +432,11 @@ class GetRevenueResponse(_message.Message):
         period: Global___CalendarPeriod.ValueType = ...,
         periods: _abc.Iterable[Global___PeriodRevenue] | None = ...,
         totals: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        converted_totals: Global___ConvertedAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted_totals", b"converted_totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "period", b"period", "periods", b"periods", "time_zone", b"time_zone", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "converted_totals", b"converted_totals", "period", b"period", "periods", b"periods", "time_zone", b"time_zone", "totals", b"totals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1700,3 +1756,200 @@ class GetSalesForecastResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSalesForecastResponse: _TypeAlias = GetSalesForecastResponse  # noqa: Y015
+
+@_typing.final
+class ExchangeRate(_message.Message):
+    """A rate: one unit of `currency_code` is worth `rate` units of
+    `reporting_currency` from `effective_date` on, until the pair's next rate.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_DATE_FIELD_NUMBER: _builtins.int
+    RATE_FIELD_NUMBER: _builtins.int
+    UPDATE_ACTOR_FIELD_NUMBER: _builtins.int
+    currency_code: _builtins.str
+    """The currency converted, ISO 4217."""
+    reporting_currency: _builtins.str
+    """The currency converted into, ISO 4217."""
+    effective_date: _builtins.str
+    """The first day the rate applies, an ISO date."""
+    rate: _builtins.str
+    """A positive decimal of at most 12 places, e.g. `1.0842`."""
+    update_actor: _builtins.str
+    """Output only. Who set it."""
+    def __init__(
+        self,
+        *,
+        currency_code: _builtins.str = ...,
+        reporting_currency: _builtins.str = ...,
+        effective_date: _builtins.str = ...,
+        rate: _builtins.str = ...,
+        update_actor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "effective_date", b"effective_date", "rate", b"rate", "reporting_currency", b"reporting_currency", "update_actor", b"update_actor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExchangeRate: _TypeAlias = ExchangeRate  # noqa: Y015
+
+@_typing.final
+class SetExchangeRateRequest(_message.Message):
+    """The request of SetExchangeRate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXCHANGE_RATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def exchange_rate(self) -> Global___ExchangeRate:
+        """The rate to set. Required."""
+
+    def __init__(
+        self,
+        *,
+        exchange_rate: Global___ExchangeRate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["exchange_rate", b"exchange_rate"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exchange_rate", b"exchange_rate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetExchangeRateRequest: _TypeAlias = SetExchangeRateRequest  # noqa: Y015
+
+@_typing.final
+class SetExchangeRateResponse(_message.Message):
+    """The response of SetExchangeRate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXCHANGE_RATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def exchange_rate(self) -> Global___ExchangeRate:
+        """The rate as stored."""
+
+    def __init__(
+        self,
+        *,
+        exchange_rate: Global___ExchangeRate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["exchange_rate", b"exchange_rate"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exchange_rate", b"exchange_rate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetExchangeRateResponse: _TypeAlias = SetExchangeRateResponse  # noqa: Y015
+
+@_typing.final
+class ListExchangeRatesRequest(_message.Message):
+    """The request of ListExchangeRates."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    reporting_currency: _builtins.str
+    """Only rates into this currency."""
+    currency_code: _builtins.str
+    """Only rates of this currency."""
+    page_size: _builtins.int
+    """At most this many rates; 0 means 100; at most 1000."""
+    page_token: _builtins.str
+    """The previous page's `next_page_token`."""
+    def __init__(
+        self,
+        *,
+        reporting_currency: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "page_size", b"page_size", "page_token", b"page_token", "reporting_currency", b"reporting_currency"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListExchangeRatesRequest: _TypeAlias = ListExchangeRatesRequest  # noqa: Y015
+
+@_typing.final
+class ListExchangeRatesResponse(_message.Message):
+    """The response of ListExchangeRates."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXCHANGE_RATES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The next page's token; empty on the last page."""
+    @_builtins.property
+    def exchange_rates(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExchangeRate]:
+        """By reporting currency, currency and day."""
+
+    def __init__(
+        self,
+        *,
+        exchange_rates: _abc.Iterable[Global___ExchangeRate] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exchange_rates", b"exchange_rates", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListExchangeRatesResponse: _TypeAlias = ListExchangeRatesResponse  # noqa: Y015
+
+@_typing.final
+class DeleteExchangeRateRequest(_message.Message):
+    """The request of DeleteExchangeRate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_DATE_FIELD_NUMBER: _builtins.int
+    currency_code: _builtins.str
+    """The currency converted. Required."""
+    reporting_currency: _builtins.str
+    """The currency converted into. Required."""
+    effective_date: _builtins.str
+    """The day the rate was set for. Required."""
+    def __init__(
+        self,
+        *,
+        currency_code: _builtins.str = ...,
+        reporting_currency: _builtins.str = ...,
+        effective_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency_code", b"currency_code", "effective_date", b"effective_date", "reporting_currency", b"reporting_currency"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteExchangeRateRequest: _TypeAlias = DeleteExchangeRateRequest  # noqa: Y015
+
+@_typing.final
+class DeleteExchangeRateResponse(_message.Message):
+    """The response of DeleteExchangeRate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteExchangeRateResponse: _TypeAlias = DeleteExchangeRateResponse  # noqa: Y015

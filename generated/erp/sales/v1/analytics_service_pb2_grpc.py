@@ -105,6 +105,21 @@ class AnalyticsServiceStub:
                 request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.FromString,
                 _registered_method=True)
+        self.SetExchangeRate = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/SetExchangeRate',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.SetExchangeRateRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.SetExchangeRateResponse.FromString,
+                _registered_method=True)
+        self.ListExchangeRates = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/ListExchangeRates',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListExchangeRatesRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListExchangeRatesResponse.FromString,
+                _registered_method=True)
+        self.DeleteExchangeRate = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/DeleteExchangeRate',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.DeleteExchangeRateRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.DeleteExchangeRateResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -271,6 +286,39 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetExchangeRate(self, request, context):
+        """Sets the rate that converts one currency into a reporting currency from
+        a day on (until the next rate of the pair), replacing one set for the
+        same day. Only admins manage rates.
+
+        Returns PERMISSION_DENIED (reason EXCHANGE_RATES_NOT_ALLOWED) for
+        anyone else, INVALID_ARGUMENT for an unknown currency, the same currency
+        twice, a rate that is not a positive decimal of at most 12 places, or a
+        bad date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListExchangeRates(self, request, context):
+        """Lists exchange rates by reporting currency, currency and day.
+
+        Returns INVALID_ARGUMENT for a bad `page_size`, filter or `page_token`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteExchangeRate(self, request, context):
+        """Deletes the rate of a pair set for a day. Only admins manage rates.
+
+        Returns PERMISSION_DENIED as SetExchangeRate does, and NOT_FOUND if no
+        rate was set for that pair and day.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -318,6 +366,21 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetSalesForecast,
                     request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.SerializeToString,
+            ),
+            'SetExchangeRate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetExchangeRate,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.SetExchangeRateRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.SetExchangeRateResponse.SerializeToString,
+            ),
+            'ListExchangeRates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExchangeRates,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListExchangeRatesRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListExchangeRatesResponse.SerializeToString,
+            ),
+            'DeleteExchangeRate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteExchangeRate,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.DeleteExchangeRateRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.DeleteExchangeRateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -589,6 +652,87 @@ class AnalyticsService:
             '/erp.sales.v1.AnalyticsService/GetSalesForecast',
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetExchangeRate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/SetExchangeRate',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.SetExchangeRateRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.SetExchangeRateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExchangeRates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/ListExchangeRates',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListExchangeRatesRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.ListExchangeRatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteExchangeRate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/DeleteExchangeRate',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.DeleteExchangeRateRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.DeleteExchangeRateResponse.FromString,
             options,
             channel_credentials,
             insecure,

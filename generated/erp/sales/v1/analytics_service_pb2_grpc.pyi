@@ -158,6 +158,27 @@ class AnalyticsServiceStub:
     of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
     fitting worker died: retry.
     """
+    SetExchangeRate: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.SetExchangeRateRequest, _analytics_service_pb2.SetExchangeRateResponse]
+    """Sets the rate that converts one currency into a reporting currency from
+    a day on (until the next rate of the pair), replacing one set for the
+    same day. Only admins manage rates.
+
+    Returns PERMISSION_DENIED (reason EXCHANGE_RATES_NOT_ALLOWED) for
+    anyone else, INVALID_ARGUMENT for an unknown currency, the same currency
+    twice, a rate that is not a positive decimal of at most 12 places, or a
+    bad date.
+    """
+    ListExchangeRates: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.ListExchangeRatesRequest, _analytics_service_pb2.ListExchangeRatesResponse]
+    """Lists exchange rates by reporting currency, currency and day.
+
+    Returns INVALID_ARGUMENT for a bad `page_size`, filter or `page_token`.
+    """
+    DeleteExchangeRate: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.DeleteExchangeRateRequest, _analytics_service_pb2.DeleteExchangeRateResponse]
+    """Deletes the rate of a pair set for a day. Only admins manage rates.
+
+    Returns PERMISSION_DENIED as SetExchangeRate does, and NOT_FOUND if no
+    rate was set for that pair and day.
+    """
 
 @_typing.type_check_only
 class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
@@ -288,6 +309,27 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
     of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
     fitting worker died: retry.
+    """
+    SetExchangeRate: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.SetExchangeRateRequest, _analytics_service_pb2.SetExchangeRateResponse]  # type: ignore[assignment]
+    """Sets the rate that converts one currency into a reporting currency from
+    a day on (until the next rate of the pair), replacing one set for the
+    same day. Only admins manage rates.
+
+    Returns PERMISSION_DENIED (reason EXCHANGE_RATES_NOT_ALLOWED) for
+    anyone else, INVALID_ARGUMENT for an unknown currency, the same currency
+    twice, a rate that is not a positive decimal of at most 12 places, or a
+    bad date.
+    """
+    ListExchangeRates: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.ListExchangeRatesRequest, _analytics_service_pb2.ListExchangeRatesResponse]  # type: ignore[assignment]
+    """Lists exchange rates by reporting currency, currency and day.
+
+    Returns INVALID_ARGUMENT for a bad `page_size`, filter or `page_token`.
+    """
+    DeleteExchangeRate: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.DeleteExchangeRateRequest, _analytics_service_pb2.DeleteExchangeRateResponse]  # type: ignore[assignment]
+    """Deletes the rate of a pair set for a day. Only admins manage rates.
+
+    Returns PERMISSION_DENIED as SetExchangeRate does, and NOT_FOUND if no
+    rate was set for that pair and day.
     """
 
 class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -470,6 +512,45 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
         of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
         fitting worker died: retry.
+        """
+
+    @_abc_1.abstractmethod
+    def SetExchangeRate(
+        self,
+        request: _analytics_service_pb2.SetExchangeRateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.SetExchangeRateResponse, _abc.Awaitable[_analytics_service_pb2.SetExchangeRateResponse]]:
+        """Sets the rate that converts one currency into a reporting currency from
+        a day on (until the next rate of the pair), replacing one set for the
+        same day. Only admins manage rates.
+
+        Returns PERMISSION_DENIED (reason EXCHANGE_RATES_NOT_ALLOWED) for
+        anyone else, INVALID_ARGUMENT for an unknown currency, the same currency
+        twice, a rate that is not a positive decimal of at most 12 places, or a
+        bad date.
+        """
+
+    @_abc_1.abstractmethod
+    def ListExchangeRates(
+        self,
+        request: _analytics_service_pb2.ListExchangeRatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.ListExchangeRatesResponse, _abc.Awaitable[_analytics_service_pb2.ListExchangeRatesResponse]]:
+        """Lists exchange rates by reporting currency, currency and day.
+
+        Returns INVALID_ARGUMENT for a bad `page_size`, filter or `page_token`.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteExchangeRate(
+        self,
+        request: _analytics_service_pb2.DeleteExchangeRateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.DeleteExchangeRateResponse, _abc.Awaitable[_analytics_service_pb2.DeleteExchangeRateResponse]]:
+        """Deletes the rate of a pair set for a day. Only admins manage rates.
+
+        Returns PERMISSION_DENIED as SetExchangeRate does, and NOT_FOUND if no
+        rate was set for that pair and day.
         """
 
 def add_AnalyticsServiceServicer_to_server(servicer: AnalyticsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,109 @@
+"""Exchange rates an admin keeps, and revenue converted with them into a reporting currency:
+each currency at the rate in effect on a period's last day, rounded before adding; a currency
+without a rate is left out and named, never guessed."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from .errors import Violations, shown
+from .money import MoneyError, check_currency, parse_decimal, round_to_minor
+from .rollups import Tally
+
+RATE_PLACES = 12
+
+
+@dataclass(frozen=True)
+class ExchangeRate:
+    currency: str
+    reporting: str
+    day: date
+    rate: Decimal
+    actor: str = ""
+
+    @classmethod
+    def parse(cls, currency: str, reporting: str, day: str, rate: str, actor: str
+              ) -> ExchangeRate:
+        v = Violations()
+        pair = rate_pair(v, currency, reporting)
+        when = iso_day(v, "effective_date", day)
+        value = None
+        try:
+            value = parse_decimal(rate, max_places=RATE_PLACES)
+            if value <= 0:
+                v.add("rate", "must be positive")
+        except MoneyError as exc:
+            v.add("rate", str(exc))
+        v.raise_if_any()
+        assert pair and when and value is not None
+        return cls(*pair, when, value, actor)
+
+
+def rate_pair(v: Violations, currency: str, reporting: str) -> tuple[str, str] | None:
+    found = []
+    for path, code in (("currency_code", currency), ("reporting_currency", reporting)):
+        try:
+            found.append(check_currency(code))
+        except MoneyError as exc:
+            v.add(path, str(exc))
+    if len(found) == 2 and currency == reporting:
+        v.add("reporting_currency", "must differ from currency_code")
+        return None
+    return (found[0], found[1]) if len(found) == 2 else None
+
+
+def iso_day(v: Violations, path: str, text: str) -> date | None:
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    v.add(path, f"{shown(text)} is not an ISO date such as 2026-01-31")
+    return None
+
+
+@dataclass
+class RateBook:
+    """The rates of pairs into one reporting currency, by day, for looking up the one in
+    effect on a day."""
+
+    reporting: str
+    days: dict[str, list[date]] = field(default_factory=dict)
+    rates: dict[str, list[Decimal]] = field(default_factory=dict)
+
+    def add(self, rate: ExchangeRate) -> None:
+        days = self.days.setdefault(rate.currency, [])
+        at = bisect.bisect_left(days, rate.day)
+        days.insert(at, rate.day)
+        self.rates.setdefault(rate.currency, []).insert(at, rate.rate)
+
+    def on(self, currency: str, day: date) -> Decimal | None:
+        if currency == self.reporting:
+            return Decimal(1)
+        at = bisect.bisect_right(self.days.get(currency, []), day)
+        return self.rates[currency][at - 1] if at else None
+
+
+@dataclass(frozen=True)
+class Converted:
+    amount: Decimal
+    unconverted: tuple[str, ...]
+
+
+def convert(amounts: dict[str, Tally], book: RateBook, day: date) -> Converted:
+    total, missing = Decimal(0), []
+    for currency, tally in sorted(amounts.items()):
+        rate = book.on(currency, day)
+        if rate is None:
+            missing.append(currency)
+        else:
+            total += round_to_minor(tally.amount * rate, book.reporting)
+    return Converted(round_to_minor(total, book.reporting), tuple(missing))
+
+
+def added(parts: list[Converted], reporting: str) -> Converted:
+    return Converted(round_to_minor(sum((p.amount for p in parts), Decimal(0)), reporting),
+                     tuple(sorted({c for p in parts for c in p.unconverted})))
