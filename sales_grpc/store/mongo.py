@@ -106,7 +106,10 @@ INDEXES: dict[str, list[IndexModel]] = {
                IndexModel([("publish_time", ASCENDING)], expireAfterSeconds=RETENTION_SECONDS)],
     # A period's rollups are read by bucket level and start (store/rollups.py).
     "analytics_rollups": [IndexModel([("basis", ASCENDING), ("level", ASCENDING),
-                                      ("start", ASCENDING)])],
+                                      ("start", ASCENDING)]),
+                          # Rows per customer or product, kept apart from the totals.
+                          IndexModel([("basis", ASCENDING), ("dimension", ASCENDING),
+                                      ("level", ASCENDING), ("start", ASCENDING)])],
     # The rate of a pair in effect on a day (store/exchange_rates.py).
     "exchange_rates": [IndexModel([("reporting", ASCENDING), ("currency", ASCENDING),
                                    ("day", ASCENDING)])],
