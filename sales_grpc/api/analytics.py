@@ -21,6 +21,8 @@ from .converters.analytics_figures import (
     kpis_out,
     limit_in,
     performance_out,
+    products_in,
+    products_out,
     query_in,
     ranking_in,
     top_customers_out,
@@ -119,6 +121,14 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         async def answer() -> pb.GetSalesForecastResponse:
             return forecast_out(*await self._analytics.forecast(caller(), ask))
         return await self._cached(request, pb.GetSalesForecastResponse, answer)
+
+    async def GetProductAnalytics(self, request: pb.GetProductAnalyticsRequest,
+                                  context: Context) -> pb.GetProductAnalyticsResponse:
+        query, movers = products_in(request)
+
+        async def answer() -> pb.GetProductAnalyticsResponse:
+            return products_out(await self._analytics.products(caller(), query, movers))
+        return await self._cached(request, pb.GetProductAnalyticsResponse, answer)
 
     async def SetExchangeRate(self, request: pb.SetExchangeRateRequest, context: Context
                               ) -> pb.SetExchangeRateResponse:

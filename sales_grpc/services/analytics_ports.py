@@ -79,6 +79,7 @@ class ProductLabel:
     sku: str = ""
     name: str = ""
     category: str = ""
+    on_hand: int | None = None
 
 
 class OpenWorkReader(Protocol):

@@ -66,6 +66,9 @@ class OpenWork:
         keys: list[Any] = [ObjectId(p) for p in product_ids if ObjectId.is_valid(p)]
         keys += product_ids  # ids that are not ObjectIds (documents loaded by other tools)
         cursor = self._db.products.find({"_id": {"$in": keys}},
-                                        projection={"sku": 1, "name": 1, "category": 1})
+                                        projection={"sku": 1, "name": 1, "category": 1,
+                                                    "stock.on_hand": 1})
         return {str(d["_id"]): ProductLabel(d.get("sku", ""), d.get("name", ""),
-                                            d.get("category", "")) async for d in cursor}
+                                            d.get("category", ""),
+                                            (d.get("stock") or {}).get("on_hand"))
+                async for d in cursor}

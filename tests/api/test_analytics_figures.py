@@ -31,6 +31,7 @@ SPAN = (date.fromisoformat(FIRST), date.fromisoformat(LAST))
 UTC_ZONE = ZoneInfo("UTC")
 CATALOG = [("p-1", "SKU-1", "Widget", "tools"), ("p-2", "SKU-2", "Gadget", "tools"),
            ("p-3", "SKU-3", "Kite", "toys")]
+ON_HAND = {"p-1": 8, "p-2": 0, "p-3": 3}
 Figures = dict[str, tuple[Decimal, int]]
 
 
@@ -45,8 +46,8 @@ async def history_server(fresh_settings: Callable[..., Settings]
     history = known_history()
     await write(app.mongo, history)
     await app.mongo.db.products.insert_many([
-        {"_id": pid, "sku": sku, "name": name, "category": category}
-        for pid, sku, name, category in CATALOG])
+        {"_id": pid, "sku": sku, "name": name, "category": category,
+         "stock": {"on_hand": ON_HAND[pid]}} for pid, sku, name, category in CATALOG])
     running = Running(app, server, channel, settings)
     await projected(running)
     yield running, history
@@ -303,6 +304,50 @@ async def test_kpis_equal_the_documents_figures_and_rates(
         "EUR": (Decimal("250.50"), 1), "USD": (Decimal(0), 0)}
 
 
+async def test_product_analytics_per_product_and_category_against_the_month_before(
+        history_server: tuple[Running, History]) -> None:
+    running, history = history_server
+    first, last = date(2026, 3, 1), date(2026, 3, 31)
+    before = (date(2026, 1, 29), date(2026, 2, 28))
+    reply = await stub(running).GetProductAnalytics(pb.GetProductAnalyticsRequest(
+        start_date=first.isoformat(), end_date=last.isoformat(), movers=1),
+        metadata=running.token("admin-1", Role.ADMIN, ""))
+    assert (reply.previous_start_date, reply.previous_end_date) == tuple(
+        d.isoformat() for d in before)
+
+    def sold(a: date, b: date) -> tuple[dict[str, int], dict[str, Figures]]:
+        units: dict[str, int] = {}
+        net: dict[str, Figures] = {}
+        for o in kept(history, UTC_ZONE, a, b):
+            lines: dict[str, Decimal] = {}
+            for product, quantity, gross, discount in o.lines:
+                units[product] = units.get(product, 0) + quantity
+                lines[product] = lines.get(product, Decimal(0)) + Decimal(gross) - Decimal(
+                    discount)
+            for product, amount in lines.items():
+                add(net.setdefault(product, {}), o.currency, amount)
+        return units, net
+
+    units, net = sold(first, last)
+    earlier, _ = sold(*before)
+    ids = sorted(set(units) | set(earlier), key=lambda p: (-units.get(p, 0), p))
+    assert [p.product_id for p in reply.products] == ids
+    for p in reply.products:
+        assert (p.units, p.previous_units) == (units.get(p.product_id, 0),
+                                               earlier.get(p.product_id, 0))
+        assert figures(p.revenue) == net.get(p.product_id, {})
+        assert p.units_change == ratio(p.units - p.previous_units, p.previous_units)
+        assert p.stock_on_hand == ON_HAND[p.product_id]
+        assert p.stock_turnover == ratio(p.units, ON_HAND[p.product_id])
+    change = {p: units.get(p, 0) - earlier.get(p, 0) for p in ids}
+    best = sorted((p for p in ids if change[p] > 0), key=lambda p: (-change[p], p))
+    worst = sorted((p for p in ids if change[p] < 0), key=lambda p: (change[p], p))
+    assert best and (list(reply.best_movers), list(reply.worst_movers)) == (best[:1], worst[:1])
+    categories = {c.category: c.units for c in reply.categories}
+    assert categories == {"tools": units.get("p-1", 0) + units.get("p-2", 0),
+                          "toys": units.get("p-3", 0)}
+
+
 @pytest.mark.parametrize(("call", "request_", "path"), [
     ("GetSalesTrends", pb.GetSalesTrendsRequest(start_date=FIRST, end_date=LAST,
                                                 moving_average_periods=53),
@@ -322,6 +367,8 @@ async def test_kpis_equal_the_documents_figures_and_rates(
     ("ListTopProducts", pb.ListTopProductsRequest(start_date=FIRST, end_date=LAST,
                                                   category="x" * 101), "category"),
     ("GetKpis", pb.GetKpisRequest(start_date="2026-13-01", end_date=LAST), "start_date"),
+    ("GetProductAnalytics", pb.GetProductAnalyticsRequest(start_date=FIRST, end_date=LAST,
+                                                          movers=101), "movers"),
 ])
 async def test_bad_input_is_invalid_argument_naming_the_field(
         history_server: tuple[Running, History], call: str, request_: object,

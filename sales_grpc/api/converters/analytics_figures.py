@@ -26,6 +26,7 @@ from ...domain.sales_figures import (
     bounded,
     ratio,
 )
+from ...services.product_analytics import ProductReport
 from ...services.sales_figures import RankedProduct, TrendReport
 from .analytics import BASES, PERIODS, amounts_out
 from .common import enum_in, enum_names, enum_out, money_out
@@ -169,3 +170,23 @@ def funnel_out(zone_name: str, size: int, stages: list[Stage]) -> pb.GetConversi
             rate_from_previous=ratio(stage.count, stages[i - 1].count) if i else "",
             rate_from_created=ratio(stage.count, size), median_time_from_previous=wait))
     return pb.GetConversionFunnelResponse(time_zone=zone_name, cohort_size=size, stages=out)
+
+
+def products_in(m: pb.GetProductAnalyticsRequest) -> tuple[RevenueQuery, int]:
+    v = Violations()
+    movers = bounded(v, "movers", m.movers, 5, MAX_LIMIT)
+    return query_in(m, v, Basis.BOOKINGS, category=m.category), movers
+
+
+def products_out(r: ProductReport) -> pb.GetProductAnalyticsResponse:
+    return pb.GetProductAnalyticsResponse(
+        products=[pb.ProductFigures(
+            product_id=f.product_id, sku=f.label.sku, name=f.label.name,
+            category=f.label.category, units=f.units, revenue=amounts_out(f.revenue),
+            previous_units=f.previous_units, units_change=f.units_change,
+            stock_on_hand=f.label.on_hand, stock_turnover=f.turnover) for f in r.products],
+        categories=[pb.CategoryFigures(category=c, units=units, revenue=amounts_out(amounts))
+                    for c, (units, amounts) in r.categories.items()],
+        best_movers=r.best, worst_movers=r.worst,
+        previous_start_date=r.previous[0].isoformat(),
+        previous_end_date=r.previous[1].isoformat())

@@ -1953,3 +1953,199 @@ class DeleteExchangeRateResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteExchangeRateResponse: _TypeAlias = DeleteExchangeRateResponse  # noqa: Y015
+
+@_typing.final
+class GetProductAnalyticsRequest(_message.Message):
+    """The request of GetProductAnalytics."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    MOVERS_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The first day of the range, an ISO date in `time_zone`. Required."""
+    end_date: _builtins.str
+    """The last day of the range, inclusive. Required."""
+    time_zone: _builtins.str
+    """The IANA time zone; empty means `UTC`."""
+    owner_id: _builtins.str
+    """Only this owner's orders, within the caller's scope."""
+    team_id: _builtins.str
+    """Only this team's orders, within the caller's scope."""
+    category: _builtins.str
+    """Only products in this category, as the catalog files them now."""
+    movers: _builtins.int
+    """How many best and worst movers; 0 means 5; at most 100."""
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        category: _builtins.str = ...,
+        movers: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "end_date", b"end_date", "movers", b"movers", "owner_id", b"owner_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetProductAnalyticsRequest: _TypeAlias = GetProductAnalyticsRequest  # noqa: Y015
+
+@_typing.final
+class ProductFigures(_message.Message):
+    """One product's figures in the range."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
+    REVENUE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_UNITS_FIELD_NUMBER: _builtins.int
+    UNITS_CHANGE_FIELD_NUMBER: _builtins.int
+    STOCK_ON_HAND_FIELD_NUMBER: _builtins.int
+    STOCK_TURNOVER_FIELD_NUMBER: _builtins.int
+    product_id: _builtins.str
+    """The product's id."""
+    sku: _builtins.str
+    """Its SKU now (empty if the product is gone)."""
+    name: _builtins.str
+    """Its name now."""
+    category: _builtins.str
+    """Its category now."""
+    units: _builtins.int
+    """Units sold on confirmed, not cancelled orders in the range."""
+    previous_units: _builtins.int
+    """Units sold in the range of as many days just before."""
+    units_change: _builtins.str
+    """(units - previous_units) / previous_units; empty when previous_units is 0."""
+    stock_on_hand: _builtins.int
+    """Units on hand in the catalog now; unset when the product is gone."""
+    stock_turnover: _builtins.str
+    """Stock turnover: units sold in the range / units on hand now; empty when
+    none are on hand.
+    """
+    @_builtins.property
+    def revenue(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
+        """Net revenue per currency (gross less discounts, before tax and
+        shipping) and the orders holding the product.
+        """
+
+    def __init__(
+        self,
+        *,
+        product_id: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        name: _builtins.str = ...,
+        category: _builtins.str = ...,
+        units: _builtins.int = ...,
+        revenue: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        previous_units: _builtins.int = ...,
+        units_change: _builtins.str = ...,
+        stock_on_hand: _builtins.int | None = ...,
+        stock_turnover: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_stock_on_hand", b"_stock_on_hand", "stock_on_hand", b"stock_on_hand"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_stock_on_hand", b"_stock_on_hand", "category", b"category", "name", b"name", "previous_units", b"previous_units", "product_id", b"product_id", "revenue", b"revenue", "sku", b"sku", "stock_on_hand", b"stock_on_hand", "stock_turnover", b"stock_turnover", "units", b"units", "units_change", b"units_change"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__stock_on_hand: _TypeAlias = _typing.Literal["stock_on_hand"]  # noqa: Y015
+    _WhichOneofArgType__stock_on_hand: _TypeAlias = _typing.Literal["_stock_on_hand", b"_stock_on_hand"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__stock_on_hand) -> _WhichOneofReturnType__stock_on_hand | None: ...
+
+Global___ProductFigures: _TypeAlias = ProductFigures  # noqa: Y015
+
+@_typing.final
+class CategoryFigures(_message.Message):
+    """A category's figures in the range."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
+    REVENUE_FIELD_NUMBER: _builtins.int
+    category: _builtins.str
+    """The category ("" for products without one or gone from the catalog)."""
+    units: _builtins.int
+    """Units sold."""
+    @_builtins.property
+    def revenue(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
+        """Net revenue per currency, and order lines (one per order and product)."""
+
+    def __init__(
+        self,
+        *,
+        category: _builtins.str = ...,
+        units: _builtins.int = ...,
+        revenue: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "revenue", b"revenue", "units", b"units"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CategoryFigures: _TypeAlias = CategoryFigures  # noqa: Y015
+
+@_typing.final
+class GetProductAnalyticsResponse(_message.Message):
+    """The response of GetProductAnalytics."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCTS_FIELD_NUMBER: _builtins.int
+    CATEGORIES_FIELD_NUMBER: _builtins.int
+    BEST_MOVERS_FIELD_NUMBER: _builtins.int
+    WORST_MOVERS_FIELD_NUMBER: _builtins.int
+    PREVIOUS_START_DATE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_END_DATE_FIELD_NUMBER: _builtins.int
+    previous_start_date: _builtins.str
+    """The range before, compared with: its first day."""
+    previous_end_date: _builtins.str
+    """Its last day."""
+    @_builtins.property
+    def products(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProductFigures]:
+        """Every product sold in the range or the one before, by units (most
+        first), then id.
+        """
+
+    @_builtins.property
+    def categories(self) -> _containers.RepeatedCompositeFieldContainer[Global___CategoryFigures]:
+        """Every category, by name."""
+
+    @_builtins.property
+    def best_movers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The products whose units grew the most (by units gained), most first."""
+
+    @_builtins.property
+    def worst_movers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The products whose units fell the most (by units lost), most first."""
+
+    def __init__(
+        self,
+        *,
+        products: _abc.Iterable[Global___ProductFigures] | None = ...,
+        categories: _abc.Iterable[Global___CategoryFigures] | None = ...,
+        best_movers: _abc.Iterable[_builtins.str] | None = ...,
+        worst_movers: _abc.Iterable[_builtins.str] | None = ...,
+        previous_start_date: _builtins.str = ...,
+        previous_end_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["best_movers", b"best_movers", "categories", b"categories", "previous_end_date", b"previous_end_date", "previous_start_date", b"previous_start_date", "products", b"products", "worst_movers", b"worst_movers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetProductAnalyticsResponse: _TypeAlias = GetProductAnalyticsResponse  # noqa: Y015

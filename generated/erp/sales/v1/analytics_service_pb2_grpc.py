@@ -105,6 +105,11 @@ class AnalyticsServiceStub:
                 request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.FromString,
                 _registered_method=True)
+        self.GetProductAnalytics = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/GetProductAnalytics',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetProductAnalyticsRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetProductAnalyticsResponse.FromString,
+                _registered_method=True)
         self.SetExchangeRate = channel.unary_unary(
                 '/erp.sales.v1.AnalyticsService/SetExchangeRate',
                 request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.SetExchangeRateRequest.SerializeToString,
@@ -286,6 +291,19 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetProductAnalytics(self, request, context):
+        """Returns units and net revenue (BOOKINGS of order lines) per product and
+        per category in a date range, each product's units against the
+        previous range of as many days, the best and worst movers by that
+        change, and stock turnover where the catalog keeps stock.
+
+        Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
+        `movers` outside 0..100.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SetExchangeRate(self, request, context):
         """Sets the rate that converts one currency into a reporting currency from
         a day on (until the next rate of the pair), replacing one set for the
@@ -366,6 +384,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetSalesForecast,
                     request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.SerializeToString,
+            ),
+            'GetProductAnalytics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProductAnalytics,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetProductAnalyticsRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetProductAnalyticsResponse.SerializeToString,
             ),
             'SetExchangeRate': grpc.unary_unary_rpc_method_handler(
                     servicer.SetExchangeRate,
@@ -652,6 +675,33 @@ class AnalyticsService:
             '/erp.sales.v1.AnalyticsService/GetSalesForecast',
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProductAnalytics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/GetProductAnalytics',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetProductAnalyticsRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetProductAnalyticsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -158,6 +158,15 @@ class AnalyticsServiceStub:
     of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
     fitting worker died: retry.
     """
+    GetProductAnalytics: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.GetProductAnalyticsRequest, _analytics_service_pb2.GetProductAnalyticsResponse]
+    """Returns units and net revenue (BOOKINGS of order lines) per product and
+    per category in a date range, each product's units against the
+    previous range of as many days, the best and worst movers by that
+    change, and stock turnover where the catalog keeps stock.
+
+    Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
+    `movers` outside 0..100.
+    """
     SetExchangeRate: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.SetExchangeRateRequest, _analytics_service_pb2.SetExchangeRateResponse]
     """Sets the rate that converts one currency into a reporting currency from
     a day on (until the next rate of the pair), replacing one set for the
@@ -309,6 +318,15 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
     of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
     fitting worker died: retry.
+    """
+    GetProductAnalytics: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.GetProductAnalyticsRequest, _analytics_service_pb2.GetProductAnalyticsResponse]  # type: ignore[assignment]
+    """Returns units and net revenue (BOOKINGS of order lines) per product and
+    per category in a date range, each product's units against the
+    previous range of as many days, the best and worst movers by that
+    change, and stock turnover where the catalog keeps stock.
+
+    Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
+    `movers` outside 0..100.
     """
     SetExchangeRate: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.SetExchangeRateRequest, _analytics_service_pb2.SetExchangeRateResponse]  # type: ignore[assignment]
     """Sets the rate that converts one currency into a reporting currency from
@@ -512,6 +530,21 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
         of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
         fitting worker died: retry.
+        """
+
+    @_abc_1.abstractmethod
+    def GetProductAnalytics(
+        self,
+        request: _analytics_service_pb2.GetProductAnalyticsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.GetProductAnalyticsResponse, _abc.Awaitable[_analytics_service_pb2.GetProductAnalyticsResponse]]:
+        """Returns units and net revenue (BOOKINGS of order lines) per product and
+        per category in a date range, each product's units against the
+        previous range of as many days, the best and worst movers by that
+        change, and stock turnover where the catalog keeps stock.
+
+        Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
+        `movers` outside 0..100.
         """
 
     @_abc_1.abstractmethod
