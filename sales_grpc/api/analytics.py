@@ -17,6 +17,8 @@ from ..services.analytics import AnalyticsService
 from .context import caller
 from .converters.analytics import dashboard_out, revenue_out, revenue_query_in
 from .converters.analytics_figures import (
+    customers_in,
+    customers_out,
     funnel_out,
     kpis_out,
     limit_in,
@@ -121,6 +123,14 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         async def answer() -> pb.GetSalesForecastResponse:
             return forecast_out(*await self._analytics.forecast(caller(), ask))
         return await self._cached(request, pb.GetSalesForecastResponse, answer)
+
+    async def GetCustomerAnalytics(self, request: pb.GetCustomerAnalyticsRequest,
+                                   context: Context) -> pb.GetCustomerAnalyticsResponse:
+        query, quiet, limit = customers_in(request)
+
+        async def answer() -> pb.GetCustomerAnalyticsResponse:
+            return customers_out(await self._analytics.customers(caller(), query, quiet, limit))
+        return await self._cached(request, pb.GetCustomerAnalyticsResponse, answer)
 
     async def GetProductAnalytics(self, request: pb.GetProductAnalyticsRequest,
                                   context: Context) -> pb.GetProductAnalyticsResponse:

@@ -32,9 +32,9 @@ from .analytics_ports import (
     Rollups,
 )
 from .clock import now as system_now
+from .customer_analytics import CustomerAnalytics
 from .exchange_rates import ExchangeRateCases
 from .product_analytics import ProductAnalytics
-from .sales_figures import SalesFigures
 
 DASHBOARD_PERIODS = (Period.DAY, Period.WEEK, Period.MONTH, Period.QUARTER, Period.YEAR)
 
@@ -43,7 +43,7 @@ def _sum(found: dict[Bucket, Amounts], buckets: list[Bucket]) -> Amounts:
     return summed([found[b] for b in buckets if b in found])
 
 
-class AnalyticsService(SalesFigures, ProductAnalytics, ExchangeRateCases):
+class AnalyticsService(CustomerAnalytics, ProductAnalytics, ExchangeRateCases):
     def __init__(self, rollups: Rollups, open_work: OpenWorkReader,
                  clock: Callable[[], datetime] = system_now,
                  cohorts: FunnelReader | None = None,

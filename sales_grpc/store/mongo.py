@@ -109,7 +109,11 @@ INDEXES: dict[str, list[IndexModel]] = {
                                       ("start", ASCENDING)]),
                           # Rows per customer or product, kept apart from the totals.
                           IndexModel([("basis", ASCENDING), ("dimension", ASCENDING),
-                                      ("level", ASCENDING), ("start", ASCENDING)])],
+                                      ("level", ASCENDING), ("start", ASCENDING)]),
+                          # A customer's first and last bookings (GetCustomerAnalytics).
+                          IndexModel([("basis", ASCENDING), ("dimension", ASCENDING),
+                                      ("level", ASCENDING), ("subject", ASCENDING),
+                                      ("start", ASCENDING)])],
     # The rate of a pair in effect on a day (store/exchange_rates.py).
     "exchange_rates": [IndexModel([("reporting", ASCENDING), ("currency", ASCENDING),
                                    ("day", ASCENDING)])],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import DeleteOne, UpdateOne
@@ -121,6 +121,26 @@ class RollupStore:
                           "start": {"$in": starts[i:i + _IN_CHUNK]}}, *clauses]
                 async for doc in self._docs.find(query.all_of(found)):
                     yield _key(doc), tally_of(doc)
+
+    async def order_times(self, scope: Scope, narrow: dict[str, str], subjects: list[str] | None,
+                          start: datetime | None, end: datetime | None, latest: bool
+                          ) -> dict[str, datetime]:
+        """Per customer, the quarter hour of their first (or, with `latest`, last) booking
+        still counted, in scope, optionally only within [start, end): read from the customer
+        rows of the finest level, where a cancelled order's bucket counts nothing."""
+        clauses: list[dict[str, Any]] = [
+            {"basis": Basis.BOOKINGS.value, "dimension": Dimension.CUSTOMER.value,
+             "level": Level.QUARTER_HOUR.value, "count": {"$gt": 0}},
+            *query.scoped(scope), *({k: v} for k, v in narrow.items() if v)]
+        if subjects is not None:
+            clauses.append({"subject": {"$in": subjects}})
+        if start is not None and end is not None:
+            clauses.append({"start": {"$gte": start, "$lt": end}})
+        pick = "$max" if latest else "$min"
+        cursor = await self._docs.aggregate([
+            {"$match": query.all_of(clauses)},
+            {"$group": {"_id": "$subject", "moment": {pick: "$start"}}}])
+        return {d["_id"]: d["moment"].astimezone(UTC) async for d in cursor}
 
     async def all_rows(self) -> dict[RollupKey, Tally]:
         """Every rollup that holds something (a confirm and its cancel leave a zero row)."""

@@ -5,9 +5,11 @@ INVALID_ARGUMENT naming the field."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -348,6 +350,67 @@ async def test_product_analytics_per_product_and_category_against_the_month_befo
                           "toys": units.get("p-3", 0)}
 
 
+@pytest.mark.parametrize(("first", "last"), [(date(2026, 3, 1), date(2026, 4, 30)),
+                                             (date(2026, 11, 1), date(2026, 11, 30))])
+async def test_new_returning_repeat_and_quiet_customers_equal_the_documents(
+        history_server: tuple[Running, History], first: date, last: date) -> None:
+    running, history = history_server
+    reply = await stub(running).GetCustomerAnalytics(pb.GetCustomerAnalyticsRequest(
+        start_date=first.isoformat(), end_date=last.isoformat(), quiet_days=20),
+        metadata=running.token("admin-1", Role.ADMIN, ""))
+    orders = kept(history, UTC_ZONE, date(1970, 1, 1), date(2999, 1, 1))
+    firsts: dict[str, datetime] = {}
+    for o in orders:
+        assert o.confirmed
+        firsts[o.customer] = min(firsts.get(o.customer, o.confirmed), o.confirmed)
+    spans = periods(first, last, Period.MONTH)
+    assert spans is not None
+    for (a, b), got in zip(spans, reply.periods, strict=True):
+        active = {o.customer for o in kept(history, UTC_ZONE, a, b)}
+        new = {c for c in active if firsts[c].date() >= a}
+        assert (got.new_customers, got.returning_customers) == (len(new), len(active - new))
+    in_range = kept(history, UTC_ZONE, first, last)
+    per: dict[str, list[datetime]] = {}
+    for o in in_range:
+        assert o.confirmed
+        per.setdefault(o.customer, []).append(o.confirmed)
+    assert reply.customers == len(per)
+    assert reply.new_customers == sum(1 for c in per if firsts[c].date() >= first)
+    assert reply.repeat_customers == sum(1 for times in per.values() if len(times) >= 2)
+    assert reply.repeat_rate == ratio(reply.repeat_customers, reply.customers)
+    cutoff = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC) - timedelta(
+        days=20)
+    quiet = sorted(((c, max(t)) for c, t in per.items() if max(t) < cutoff),
+                   key=lambda item: (item[1], item[0]))
+    assert [(q.customer_id, q.last_order_date) for q in reply.quiet_customers] == [
+        (c, t.date().isoformat()) for c, t in quiet][:5]
+    assert {c.customer_id for c in reply.top_customers} == set(per)
+
+
+@pytest.mark.parametrize(("call", "request_"), [
+    ("GetSalesTrends", pb.GetSalesTrendsRequest(start_date=FIRST, end_date=LAST)),
+    ("ListTopCustomers", pb.ListTopCustomersRequest(start_date=FIRST, end_date=LAST)),
+    ("ListTopProducts", pb.ListTopProductsRequest(start_date=FIRST, end_date=LAST)),
+    ("GetKpis", pb.GetKpisRequest(start_date=FIRST, end_date=LAST)),
+    ("GetCustomerAnalytics", pb.GetCustomerAnalyticsRequest(start_date=FIRST, end_date=LAST)),
+    ("GetProductAnalytics", pb.GetProductAnalyticsRequest(start_date=FIRST, end_date=LAST)),
+])
+async def test_a_rep_asking_for_another_reps_figures_gets_nothing_of_theirs(
+        history_server: tuple[Running, History], call: str, request_: Any) -> None:
+    running, history = history_server
+    rep = running.token("rep-2", Role.SALES_REP, "team-b")
+    own = await getattr(stub(running), call)(request_, metadata=rep)
+    request_.owner_id = "rep-1"
+    other = await getattr(stub(running), call)(request_, metadata=rep)
+    mine = {o.customer for o in history.orders if o.owner == "rep-2"}
+    theirs = {o.customer for o in history.orders if o.owner == "rep-1"} - mine
+    assert not any(f'"{c}"' in str(own) for c in theirs)
+    assert not any(f'"{c}"' in str(other) for c in theirs | mine)
+    amounts = re.findall(r'amount: "([-0-9.]+)"', str(other))
+    assert all(Decimal(a) == 0 for a in amounts), (call, amounts)
+    assert re.search(r"(units|count|customers): [1-9]", str(other)) is None
+
+
 @pytest.mark.parametrize(("call", "request_", "path"), [
     ("GetSalesTrends", pb.GetSalesTrendsRequest(start_date=FIRST, end_date=LAST,
                                                 moving_average_periods=53),
@@ -369,6 +432,8 @@ async def test_product_analytics_per_product_and_category_against_the_month_befo
     ("GetKpis", pb.GetKpisRequest(start_date="2026-13-01", end_date=LAST), "start_date"),
     ("GetProductAnalytics", pb.GetProductAnalyticsRequest(start_date=FIRST, end_date=LAST,
                                                           movers=101), "movers"),
+    ("GetCustomerAnalytics", pb.GetCustomerAnalyticsRequest(start_date=FIRST, end_date=LAST,
+                                                            quiet_days=-1), "quiet_days"),
 ])
 async def test_bad_input_is_invalid_argument_naming_the_field(
         history_server: tuple[Running, History], call: str, request_: object,

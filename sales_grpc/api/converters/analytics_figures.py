@@ -26,6 +26,7 @@ from ...domain.sales_figures import (
     bounded,
     ratio,
 )
+from ...services.customer_analytics import CustomerReport
 from ...services.product_analytics import ProductReport
 from ...services.sales_figures import RankedProduct, TrendReport
 from .analytics import BASES, PERIODS, amounts_out
@@ -190,3 +191,24 @@ def products_out(r: ProductReport) -> pb.GetProductAnalyticsResponse:
         best_movers=r.best, worst_movers=r.worst,
         previous_start_date=r.previous[0].isoformat(),
         previous_end_date=r.previous[1].isoformat())
+
+
+def customers_in(m: pb.GetCustomerAnalyticsRequest) -> tuple[RevenueQuery, int, int]:
+    v = Violations()
+    quiet = bounded(v, "quiet_days", m.quiet_days, 90, 3650)
+    limit = bounded(v, "limit", m.limit, 5, MAX_LIMIT)
+    period = enum_in(v, "period", m.period, PERIODS, Period)
+    return RevenueQuery.parse(m.start_date, m.end_date, m.time_zone, period, Basis.BOOKINGS,
+                              m.owner_id, m.team_id, v), quiet, limit
+
+
+def customers_out(r: CustomerReport) -> pb.GetCustomerAnalyticsResponse:
+    return pb.GetCustomerAnalyticsResponse(
+        periods=[pb.CustomerPeriod(start_date=p.first.isoformat(), end_date=p.last.isoformat(),
+                                   new_customers=p.new, returning_customers=p.returning)
+                 for p in r.periods],
+        customers=r.customers, new_customers=r.new, repeat_customers=r.repeat,
+        repeat_rate=r.repeat_rate,
+        quiet_customers=[pb.QuietCustomer(customer_id=c, last_order_date=d.isoformat())
+                         for c, d in r.quiet],
+        top_customers=top_customers_out(Basis.BOOKINGS, r.top).customers)

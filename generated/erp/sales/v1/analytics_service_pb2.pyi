@@ -2149,3 +2149,169 @@ class GetProductAnalyticsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetProductAnalyticsResponse: _TypeAlias = GetProductAnalyticsResponse  # noqa: Y015
+
+@_typing.final
+class GetCustomerAnalyticsRequest(_message.Message):
+    """The request of GetCustomerAnalytics."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    QUIET_DAYS_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The first day of the range, an ISO date in `time_zone`. Required."""
+    end_date: _builtins.str
+    """The last day of the range, inclusive. Required."""
+    time_zone: _builtins.str
+    """The IANA time zone; empty means `UTC`."""
+    period: Global___CalendarPeriod.ValueType
+    """The period to group by; unset means MONTH."""
+    owner_id: _builtins.str
+    """Only this owner's orders, within the caller's scope."""
+    team_id: _builtins.str
+    """Only this team's orders, within the caller's scope."""
+    quiet_days: _builtins.int
+    """A customer of the range is quiet when their last order in it is more
+    than this many days before its end; 0 means 90.
+    """
+    limit: _builtins.int
+    """How many quiet customers, and top customers per currency; 0 means 5."""
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        period: Global___CalendarPeriod.ValueType = ...,
+        owner_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        quiet_days: _builtins.int = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "limit", b"limit", "owner_id", b"owner_id", "period", b"period", "quiet_days", b"quiet_days", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCustomerAnalyticsRequest: _TypeAlias = GetCustomerAnalyticsRequest  # noqa: Y015
+
+@_typing.final
+class CustomerPeriod(_message.Message):
+    """New and returning customers in one period."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    NEW_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    RETURNING_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    start_date: _builtins.str
+    """The period's first day in the range, an ISO date."""
+    end_date: _builtins.str
+    """The period's last day in the range, an ISO date."""
+    new_customers: _builtins.int
+    """Customers whose first order (in the caller's scope, still counted)
+    falls in this period.
+    """
+    returning_customers: _builtins.int
+    """Customers with an order in this period who had ordered before it."""
+    def __init__(
+        self,
+        *,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        new_customers: _builtins.int = ...,
+        returning_customers: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "new_customers", b"new_customers", "returning_customers", b"returning_customers", "start_date", b"start_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomerPeriod: _TypeAlias = CustomerPeriod  # noqa: Y015
+
+@_typing.final
+class QuietCustomer(_message.Message):
+    """A customer without an order in the range's last days."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    LAST_ORDER_DATE_FIELD_NUMBER: _builtins.int
+    customer_id: _builtins.str
+    """The customer's id."""
+    last_order_date: _builtins.str
+    """The day of their last order in the range, an ISO date in `time_zone`."""
+    def __init__(
+        self,
+        *,
+        customer_id: _builtins.str = ...,
+        last_order_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "last_order_date", b"last_order_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuietCustomer: _TypeAlias = QuietCustomer  # noqa: Y015
+
+@_typing.final
+class GetCustomerAnalyticsResponse(_message.Message):
+    """The response of GetCustomerAnalytics."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIODS_FIELD_NUMBER: _builtins.int
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    NEW_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    REPEAT_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    REPEAT_RATE_FIELD_NUMBER: _builtins.int
+    QUIET_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    TOP_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    customers: _builtins.int
+    """Customers with an order in the range."""
+    new_customers: _builtins.int
+    """Of them, those whose first order falls in the range."""
+    repeat_customers: _builtins.int
+    """Of them, those with two or more orders in the range."""
+    repeat_rate: _builtins.str
+    """repeat_customers / customers; empty without customers."""
+    @_builtins.property
+    def periods(self) -> _containers.RepeatedCompositeFieldContainer[Global___CustomerPeriod]:
+        """Every period of the range, oldest first."""
+
+    @_builtins.property
+    def quiet_customers(self) -> _containers.RepeatedCompositeFieldContainer[Global___QuietCustomer]:
+        """The quiet customers, longest quiet first, at most `limit`."""
+
+    @_builtins.property
+    def top_customers(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedCustomer]:
+        """The top customers by bookings, ranked within each currency."""
+
+    def __init__(
+        self,
+        *,
+        periods: _abc.Iterable[Global___CustomerPeriod] | None = ...,
+        customers: _builtins.int = ...,
+        new_customers: _builtins.int = ...,
+        repeat_customers: _builtins.int = ...,
+        repeat_rate: _builtins.str = ...,
+        quiet_customers: _abc.Iterable[Global___QuietCustomer] | None = ...,
+        top_customers: _abc.Iterable[Global___RankedCustomer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "new_customers", b"new_customers", "periods", b"periods", "quiet_customers", b"quiet_customers", "repeat_customers", b"repeat_customers", "repeat_rate", b"repeat_rate", "top_customers", b"top_customers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCustomerAnalyticsResponse: _TypeAlias = GetCustomerAnalyticsResponse  # noqa: Y015

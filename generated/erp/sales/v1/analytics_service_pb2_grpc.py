@@ -105,6 +105,11 @@ class AnalyticsServiceStub:
                 request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.FromString,
                 _registered_method=True)
+        self.GetCustomerAnalytics = channel.unary_unary(
+                '/erp.sales.v1.AnalyticsService/GetCustomerAnalytics',
+                request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetCustomerAnalyticsRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetCustomerAnalyticsResponse.FromString,
+                _registered_method=True)
         self.GetProductAnalytics = channel.unary_unary(
                 '/erp.sales.v1.AnalyticsService/GetProductAnalytics',
                 request_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetProductAnalyticsRequest.SerializeToString,
@@ -291,6 +296,19 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCustomerAnalytics(self, request, context):
+        """Returns the customers with BOOKINGS in a date range: new ones (their
+        first order still counted, in the caller's scope, falls in the period)
+        and returning ones per period, the repeat rate, the customers gone quiet
+        (no order in the range's last `quiet_days` days) and the top customers.
+
+        Returns INVALID_ARGUMENT as GetRevenue does, and for `quiet_days`
+        outside 0..3650 or a `limit` outside 0..100.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetProductAnalytics(self, request, context):
         """Returns units and net revenue (BOOKINGS of order lines) per product and
         per category in a date range, each product's units against the
@@ -384,6 +402,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetSalesForecast,
                     request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.SerializeToString,
+            ),
+            'GetCustomerAnalytics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomerAnalytics,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetCustomerAnalyticsRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetCustomerAnalyticsResponse.SerializeToString,
             ),
             'GetProductAnalytics': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProductAnalytics,
@@ -675,6 +698,33 @@ class AnalyticsService:
             '/erp.sales.v1.AnalyticsService/GetSalesForecast',
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetSalesForecastResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomerAnalytics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.AnalyticsService/GetCustomerAnalytics',
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetCustomerAnalyticsRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_analytics__service__pb2.GetCustomerAnalyticsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -158,6 +158,15 @@ class AnalyticsServiceStub:
     of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
     fitting worker died: retry.
     """
+    GetCustomerAnalytics: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.GetCustomerAnalyticsRequest, _analytics_service_pb2.GetCustomerAnalyticsResponse]
+    """Returns the customers with BOOKINGS in a date range: new ones (their
+    first order still counted, in the caller's scope, falls in the period)
+    and returning ones per period, the repeat rate, the customers gone quiet
+    (no order in the range's last `quiet_days` days) and the top customers.
+
+    Returns INVALID_ARGUMENT as GetRevenue does, and for `quiet_days`
+    outside 0..3650 or a `limit` outside 0..100.
+    """
     GetProductAnalytics: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.GetProductAnalyticsRequest, _analytics_service_pb2.GetProductAnalyticsResponse]
     """Returns units and net revenue (BOOKINGS of order lines) per product and
     per category in a date range, each product's units against the
@@ -318,6 +327,15 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
     of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
     fitting worker died: retry.
+    """
+    GetCustomerAnalytics: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.GetCustomerAnalyticsRequest, _analytics_service_pb2.GetCustomerAnalyticsResponse]  # type: ignore[assignment]
+    """Returns the customers with BOOKINGS in a date range: new ones (their
+    first order still counted, in the caller's scope, falls in the period)
+    and returning ones per period, the repeat rate, the customers gone quiet
+    (no order in the range's last `quiet_days` days) and the top customers.
+
+    Returns INVALID_ARGUMENT as GetRevenue does, and for `quiet_days`
+    outside 0..3650 or a `limit` outside 0..100.
     """
     GetProductAnalytics: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.GetProductAnalyticsRequest, _analytics_service_pb2.GetProductAnalyticsResponse]  # type: ignore[assignment]
     """Returns units and net revenue (BOOKINGS of order lines) per product and
@@ -530,6 +548,21 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
         of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
         fitting worker died: retry.
+        """
+
+    @_abc_1.abstractmethod
+    def GetCustomerAnalytics(
+        self,
+        request: _analytics_service_pb2.GetCustomerAnalyticsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_service_pb2.GetCustomerAnalyticsResponse, _abc.Awaitable[_analytics_service_pb2.GetCustomerAnalyticsResponse]]:
+        """Returns the customers with BOOKINGS in a date range: new ones (their
+        first order still counted, in the caller's scope, falls in the period)
+        and returning ones per period, the repeat rate, the customers gone quiet
+        (no order in the range's last `quiet_days` days) and the top customers.
+
+        Returns INVALID_ARGUMENT as GetRevenue does, and for `quiet_days`
+        outside 0..3650 or a `limit` outside 0..100.
         """
 
     @_abc_1.abstractmethod
