@@ -24,7 +24,7 @@ from erp.sales.v1 import money_pb2
 
 from ...domain.events import DomainEvent
 from ...domain.money import Money
-from .common import money_out, timestamp
+from .common import minor_money_out, timestamp
 
 _MONEY = money_pb2.Money.DESCRIPTOR
 
@@ -88,7 +88,7 @@ def _value(target: Any, value: Any, currency: str) -> Any:  # target: a FieldDes
             value = Money(currency, value)
         if not isinstance(value, Money):
             raise TypeError(f"{target.full_name} is Money; got {type(value).__name__}")
-        return money_out(value)
+        return minor_money_out(value.amount, value.currency)
     nested = message_factory.GetMessageClass(target.message_type)()
     _fill(nested, value, currency)
     return nested

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 
 from erp.sales.v1 import invoice_service_pb2 as pb
-from erp.sales.v1 import money_pb2
 
 from ...domain.aging import Aging, Buckets
 from ...domain.credit_notes import CreditNote
@@ -14,7 +12,7 @@ from ...domain.customers import Customer
 from ...domain.errors import Violations
 from ...domain.invoices import Invoice, InvoiceHistoryEntry, InvoiceState, Payment, PaymentMethod
 from ...domain.mail import MailStatus
-from ...domain.money import MINOR_UNITS, Money
+from ...domain.money import Money
 from ...domain.tallies import Selection
 from ...services.clock import now
 from ...services.invoices import InvoiceInput
@@ -24,6 +22,7 @@ from .common import (
     enum_in,
     enum_names,
     enum_out,
+    minor_money_out,
     money_in,
     money_out,
     only_masked,
@@ -72,13 +71,7 @@ def amount_in(request: pb.CreateCreditNoteRequest) -> Money | None:
     return amount
 
 
-def _money(amount: Decimal, currency: str) -> money_pb2.Money:
-    """An amount an invoice keeps, written to its currency's minor unit ("0.00", not the "0"
-    of a default) as the amounts pricing computes are; an amount finer than that is shown as
-    it is, never rounded here."""
-    minor = Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
-    shown = amount.quantize(minor) if amount.quantize(minor) == amount else amount
-    return money_out(Money(currency, shown))
+_money = minor_money_out
 
 
 def _state(state: InvoiceState | None) -> int:
