@@ -26,6 +26,7 @@ from ..conftest import Running
 from .helpers import fails
 from .invoice_fixtures import Billing
 from .order_fixtures import line
+from .test_analytics import projected
 
 PERMISSIONS = ["sales:read", "sales:create", "sales:update", "sales:catalog", "sales:stock",
                "sales:billing"]
@@ -165,3 +166,13 @@ async def test_bad_ranges_zones_and_filters_are_invalid_argument(
         failure = await fails(analytics.GetConversionFunnel(request, metadata=admin),
                               grpc.StatusCode.INVALID_ARGUMENT)
         assert path in failure.fields, failure.fields
+
+
+async def test_rollups_of_the_real_quote_order_and_invoice_flows_equal_a_rebuild(
+        funnel_server: tuple[Running, dict[str, list[Decimal]]]) -> None:
+    running, _ = funnel_server
+    await projected(running, 10)
+    assert await running.app.analytics.maintenance.check() == []
+    rows = await running.app.mongo.db.analytics_rollups.distinct("basis")
+    assert {"bookings", "billings", "collections", "quotes_sent", "quotes_accepted",
+            "quotes_rejected"} <= set(rows)
