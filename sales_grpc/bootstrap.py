@@ -117,7 +117,9 @@ def build_analytics(settings: Settings, mongo: Mongo, redis: aioredis.Redis) -> 
     forecaster = Forecaster()
     answers = AnswerCache(redis, f"{settings.database_name}:analytics")
     return AnalyticsParts(
-        AnalyticsService(rollups, OpenWork(mongo), cohorts=FunnelSources(mongo),
+        AnalyticsService(RollupStore(mongo, settings.read_preference),
+                         OpenWork(mongo, settings.read_preference),
+                         cohorts=FunnelSources(mongo, settings.read_preference),
                          forecaster=forecaster, answers=answers, rates=ExchangeRates(mongo)),
         Projector(mongo, queue, gate, rollups, sources, revenue_fact,
                   poll_seconds=settings.analytics_poll_seconds, changed=answers.bump),

@@ -21,6 +21,10 @@ from .domain.numbering import (
 _DEV_SECRET = "dev-only-secret-change-me-in-production-0001"
 
 
+READ_PREFERENCES = ("primary", "primaryPreferred", "secondary", "secondaryPreferred",
+                    "nearest")
+
+
 @dataclass(frozen=True)
 class Settings:
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
@@ -76,6 +80,11 @@ class Settings:
     # How often each server's revenue projector looks for new outbox events when idle: a
     # confirmed order shows in the analytics within about this long.
     analytics_poll_seconds: float = 1.0
+    # Where analytics queries read: `primary`, or `primaryPreferred`, `secondary`,
+    # `secondaryPreferred`, `nearest` on a replica set to move analytics load off the primary
+    # (answers may then lag the primary by the replication delay). Writes, and every other
+    # read, stay on the primary.
+    read_preference: str = "primary"
     # Invoices and credit notes are numbered without gaps, inside the issuing transaction.
     invoice_number_format: str = "INV-{year}-{seq:06d}"
     credit_note_number_format: str = "CN-{year}-{seq:06d}"
@@ -144,6 +153,9 @@ class Settings:
         if not settings.analytics_poll_seconds > 0:
             raise ValueError(f"ANALYTICS_POLL_SECONDS={settings.analytics_poll_seconds} must "
                              "be positive")
+        if settings.read_preference not in READ_PREFERENCES:
+            raise ValueError(f"READ_PREFERENCE={settings.read_preference!r} must be one of "
+                             f"{', '.join(READ_PREFERENCES)}")
         if settings.pdf_workers < 1:
             raise ValueError(f"PDF_WORKERS={settings.pdf_workers} must be at least 1")
         logo = settings.company_logo_path

@@ -18,6 +18,7 @@ from ..domain.invoices import InvoiceState
 from ..domain.orders import OrderState
 from . import codec, query
 from .mongo import Mongo
+from .reads import reading
 
 _BILLED = [InvoiceState.OPEN.value, InvoiceState.PAID.value, InvoiceState.UNCOLLECTIBLE.value]
 
@@ -27,8 +28,8 @@ def _total(doc: dict[str, Any]) -> Decimal:
 
 
 class FunnelSources:
-    def __init__(self, mongo: Mongo) -> None:
-        self._db = mongo.db
+    def __init__(self, mongo: Mongo, read_preference: str = "primary") -> None:
+        self._db = reading(mongo, read_preference)
 
     async def cohort(self, scope: Scope, narrow: dict[str, str], start: datetime,
                      end: datetime) -> list[Journey]:

@@ -17,6 +17,7 @@ from ..domain.rollups import Tally
 from ..services.analytics_ports import ProductLabel
 from . import codec, query
 from .mongo import Mongo
+from .reads import reading
 
 
 def _add(amounts: Amounts, doc: dict[str, Any], value: Any) -> None:
@@ -29,8 +30,8 @@ def _scoped(scope: Scope, narrow: dict[str, str] | None) -> list[dict[str, Any]]
 
 
 class OpenWork:
-    def __init__(self, mongo: Mongo) -> None:
-        self._db = mongo.db
+    def __init__(self, mongo: Mongo, read_preference: str = "primary") -> None:
+        self._db = reading(mongo, read_preference)
 
     async def open_quotes(self, scope: Scope, today: date,
                           narrow: dict[str, str] | None = None) -> Amounts:
