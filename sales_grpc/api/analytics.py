@@ -15,10 +15,11 @@ from erp.sales.v1 import analytics_service_pb2_grpc as pb_grpc
 from ..domain.rollups import Basis
 from ..services.analytics import AnalyticsService
 from .context import caller
-from .converters.analytics import dashboard_out, revenue_out, revenue_query_in
+from .converters.analytics import revenue_out, revenue_query_in
 from .converters.analytics_figures import (
     customers_in,
     customers_out,
+    dashboard_view_out,
     funnel_out,
     kpis_out,
     limit_in,
@@ -63,7 +64,8 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
     async def GetSalesDashboard(self, request: pb.GetSalesDashboardRequest, context: Context
                                 ) -> pb.GetSalesDashboardResponse:
         async def answer() -> pb.GetSalesDashboardResponse:
-            return dashboard_out(await self._analytics.dashboard(caller(), request.time_zone))
+            return dashboard_view_out(await self._analytics.dashboard_view(
+                caller(), request.time_zone))
         return await self._cached(request, pb.GetSalesDashboardResponse, answer)
 
     async def GetSalesTrends(self, request: pb.GetSalesTrendsRequest, context: Context

@@ -213,6 +213,7 @@ class Dashboard:
     open_quotes: Amounts
     receivables_outstanding: Amounts
     receivables_overdue: Amounts
+    pipeline: Amounts = field(default_factory=dict)
 
 
 def summed(parts: list[Amounts], every_measure: bool = False) -> Amounts:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ..domain.access import Principal, scope_of
@@ -22,7 +23,7 @@ from ..domain.analytics import (
     zone_of,
 )
 from ..domain.errors import InvalidArgument, shown
-from ..domain.rollups import Basis, Bucket
+from ..domain.rollups import Basis, Bucket, Tally
 from .analytics_ports import (
     Answers,
     ForecastPort,
@@ -35,7 +36,9 @@ from .clock import now as system_now
 from .customer_analytics import CustomerAnalytics
 from .exchange_rates import ExchangeRateCases
 from .product_analytics import ProductAnalytics
+from .sales_figures import RankedProduct
 
+TOP = 5
 DASHBOARD_PERIODS = (Period.DAY, Period.WEEK, Period.MONTH, Period.QUARTER, Period.YEAR)
 
 
@@ -108,7 +111,24 @@ class AnalyticsService(CustomerAnalytics, ProductAnalytics, ExchangeRateCases):
         utc_today = moment.date()
         outstanding, overdue = await self._open.receivables(scope, utc_today)
         return Dashboard(time_zone or "UTC", today, revenue,
-                         await self._open.open_quotes(scope, utc_today), outstanding, overdue)
+                         await self._open.open_quotes(scope, utc_today), outstanding, overdue,
+                         await self._open.pipeline(scope, utc_today))
+
+    async def dashboard_view(self, principal: Principal, time_zone: str) -> DashboardView:
+        """The dashboard and the month's top 5 customers and products."""
+        board = await self.dashboard(principal, time_zone)
+        month = next(r.current for r in board.revenue if r.period is Period.MONTH)
+        query = RevenueQuery.parse(month.first.isoformat(), month.last.isoformat(), time_zone,
+                                   Period.MONTH, Basis.BOOKINGS, "", "")
+        return DashboardView(board, await self.top_customers(principal, query, TOP),
+                             await self.top_products(principal, query, TOP, True))
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    board: Dashboard
+    top_customers: dict[str, list[tuple[str, Tally]]]
+    top_products: list[RankedProduct]
 
 
 def _last_day(first: date, period: Period) -> date:

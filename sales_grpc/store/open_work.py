@@ -44,6 +44,19 @@ class OpenWork:
             _add(amounts, doc, doc["totals"]["grand_total"])
         return dict(sorted(amounts.items()))
 
+    async def pipeline(self, scope: Scope, today: date,
+                       narrow: dict[str, str] | None = None) -> Amounts:
+        """DRAFT quotes, and SENT ones valid until `today` (UTC) or later: their totals."""
+        clauses = [{"$or": [{"state": QuoteState.DRAFT.value},
+                            {"state": QuoteState.SENT.value,
+                             "valid_until": {"$gte": today.isoformat()}}]},
+                   *_scoped(scope, narrow)]
+        amounts: Amounts = {}
+        async for doc in self._db.quotes.find(query.all_of(clauses), projection={
+                "currency": 1, "totals.grand_total": 1}):
+            _add(amounts, doc, doc["totals"]["grand_total"])
+        return dict(sorted(amounts.items()))
+
     async def receivables(self, scope: Scope, today: date, narrow: dict[str, str] | None = None
                           ) -> tuple[Amounts, Amounts]:
         """What OPEN and UNCOLLECTIBLE invoices have due, and the part on OPEN ones past their

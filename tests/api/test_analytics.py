@@ -228,6 +228,18 @@ async def test_the_dashboard_shows_open_quotes_and_receivables_with_the_overdue_
     assert figures(reply.receivables_outstanding) == owed
     assert figures(reply.receivables_overdue) == owed
     assert reply.today and reply.time_zone == "America/New_York"
+    # The pipeline: drafts and quotes that can still be accepted (the known history's included).
+    assert figures(reply.pipeline) == {"USD": (Decimal("110.00"), 3), "EUR": (Decimal("20.00"), 1)}
+    month = reply.revenue[2]
+    admin = running.token("admin-1", Role.ADMIN, "")
+    tops = await stub(running).ListTopCustomers(pb.ListTopCustomersRequest(
+        start_date=month.start_date, end_date=month.end_date, time_zone="America/New_York",
+        limit=5), metadata=admin)
+    assert list(reply.top_customers) == list(tops.customers)
+    products = await stub(running).ListTopProducts(pb.ListTopProductsRequest(
+        start_date=month.start_date, end_date=month.end_date, time_zone="America/New_York",
+        limit=5), metadata=admin)
+    assert list(reply.top_products) == list(products.products)
     rep2 = await stub(running).GetSalesDashboard(
         pb.GetSalesDashboardRequest(), metadata=running.token("rep-2", Role.SALES_REP, "team-b"))
     assert figures(rep2.open_quotes) == {}

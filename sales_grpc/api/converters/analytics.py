@@ -75,4 +75,5 @@ def dashboard_out(d: Dashboard) -> pb.GetSalesDashboardResponse:
             previous=amounts_out(r.previous.amounts)) for r in d.revenue],
         open_quotes=amounts_out(d.open_quotes),
         receivables_outstanding=amounts_out(d.receivables_outstanding),
-        receivables_overdue=amounts_out(d.receivables_overdue))
+        receivables_overdue=amounts_out(d.receivables_overdue),
+        pipeline=amounts_out(d.pipeline))

@@ -26,10 +26,11 @@ from ...domain.sales_figures import (
     bounded,
     ratio,
 )
+from ...services.analytics import DashboardView
 from ...services.customer_analytics import CustomerReport
 from ...services.product_analytics import ProductReport
 from ...services.sales_figures import RankedProduct, TrendReport
-from .analytics import BASES, PERIODS, amounts_out
+from .analytics import BASES, PERIODS, amounts_out, dashboard_out
 from .common import enum_in, enum_names, enum_out, money_out
 
 RANKINGS = enum_names(pb.ProductRanking.DESCRIPTOR, "PRODUCT_RANKING_")
@@ -212,3 +213,10 @@ def customers_out(r: CustomerReport) -> pb.GetCustomerAnalyticsResponse:
         quiet_customers=[pb.QuietCustomer(customer_id=c, last_order_date=d.isoformat())
                          for c, d in r.quiet],
         top_customers=top_customers_out(Basis.BOOKINGS, r.top).customers)
+
+
+def dashboard_view_out(view: DashboardView) -> pb.GetSalesDashboardResponse:
+    out = dashboard_out(view.board)
+    out.top_customers.extend(top_customers_out(Basis.BOOKINGS, view.top_customers).customers)
+    out.top_products.extend(top_products_out(True, view.top_products).products)
+    return out

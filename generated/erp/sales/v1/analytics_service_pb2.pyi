@@ -532,6 +532,9 @@ class GetSalesDashboardResponse(_message.Message):
     OPEN_QUOTES_FIELD_NUMBER: _builtins.int
     RECEIVABLES_OUTSTANDING_FIELD_NUMBER: _builtins.int
     RECEIVABLES_OVERDUE_FIELD_NUMBER: _builtins.int
+    PIPELINE_FIELD_NUMBER: _builtins.int
+    TOP_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    TOP_PRODUCTS_FIELD_NUMBER: _builtins.int
     time_zone: _builtins.str
     """The time zone of the periods."""
     today: _builtins.str
@@ -558,6 +561,20 @@ class GetSalesDashboardResponse(_message.Message):
         ListInvoices' `overdue`), per currency.
         """
 
+    @_builtins.property
+    def pipeline(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
+        """The pipeline: quotes not decided yet, DRAFT ones and SENT ones that can
+        still be accepted, their grand totals and count per currency.
+        """
+
+    @_builtins.property
+    def top_customers(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedCustomer]:
+        """The month's top 5 customers by bookings, ranked within each currency."""
+
+    @_builtins.property
+    def top_products(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedProduct]:
+        """The month's top 5 products by units sold."""
+
     def __init__(
         self,
         *,
@@ -567,10 +584,13 @@ class GetSalesDashboardResponse(_message.Message):
         open_quotes: _abc.Iterable[Global___CurrencyAmount] | None = ...,
         receivables_outstanding: _abc.Iterable[Global___CurrencyAmount] | None = ...,
         receivables_overdue: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        pipeline: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        top_customers: _abc.Iterable[Global___RankedCustomer] | None = ...,
+        top_products: _abc.Iterable[Global___RankedProduct] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["open_quotes", b"open_quotes", "receivables_outstanding", b"receivables_outstanding", "receivables_overdue", b"receivables_overdue", "revenue", b"revenue", "time_zone", b"time_zone", "today", b"today"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["open_quotes", b"open_quotes", "pipeline", b"pipeline", "receivables_outstanding", b"receivables_outstanding", "receivables_overdue", b"receivables_overdue", "revenue", b"revenue", "time_zone", b"time_zone", "today", b"today", "top_customers", b"top_customers", "top_products", b"top_products"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

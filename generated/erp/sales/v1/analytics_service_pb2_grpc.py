@@ -177,7 +177,8 @@ class AnalyticsServiceServicer:
     def GetSalesDashboard(self, request, context):
         """Returns the dashboard of the caller's scope as of now in a time zone:
         BOOKINGS for the current day, week, month, quarter and year against the
-        previous one of each, open quotes and receivables, all per currency.
+        previous one of each, open quotes, the pipeline and receivables, all per
+        currency, and the month's top customers and products.
 
         Returns INVALID_ARGUMENT for an unknown time zone.
         """

@@ -71,7 +71,8 @@ class AnalyticsServiceStub:
     GetSalesDashboard: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.GetSalesDashboardRequest, _analytics_service_pb2.GetSalesDashboardResponse]
     """Returns the dashboard of the caller's scope as of now in a time zone:
     BOOKINGS for the current day, week, month, quarter and year against the
-    previous one of each, open quotes and receivables, all per currency.
+    previous one of each, open quotes, the pipeline and receivables, all per
+    currency, and the month's top customers and products.
 
     Returns INVALID_ARGUMENT for an unknown time zone.
     """
@@ -241,7 +242,8 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     GetSalesDashboard: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.GetSalesDashboardRequest, _analytics_service_pb2.GetSalesDashboardResponse]  # type: ignore[assignment]
     """Returns the dashboard of the caller's scope as of now in a time zone:
     BOOKINGS for the current day, week, month, quarter and year against the
-    previous one of each, open quotes and receivables, all per currency.
+    previous one of each, open quotes, the pipeline and receivables, all per
+    currency, and the month's top customers and products.
 
     Returns INVALID_ARGUMENT for an unknown time zone.
     """
@@ -420,7 +422,8 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_analytics_service_pb2.GetSalesDashboardResponse, _abc.Awaitable[_analytics_service_pb2.GetSalesDashboardResponse]]:
         """Returns the dashboard of the caller's scope as of now in a time zone:
         BOOKINGS for the current day, week, month, quarter and year against the
-        previous one of each, open quotes and receivables, all per currency.
+        previous one of each, open quotes, the pipeline and receivables, all per
+        currency, and the month's top customers and products.
 
         Returns INVALID_ARGUMENT for an unknown time zone.
         """
