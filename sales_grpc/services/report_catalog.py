@@ -11,68 +11,130 @@ from ..domain.listing import (
     decimal_converter,
     enum_converter,
     text_converter,
+    time_converter,
 )
 from ..domain.reports import Column, Report
 from ..domain.reports import ColumnType as T
-from . import invoices, order_queries
+from . import customers, invoices, order_queries, products, quotes
 
 _ORDER_FILTERS = order_queries.FILTERS
 _INVOICE_FILTERS = {k: v for k, v in invoices.FILTERS.items() if k != "overdue"}
 _EQ = frozenset({"=", "!="})
 _RANGE = frozenset({"=", "<", "<=", ">", ">="})
-PAYMENT_FILTERS = {
+_DAY = invoices.FILTERS["issue_date"].convert
+_COMMON = {
     "currency": FilterField("currency", _EQ, currency_converter),
     "customer_id": FilterField("customer_id", _EQ, text_converter),
     "owner_id": FilterField("owner_id", _EQ, text_converter),
+    "team_id": FilterField("team_id", _EQ, text_converter),
     "invoice_id": FilterField("invoice_id", _EQ, text_converter),
+    "create_time": FilterField("create_time", _RANGE - {"="}, time_converter),
+}
+PAYMENT_FILTERS = {
+    **_COMMON,
     "method": FilterField("method", _EQ, enum_converter({m.name: m.value for m in PaymentMethod})),
     "amount": FilterField("amount", _RANGE, decimal_converter),
-    "payment_date": FilterField("payment_date", _RANGE, invoices.FILTERS["issue_date"].convert),
+    "payment_date": FilterField("payment_date", _RANGE, _DAY),
 }
+CREDIT_NOTE_FILTERS = {
+    **_COMMON,
+    "issue_date": FilterField("issue_date", _RANGE, _DAY),
+    "grand_total": FilterField("totals.grand_total", _RANGE, decimal_converter),
+    "text": FilterField("text", frozenset({":"}), text_converter),
+}
+_CUSTOMER_FILTERS = {**customers.FILTERS,
+                     "create_time": FilterField("create_time", _RANGE - {"="}, time_converter)}
+_PRODUCT_FILTERS = {**products.FILTERS,
+                    "create_time": FilterField("create_time", _RANGE - {"="}, time_converter)}
 
 
 def _c(spec: str, kind: T = T.STRING, description: str = "") -> Column:
     return Column(spec, kind, description)
 
 
-_ORDER_HEAD = (_c("order_number"), _c("order_state"), _c("customer_id"), _c("owner_id"),
-               _c("team_id"), _c("currency"))
+_PARTIES = (_c("customer_id"), _c("owner_id"), _c("team_id"))
+_HEAD = (_c("order_number"), _c("order_state"), *_PARTIES, _c("currency"))
+_TOTALS = (_c("subtotal", T.DECIMAL), _c("discount_total", T.DECIMAL),
+           _c("tax_total", T.DECIMAL), _c("shipping", T.DECIMAL), _c("grand_total", T.DECIMAL))
+_LINE = (_c("line_number", T.INTEGER), _c("product_id"), _c("sku"), _c("product_name"),
+         _c("quantity", T.INTEGER), _c("unit_price", T.DECIMAL), _c("discount_rate", T.DECIMAL),
+         _c("tax_rate", T.DECIMAL), _c("gross", T.DECIMAL), _c("discount", T.DECIMAL),
+         _c("tax", T.DECIMAL), _c("total", T.DECIMAL))
+_CREATED = _c("create_time", T.TIMESTAMP)
+_INVOICE_HEAD = (_c("invoice_number"), _c("invoice_state"), *_PARTIES, _c("order_number"),
+                 _c("currency"), _c("issue_date", T.DATE), _c("due_date", T.DATE))
+_BUCKETS = tuple(_c(name, T.DECIMAL) for name in BUCKETS)
 BUILT_IN: dict[str, Report] = {r.id: r for r in (
     Report("sales_orders", "Sales orders", "sales_orders",
            "One row per sales order with its totals.",
-           (*_ORDER_HEAD, _c("line_count", T.INTEGER), _c("subtotal", T.DECIMAL),
-            _c("discount_total", T.DECIMAL), _c("tax_total", T.DECIMAL),
-            _c("shipping", T.DECIMAL), _c("grand_total", T.DECIMAL),
-            _c("create_time", T.TIMESTAMP), _c("confirm_time", T.TIMESTAMP), _c("notes")),
+           (*_HEAD, _c("line_count", T.INTEGER), *_TOTALS, _CREATED,
+            _c("confirm_time", T.TIMESTAMP), _c("notes")),
            _ORDER_FILTERS, "create_time"),
     Report("order_lines", "Sales order lines", "order_lines",
            "One row per line of every sales order; the filter applies to the orders.",
-           (*_ORDER_HEAD, _c("line_number", T.INTEGER), _c("product_id"), _c("sku"),
-            _c("product_name"), _c("quantity", T.INTEGER), _c("unit_price", T.DECIMAL),
-            _c("discount_rate", T.DECIMAL), _c("tax_rate", T.DECIMAL), _c("gross", T.DECIMAL),
-            _c("discount", T.DECIMAL), _c("tax", T.DECIMAL), _c("total", T.DECIMAL),
-            _c("create_time", T.TIMESTAMP)),
-           _ORDER_FILTERS, "create_time"),
+           (*_HEAD, *_LINE, _CREATED), _ORDER_FILTERS, "create_time"),
+    Report("quotes", "Quotes", "quotes",
+           "One row per quote revision with its totals; a sent quote past its valid-until "
+           "day reads EXPIRED, as the Quote RPCs show it on the as-of day.",
+           (_c("quote_number"), _c("quote_state"), *_PARTIES, _c("currency"),
+            _c("revision", T.INTEGER), _c("line_count", T.INTEGER), *_TOTALS,
+            _c("valid_until", T.DATE), _CREATED, _c("notes")),
+           quotes.FILTERS, "create_time"),
     Report("invoices", "Invoices", "invoices",
            "One row per invoice, drafts included, with what is paid, credited and due.",
-           (_c("invoice_number"), _c("invoice_state"), _c("customer_id"), _c("owner_id"),
-            _c("team_id"), _c("order_number"), _c("currency"), _c("issue_date", T.DATE),
-            _c("due_date", T.DATE), _c("grand_total", T.DECIMAL), _c("amount_paid", T.DECIMAL),
-            _c("amount_credited", T.DECIMAL), _c("amount_due", T.DECIMAL),
-            _c("create_time", T.TIMESTAMP)),
+           (*_INVOICE_HEAD, _c("grand_total", T.DECIMAL), _c("amount_paid", T.DECIMAL),
+            _c("amount_credited", T.DECIMAL), _c("amount_due", T.DECIMAL), _CREATED),
            _INVOICE_FILTERS, "issue_date"),
+    Report("invoice_lines", "Invoice lines", "invoice_lines",
+           "One row per line of every invoice; the filter applies to the invoices.",
+           (*_INVOICE_HEAD, *_LINE, _CREATED), _INVOICE_FILTERS, "issue_date"),
     Report("payments", "Payments", "payments", "One row per payment recorded.",
-           (_c("payment_id"), _c("invoice_number"), _c("customer_id"), _c("owner_id"),
-            _c("team_id"), _c("currency"), _c("amount", T.DECIMAL), _c("method"),
-            _c("reference"), _c("payment_date", T.DATE), _c("create_time", T.TIMESTAMP)),
+           (_c("payment_id"), _c("invoice_number"), *_PARTIES, _c("currency"),
+            _c("amount", T.DECIMAL), _c("method"), _c("reference"),
+            _c("payment_date", T.DATE), _CREATED),
            PAYMENT_FILTERS, "payment_date"),
+    Report("credit_notes", "Credit notes", "credit_notes",
+           "One row per credit note: its totals, what it took off its invoice and what went "
+           "to the customer's credit balance.",
+           (_c("credit_note_number"), _c("invoice_number"), *_PARTIES, _c("currency"),
+            _c("line_count", T.INTEGER), *_TOTALS, _c("amount_applied", T.DECIMAL),
+            _c("amount_to_balance", T.DECIMAL), _c("reason"), _c("issue_date", T.DATE),
+            _CREATED),
+           CREDIT_NOTE_FILTERS, "issue_date"),
+    Report("customers", "Customers", "customers",
+           "One row per customer (archived ones left out) and currency of their sales "
+           "statistics: what they spent on counted orders, owe on open invoices and hold as "
+           "credit; one row without a currency for a customer with no figures yet. "
+           "order_count is the customer's, in all currencies, on each of their rows.",
+           (_c("customer_code"), _c("first_name"), _c("last_name"), _c("company_name"),
+            _c("customer_type"), _c("status"), _c("payment_terms"), _c("owner_id"),
+            _c("team_id"), _c("currency"), _c("order_count", T.INTEGER),
+            _c("total_spent", T.DECIMAL), _c("outstanding", T.DECIMAL),
+            _c("credit_balance", T.DECIMAL), _c("last_order_time", T.TIMESTAMP), _CREATED),
+           _CUSTOMER_FILTERS, "create_time"),
+    Report("products", "Products", "products",
+           "One row per product of the catalog (archived ones left out) with its stock: on "
+           "hand, reserved by confirmed orders, available, and whether available is at or "
+           "below the reorder level. The catalog is the same for every caller.",
+           (_c("sku"), _c("name"), _c("category"), _c("currency"), _c("unit_price", T.DECIMAL),
+            _c("cost", T.DECIMAL), _c("tax_rate", T.DECIMAL), _c("unit_of_measure"),
+            _c("on_hand", T.INTEGER), _c("reserved", T.INTEGER), _c("available", T.INTEGER),
+            _c("reorder_level", T.INTEGER), _c("needs_reorder", T.BOOLEAN),
+            _c("active", T.BOOLEAN), _CREATED),
+           _PRODUCT_FILTERS, "create_time"),
     Report("receivables_aging", "Receivables aging", "receivables",
            "One row per open or uncollectible invoice with an amount due, aged to the "
            "export's as-of day: its bucket, and its amount due in that bucket's column.",
-           (_c("invoice_number"), _c("customer_id"), _c("owner_id"), _c("team_id"),
-            _c("currency"), _c("issue_date", T.DATE), _c("due_date", T.DATE),
-            _c("days_past_due", T.INTEGER), _c("bucket"), _c("amount_due", T.DECIMAL),
-            *(_c(name, T.DECIMAL) for name in BUCKETS)),
+           (_c("invoice_number"), *_PARTIES, _c("currency"), _c("issue_date", T.DATE),
+            _c("due_date", T.DATE), _c("days_past_due", T.INTEGER), _c("bucket"),
+            _c("amount_due", T.DECIMAL), *_BUCKETS),
+           _INVOICE_FILTERS, "due_date"),
+    Report("customer_aging", "Receivables aging per customer", "customer_receivables",
+           "One row per customer and currency they owe in: the open and uncollectible "
+           "invoices' amounts due, aged to the as-of day in buckets that add up to the "
+           "amount due. Currencies are never added together.",
+           (_c("customer_id"), _c("currency"), _c("invoice_count", T.INTEGER),
+            _c("amount_due", T.DECIMAL), *_BUCKETS),
            _INVOICE_FILTERS, "due_date"),
 )}
 
