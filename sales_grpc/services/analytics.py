@@ -35,6 +35,7 @@ from .analytics_ports import (
 from .clock import now as system_now
 from .customer_analytics import CustomerAnalytics
 from .exchange_rates import ExchangeRateCases
+from .funnel_forecast import FunnelAndForecast
 from .product_analytics import ProductAnalytics
 from .sales_figures import RankedProduct
 
@@ -46,7 +47,8 @@ def _sum(found: dict[Bucket, Amounts], buckets: list[Bucket]) -> Amounts:
     return summed([found[b] for b in buckets if b in found])
 
 
-class AnalyticsService(CustomerAnalytics, ProductAnalytics, ExchangeRateCases):
+class AnalyticsService(CustomerAnalytics, FunnelAndForecast, ProductAnalytics,
+                       ExchangeRateCases):
     def __init__(self, rollups: Rollups, open_work: OpenWorkReader,
                  clock: Callable[[], datetime] = system_now,
                  cohorts: FunnelReader | None = None,

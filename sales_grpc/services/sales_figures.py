@@ -7,21 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from ..domain.access import Principal, scope_of
 from ..domain.analytics import (
     Amounts,
     RevenueQuery,
-    local_midnight,
     period_start,
     summed,
-    zone_of,
 )
-from ..domain.errors import InvalidArgument, Unavailable, Violations
-from ..domain.forecast import ForecastResult
-from ..domain.forecast_query import ForecastAsk, ForecastQuery
-from ..domain.funnel import Stage, funnel
+from ..domain.errors import InvalidArgument
 from ..domain.rollups import Basis, Bucket, Dimension, Tally
 from ..domain.sales_figures import (
     DEFAULT_WINDOW,
@@ -35,7 +29,7 @@ from ..domain.sales_figures import (
     trend,
     year_before,
 )
-from .analytics_ports import ForecastPort, FunnelReader, OpenWorkReader, ProductLabel, Rollups
+from .analytics_ports import OpenWorkReader, ProductLabel, Rollups
 
 QUOTE_BASES = {Basis.QUOTES_SENT: "sent", Basis.QUOTES_ACCEPTED: "accepted",
                Basis.QUOTES_REJECTED: "rejected", Basis.QUOTES_EXPIRED: "expired"}
@@ -61,41 +55,6 @@ class SalesFigures:
     _rollups: Rollups
     _open: OpenWorkReader
     _clock: Callable[[], datetime]
-    _cohorts: FunnelReader | None
-    _forecaster: ForecastPort | None
-
-    async def forecast(self, principal: Principal, ask: ForecastAsk
-                       ) -> tuple[ForecastQuery, list[Decimal], ForecastResult]:
-        """The history's values per whole period, read from the rollups, and the forecast
-        fitted to them off the event loop."""
-        if self._forecaster is None:
-            raise Unavailable("forecasts are not configured")
-        zone = zone_of(ask.time_zone)
-        today = self._clock().astimezone(zone).date() if zone else self._clock().date()
-        fq = ForecastQuery.of(ask, today, Violations())
-        q = fq.history
-        found = await self._by_bucket(principal, q, [b for c in q.covers for b in c])
-        values = []
-        for buckets in q.covers:
-            parts = [found[b] for b in buckets if b in found]
-            if fq.units:
-                values.append(Decimal(sum(t.units for a in parts for t in a.values())))
-            else:
-                values.append(sum((a[fq.currency].amount for a in parts if fq.currency in a),
-                                  Decimal(0)))
-        result = await self._forecaster.forecast(values, fq.season, fq.horizon, fq.currency)
-        return fq, values, result
-
-    async def funnel(self, principal: Principal, query: RevenueQuery) -> tuple[int, list[Stage]]:
-        """The funnel of the quotes first created in the range (read from the cohort's
-        documents, not from rollups: its cost follows the cohort's size)."""
-        if self._cohorts is None:
-            raise Unavailable("the conversion funnel is not configured")
-        journeys = await self._cohorts.cohort(
-            scope_of(principal), {**query.narrow, "customer_id": query.customer_id},
-            local_midnight(query.first, query.zone),
-            local_midnight(query.last + timedelta(days=1), query.zone))
-        return len(journeys), funnel(journeys)
 
     async def _by_bucket(self, principal: Principal, query: RevenueQuery,
                          buckets: list[Bucket]) -> dict[Bucket, Amounts]:
