@@ -88,12 +88,16 @@ INDEXES: dict[str, list[IndexModel]] = {
                        "totals.grand_total"]),
     ],
     "payments": [IndexModel([("invoice_id", ASCENDING), ("create_time", DESCENDING)]),
+                 IndexModel([("payment_date", ASCENDING)]),  # commission on collections
                  *_listing(["owner_id"], ["create_time"]), *_listing(["team_id"], ["create_time"]),
                  *_listing([], ["create_time"])],
     "credit_notes": [IndexModel([("number", ASCENDING)], unique=True),
                      IndexModel([("invoice_id", ASCENDING), ("create_time", DESCENDING)]),
+                     IndexModel([("issue_date", ASCENDING)]),  # commission clawbacks
                      *_listing(["owner_id"], ["create_time"]),
                      *_listing(["team_id"], ["create_time"]), *_listing([], ["create_time"])],
+    # Plans listed by team (store/commission_plans.py).
+    "commission_plans": _listing(["team_id"], ["create_time"]),
     "document_history": [IndexModel([("document_type", ASCENDING), ("document_id", ASCENDING),
                                       ("time", ASCENDING), ("_id", ASCENDING)])],
     # Published events are kept a week, then MongoDB's TTL monitor removes them; pending ones
