@@ -43,6 +43,8 @@ from .services.quote_lifecycle import QuoteLifecycle
 from .services.quotes import QuoteService
 from .services.receivables import InvoiceScope, Receivables
 from .services.report_exports import ReportExports
+from .services.report_plans import ReportPlanner
+from .services.report_runs import ReportRuns
 from .services.rollup_rebuild import RollupMaintenance
 from .store.answer_cache import AnswerCache
 from .store.cache import DocumentCache
@@ -147,6 +149,7 @@ class App:
     pdf: PdfRenderer
     analytics: AnalyticsParts
     reports: ReportExports
+    report_runs: ReportRuns
 
     async def close(self) -> None:
         await self.analytics.forecaster.close()
@@ -210,6 +213,7 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
                               credit_note_records, stats, customer_records,
                               idempotency, numbers, InvoiceScope(invoice_workflow,
                                                                  invoice_records))
+    planner = ReportPlanner(ReportRows(mongo))
     return App(
         settings=settings,
         mongo=mongo,
@@ -230,5 +234,6 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         documents=documents,
         pdf=pdf,
         analytics=build_analytics(settings, mongo, redis),
-        reports=ReportExports(ReportRows(mongo), writer_for, ResumeTokens(settings.secret_key)),
+        reports=ReportExports(planner, writer_for, ResumeTokens(settings.secret_key)),
+        report_runs=ReportRuns(planner),
     )

@@ -11,20 +11,32 @@ from erp.sales.v1 import report_service_pb2 as pb
 from erp.sales.v1 import report_service_pb2_grpc as pb_grpc
 
 from ..services.report_exports import ReportExports
+from ..services.report_runs import ReportRuns
 from .context import caller
-from .converters.reports import export_part_out, export_request_in, template_out
+from .converters.reports import (
+    export_part_out,
+    export_request_in,
+    run_request_in,
+    run_result_out,
+    template_out,
+)
 
 Context = grpc.aio.ServicerContext[object, object]
 
 
 class ReportServicer(pb_grpc.ReportServiceServicer):
-    def __init__(self, exports: ReportExports) -> None:
+    def __init__(self, exports: ReportExports, runs: ReportRuns) -> None:
         self._exports = exports
+        self._runs = runs
 
     async def ListReportTemplates(self, request: pb.ListReportTemplatesRequest,
                                   context: Context) -> pb.ListReportTemplatesResponse:
         return pb.ListReportTemplatesResponse(
-            templates=[template_out(r) for r in self._exports.templates()])
+            templates=[template_out(r) for r in self._runs.built_in()])
+
+    async def RunReport(self, request: pb.RunReportRequest, context: Context
+                        ) -> pb.RunReportResponse:
+        return run_result_out(await self._runs.run(caller(), run_request_in(request)))
 
     async def ExportReport(self, request: pb.ExportReportRequest, context: Context
                            ) -> AsyncIterator[pb.ExportReportResponse]:

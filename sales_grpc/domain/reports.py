@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from .listing import FilterField
@@ -51,6 +51,9 @@ class Report:
     columns: tuple[Column, ...]
     filters: Mapping[str, FilterField]
     date_field: str
+    # Columns a custom report of this source may sort by, and the stored field of each (the
+    # database sorts, so an export of any size stays streamed).
+    sortable: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def column_names(self) -> list[str]:

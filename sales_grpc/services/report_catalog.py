@@ -17,9 +17,11 @@ from ..domain.reports import Column, Report
 from ..domain.reports import ColumnType as T
 from . import customers, invoices, order_queries, products, quotes
 
-_ORDER_FILTERS = order_queries.FILTERS
-_INVOICE_FILTERS = {k: v for k, v in invoices.FILTERS.items() if k != "overdue"}
 _EQ = frozenset({"=", "!="})
+_CURRENCY = {"currency": FilterField("currency", _EQ, currency_converter)}
+_ORDER_FILTERS = {**order_queries.FILTERS, **_CURRENCY}
+_INVOICE_FILTERS = {**{k: v for k, v in invoices.FILTERS.items() if k != "overdue"},
+                    **_CURRENCY}
 _RANGE = frozenset({"=", "<", "<=", ">", ">="})
 _DAY = invoices.FILTERS["issue_date"].convert
 _COMMON = {
@@ -79,7 +81,7 @@ BUILT_IN: dict[str, Report] = {r.id: r for r in (
            (_c("quote_number"), _c("quote_state"), *_PARTIES, _c("currency"),
             _c("revision", T.INTEGER), _c("line_count", T.INTEGER), *_TOTALS,
             _c("valid_until", T.DATE), _CREATED, _c("notes")),
-           quotes.FILTERS, "create_time"),
+           {**quotes.FILTERS, **_CURRENCY}, "create_time"),
     Report("invoices", "Invoices", "invoices",
            "One row per invoice, drafts included, with what is paid, credited and due.",
            (*_INVOICE_HEAD, _c("grand_total", T.DECIMAL), _c("amount_paid", T.DECIMAL),

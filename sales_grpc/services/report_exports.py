@@ -16,31 +16,18 @@ import contextlib
 import hashlib
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, Protocol
 
-from ..domain.access import Principal, Scope, scope_of
+from ..domain.access import Principal
 from ..domain.errors import FailedPrecondition, InvalidArgument, PreconditionViolation
-from ..domain.listing import Condition, parse_filter
 from ..domain.reports import Column, DateRange, ExportFormat, Report
-from .clock import now
 from .export_tokens import Cut, ResumeTokens, binding
-from .report_catalog import BUILT_IN, report_named
+from .report_plans import ReportPlan, ReportPlanner, ReportRequest
 
 CHUNK_BYTES = 64 * 1024
 _EXTENSIONS = {ExportFormat.CSV: "csv", ExportFormat.JSONL: "jsonl", ExportFormat.XLSX: "xlsx"}
-
-
-class RowSource(Protocol):
-    open_cursors: int
-
-    async def estimate(self, report: Report, scope: Scope, conditions: list[Condition],
-                       dates: DateRange) -> int: ...
-
-    def rows(self, report: Report, scope: Scope, conditions: list[Condition],
-             dates: DateRange, as_of: date
-             ) -> AsyncGenerator[tuple[list[Any], list[object]], None]: ...
 
 
 class TableWriter(Protocol):
@@ -97,72 +84,56 @@ class ExportTrailer:
 ExportPart = ExportHeader | ExportChunk | ExportTrailer
 
 
-def _day(raw: str, field_path: str) -> str:
-    if not raw:
-        return ""
-    try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError:
-        raise InvalidArgument.of(field_path, "is not an ISO date such as 2026-12-31") from None
-
-
 @dataclass(frozen=True)
 class _Plan:
-    report: Report
+    rows: ReportPlan
     format: ExportFormat
-    scope: Scope
-    conditions: list[Condition]
-    dates: DateRange
     bound_to: str
-    as_of: date
     byte_order_mark: bool
     resume: Cut | None
 
+    @property
+    def report(self) -> Report:
+        return self.rows.report
+
+    @property
+    def as_of(self) -> date:
+        return self.rows.as_of
+
 
 class ReportExports:
-    def __init__(self, rows: RowSource, writers: WriterFactory, tokens: ResumeTokens, *,
-                 chunk_bytes: int = CHUNK_BYTES, clock: Callable[[], datetime] = now) -> None:
-        self._rows = rows
+    def __init__(self, planner: ReportPlanner, writers: WriterFactory, tokens: ResumeTokens,
+                 *, chunk_bytes: int = CHUNK_BYTES) -> None:
+        self._planner = planner
         self._writers = writers
         self._tokens = tokens
         self._chunk = chunk_bytes
-        self._clock = clock
 
     @property
     def open_cursors(self) -> int:
         """Database cursors held by exports in progress."""
-        return self._rows.open_cursors
+        return self._planner.open_cursors
 
-    @staticmethod
-    def templates() -> list[Report]:
-        return list(BUILT_IN.values())
-
-    def _plan(self, principal: Principal, request: ExportRequest) -> _Plan:
-        report = report_named(request.report_id)
+    async def _plan(self, principal: Principal, request: ExportRequest) -> _Plan:
+        rows = await self._planner.plan(principal, ReportRequest(
+            request.report_id, request.filter, request.dates, request.as_of))
         if request.format is None:
             raise InvalidArgument.of("format", "must be CSV, JSONL or XLSX")
-        conditions = parse_filter(request.filter, report.filters)
-        dates = DateRange(_day(request.dates.start, "start_date"),
-                          _day(request.dates.end, "end_date"))
-        if dates.start and dates.end and dates.end < dates.start:
-            raise InvalidArgument.of("end_date", "precedes start_date")
-        as_of_text = _day(request.as_of, "as_of_date")
         bound_to = binding(principal.subject, principal.role.value, principal.team_id,
-                           report.id, request.format.value, request.filter, dates.start,
-                           dates.end, as_of_text, request.byte_order_mark)
+                           rows.report.id, request.format.value, request.filter,
+                           rows.dates.start, rows.dates.end, rows.as_of_text,
+                           request.byte_order_mark)
         resume = (self._tokens.decode(request.resume_token, bound_to)
                   if request.resume_token else None)
-        as_of = (date.fromisoformat(resume.as_of) if resume else
-                 date.fromisoformat(as_of_text) if as_of_text else self._clock().date())
-        return _Plan(report, request.format, scope_of(principal), conditions, dates, bound_to,
-                     as_of, request.byte_order_mark, resume)
+        if resume is not None:  # the day the export began, so a resume writes the same rows
+            rows = replace(rows, as_of=date.fromisoformat(resume.as_of))
+        return _Plan(rows, request.format, bound_to, request.byte_order_mark, resume)
 
     async def export(self, principal: Principal, request: ExportRequest
                      ) -> AsyncGenerator[ExportPart, None]:
         """The header, the chunks after the resume token's (all without one), the trailer."""
-        plan = self._plan(principal, request)
-        estimate = await self._rows.estimate(plan.report, plan.scope, plan.conditions,
-                                             plan.dates)
+        plan = await self._plan(principal, request)
+        estimate = await self._planner.estimate(plan.rows)
         writer = self._writers(plan.format, plan.report.columns, plan.byte_order_mark)
         try:
             async with contextlib.aclosing(self._chunks(plan, writer)) as chunks:
@@ -197,8 +168,7 @@ class ReportExports:
                                         Cut(sent, rows, key, prefix, plan.as_of.isoformat()))
             return ExportChunk(data, rows, sent, token), prefix
 
-        source = self._rows.rows(plan.report, plan.scope, plan.conditions, plan.dates,
-                                 plan.as_of)
+        source = self._planner.rows(plan.rows)
         count = 0
         async with contextlib.aclosing(source):
             pending += writer.begin()

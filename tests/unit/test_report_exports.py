@@ -22,6 +22,7 @@ from sales_grpc.services.report_exports import (
     ExportTrailer,
     ReportExports,
 )
+from sales_grpc.services.report_plans import ReportPlanner
 
 ADMIN = Principal("admin-1", Role.ADMIN, frozenset({"sales:read"}))
 
@@ -47,7 +48,7 @@ class FakeRows:
 
 
 def exports(rows: FakeRows, secret: str = "s") -> ReportExports:
-    return ReportExports(rows, writer_for, ResumeTokens(secret), chunk_bytes=100)
+    return ReportExports(ReportPlanner(rows), writer_for, ResumeTokens(secret), chunk_bytes=100)
 
 
 async def parts(service: ReportExports, request: ExportRequest, who: Principal = ADMIN

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
 from erp.sales.v1 import report_service_pb2 as pb
 
 from ...domain.reports import Column, ColumnType, DateRange, ExportFormat, Report
@@ -12,6 +16,9 @@ from ...services.report_exports import (
     ExportRequest,
     ExportTrailer,
 )
+from ...services.report_plans import ReportRequest
+from ...services.report_runs import ReportResult
+from .common import timestamp
 
 _FORMATS = {pb.EXPORT_FORMAT_CSV: ExportFormat.CSV, pb.EXPORT_FORMAT_JSONL: ExportFormat.JSONL,
             pb.EXPORT_FORMAT_XLSX: ExportFormat.XLSX}
@@ -56,3 +63,34 @@ def export_part_out(part: ExportPart) -> pb.ExportReportResponse:
     assert isinstance(part, ExportTrailer)
     return pb.ExportReportResponse(trailer=pb.ExportTrailer(
         row_count=part.row_count, size_bytes=part.size_bytes, sha256=part.sha256))
+
+
+def run_request_in(request: pb.RunReportRequest) -> ReportRequest:
+    return ReportRequest(request.report_id, request.filter,
+                         DateRange(request.start_date, request.end_date), request.as_of_date)
+
+
+def _value(value: object) -> pb.ReportValue:
+    if value is None:
+        return pb.ReportValue()
+    if isinstance(value, bool):
+        return pb.ReportValue(boolean_value=value)
+    if isinstance(value, int):
+        return pb.ReportValue(integer_value=value)
+    if isinstance(value, Decimal):
+        return pb.ReportValue(decimal_value=format(value, "f"))
+    if isinstance(value, datetime):
+        return pb.ReportValue(timestamp_value=timestamp(value))
+    if isinstance(value, date):
+        return pb.ReportValue(date_value=value.isoformat())
+    return pb.ReportValue(string_value=str(value))
+
+
+def _row(values: Sequence[object]) -> pb.ReportRow:
+    return pb.ReportRow(values=[_value(v) for v in values])
+
+
+def run_result_out(result: ReportResult) -> pb.RunReportResponse:
+    return pb.RunReportResponse(
+        report_id=result.report.id, columns=[column_out(c) for c in result.report.columns],
+        rows=[_row(r) for r in result.rows], as_of_date=result.as_of.isoformat())

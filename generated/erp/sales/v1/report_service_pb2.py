@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from erp.sales.v1 import annotations_pb2 as erp_dot_sales_dot_v1_dot_annotations__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!erp/sales/v1/report_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\"Y\n\x0cReportColumn\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x04type\x18\x02 \x01(\x0e\x32\x18.erp.sales.v1.ColumnType\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\xaf\x01\n\x0eReportTemplate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12+\n\x07\x63olumns\x18\x04 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12\x15\n\rfilter_fields\x18\x05 \x03(\t\x12\x12\n\ndate_field\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\"\x1c\n\x1aListReportTemplatesRequest\"N\n\x1bListReportTemplatesResponse\x12/\n\ttemplates\x18\x01 \x03(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"\xcd\x01\n\x13\x45xportReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nstart_date\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x05 \x01(\t\x12\x12\n\nas_of_date\x18\x06 \x01(\t\x12\x17\n\x0f\x62yte_order_mark\x18\x07 \x01(\x08\x12\x14\n\x0cresume_token\x18\x08 \x01(\t\"\xa8\x01\n\x14\x45xportReportResponse\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.erp.sales.v1.ExportHeaderH\x00\x12*\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x19.erp.sales.v1.ExportChunkH\x00\x12.\n\x07trailer\x18\x03 \x01(\x0b\x32\x1b.erp.sales.v1.ExportTrailerH\x00\x42\x06\n\x04kind\"\xd6\x01\n\x0c\x45xportHeader\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12*\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x11\n\tfile_name\x18\x05 \x01(\t\x12\x1b\n\x13\x65stimated_row_count\x18\x06 \x01(\x03\x12\x14\n\x0cstart_offset\x18\x07 \x01(\x03\"X\n\x0b\x45xportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\trows_done\x18\x02 \x01(\x03\x12\x12\n\nbytes_done\x18\x03 \x01(\x03\x12\x14\n\x0cresume_token\x18\x04 \x01(\t\"F\n\rExportTrailer\x12\x11\n\trow_count\x18\x01 \x01(\x03\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t*u\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x17\n\x13\x45XPORT_FORMAT_JSONL\x10\x02\x12\x16\n\x12\x45XPORT_FORMAT_XLSX\x10\x03*\xbd\x01\n\nColumnType\x12\x1b\n\x17\x43OLUMN_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43OLUMN_TYPE_STRING\x10\x01\x12\x17\n\x13\x43OLUMN_TYPE_INTEGER\x10\x02\x12\x17\n\x13\x43OLUMN_TYPE_DECIMAL\x10\x03\x12\x14\n\x10\x43OLUMN_TYPE_DATE\x10\x04\x12\x19\n\x15\x43OLUMN_TYPE_TIMESTAMP\x10\x05\x12\x17\n\x13\x43OLUMN_TYPE_BOOLEAN\x10\x06\x32\xf4\x01\n\rReportService\x12z\n\x13ListReportTemplates\x12(.erp.sales.v1.ListReportTemplatesRequest\x1a).erp.sales.v1.ListReportTemplatesResponse\"\x0e\x8a\xb5\x18\nsales:read\x12g\n\x0c\x45xportReport\x12!.erp.sales.v1.ExportReportRequest\x1a\".erp.sales.v1.ExportReportResponse\"\x0e\x8a\xb5\x18\nsales:read0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!erp/sales/v1/report_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n\x0cReportColumn\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x04type\x18\x02 \x01(\x0e\x32\x18.erp.sales.v1.ColumnType\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\xaf\x01\n\x0eReportTemplate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12+\n\x07\x63olumns\x18\x04 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12\x15\n\rfilter_fields\x18\x05 \x03(\t\x12\x12\n\ndate_field\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\"\x1c\n\x1aListReportTemplatesRequest\"N\n\x1bListReportTemplatesResponse\x12/\n\ttemplates\x18\x01 \x03(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"\xcd\x01\n\x13\x45xportReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nstart_date\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x05 \x01(\t\x12\x12\n\nas_of_date\x18\x06 \x01(\t\x12\x17\n\x0f\x62yte_order_mark\x18\x07 \x01(\x08\x12\x14\n\x0cresume_token\x18\x08 \x01(\t\"\xa8\x01\n\x14\x45xportReportResponse\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.erp.sales.v1.ExportHeaderH\x00\x12*\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x19.erp.sales.v1.ExportChunkH\x00\x12.\n\x07trailer\x18\x03 \x01(\x0b\x32\x1b.erp.sales.v1.ExportTrailerH\x00\x42\x06\n\x04kind\"\xd6\x01\n\x0c\x45xportHeader\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12*\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x11\n\tfile_name\x18\x05 \x01(\t\x12\x1b\n\x13\x65stimated_row_count\x18\x06 \x01(\x03\x12\x14\n\x0cstart_offset\x18\x07 \x01(\x03\"X\n\x0b\x45xportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\trows_done\x18\x02 \x01(\x03\x12\x12\n\nbytes_done\x18\x03 \x01(\x03\x12\x14\n\x0cresume_token\x18\x04 \x01(\t\"F\n\rExportTrailer\x12\x11\n\trow_count\x18\x01 \x01(\x03\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"o\n\x10RunReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x12\n\nstart_date\x18\x03 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x04 \x01(\t\x12\x12\n\nas_of_date\x18\x05 \x01(\t\"\x8e\x01\n\x11RunReportResponse\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12%\n\x04rows\x18\x03 \x03(\x0b\x32\x17.erp.sales.v1.ReportRow\x12\x12\n\nas_of_date\x18\x04 \x01(\t\"6\n\tReportRow\x12)\n\x06values\x18\x01 \x03(\x0b\x32\x19.erp.sales.v1.ReportValue\"\xc5\x01\n\x0bReportValue\x12\x16\n\x0cstring_value\x18\x01 \x01(\tH\x00\x12\x17\n\rinteger_value\x18\x02 \x01(\x03H\x00\x12\x17\n\rdecimal_value\x18\x03 \x01(\tH\x00\x12\x14\n\ndate_value\x18\x04 \x01(\tH\x00\x12\x35\n\x0ftimestamp_value\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x17\n\rboolean_value\x18\x06 \x01(\x08H\x00\x42\x06\n\x04kind*u\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x17\n\x13\x45XPORT_FORMAT_JSONL\x10\x02\x12\x16\n\x12\x45XPORT_FORMAT_XLSX\x10\x03*\xbd\x01\n\nColumnType\x12\x1b\n\x17\x43OLUMN_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43OLUMN_TYPE_STRING\x10\x01\x12\x17\n\x13\x43OLUMN_TYPE_INTEGER\x10\x02\x12\x17\n\x13\x43OLUMN_TYPE_DECIMAL\x10\x03\x12\x14\n\x10\x43OLUMN_TYPE_DATE\x10\x04\x12\x19\n\x15\x43OLUMN_TYPE_TIMESTAMP\x10\x05\x12\x17\n\x13\x43OLUMN_TYPE_BOOLEAN\x10\x06\x32\xd2\x02\n\rReportService\x12z\n\x13ListReportTemplates\x12(.erp.sales.v1.ListReportTemplatesRequest\x1a).erp.sales.v1.ListReportTemplatesResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\\\n\tRunReport\x12\x1e.erp.sales.v1.RunReportRequest\x1a\x1f.erp.sales.v1.RunReportResponse\"\x0e\x8a\xb5\x18\nsales:read\x12g\n\x0c\x45xportReport\x12!.erp.sales.v1.ExportReportRequest\x1a\".erp.sales.v1.ExportReportResponse\"\x0e\x8a\xb5\x18\nsales:read0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,30 +35,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REPORTSERVICE'].methods_by_name['ListReportTemplates']._loaded_options = None
   _globals['_REPORTSERVICE'].methods_by_name['ListReportTemplates']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_REPORTSERVICE'].methods_by_name['RunReport']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['RunReport']._serialized_options = b'\212\265\030\nsales:read'
   _globals['_REPORTSERVICE'].methods_by_name['ExportReport']._loaded_options = None
   _globals['_REPORTSERVICE'].methods_by_name['ExportReport']._serialized_options = b'\212\265\030\nsales:read'
-  _globals['_EXPORTFORMAT']._serialized_start=1220
-  _globals['_EXPORTFORMAT']._serialized_end=1337
-  _globals['_COLUMNTYPE']._serialized_start=1340
-  _globals['_COLUMNTYPE']._serialized_end=1529
-  _globals['_REPORTCOLUMN']._serialized_start=83
-  _globals['_REPORTCOLUMN']._serialized_end=172
-  _globals['_REPORTTEMPLATE']._serialized_start=175
-  _globals['_REPORTTEMPLATE']._serialized_end=350
-  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_start=352
-  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_end=380
-  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_start=382
-  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_end=460
-  _globals['_EXPORTREPORTREQUEST']._serialized_start=463
-  _globals['_EXPORTREPORTREQUEST']._serialized_end=668
-  _globals['_EXPORTREPORTRESPONSE']._serialized_start=671
-  _globals['_EXPORTREPORTRESPONSE']._serialized_end=839
-  _globals['_EXPORTHEADER']._serialized_start=842
-  _globals['_EXPORTHEADER']._serialized_end=1056
-  _globals['_EXPORTCHUNK']._serialized_start=1058
-  _globals['_EXPORTCHUNK']._serialized_end=1146
-  _globals['_EXPORTTRAILER']._serialized_start=1148
-  _globals['_EXPORTTRAILER']._serialized_end=1218
-  _globals['_REPORTSERVICE']._serialized_start=1532
-  _globals['_REPORTSERVICE']._serialized_end=1776
+  _globals['_EXPORTFORMAT']._serialized_start=1767
+  _globals['_EXPORTFORMAT']._serialized_end=1884
+  _globals['_COLUMNTYPE']._serialized_start=1887
+  _globals['_COLUMNTYPE']._serialized_end=2076
+  _globals['_REPORTCOLUMN']._serialized_start=116
+  _globals['_REPORTCOLUMN']._serialized_end=205
+  _globals['_REPORTTEMPLATE']._serialized_start=208
+  _globals['_REPORTTEMPLATE']._serialized_end=383
+  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_start=385
+  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_end=413
+  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_start=415
+  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_end=493
+  _globals['_EXPORTREPORTREQUEST']._serialized_start=496
+  _globals['_EXPORTREPORTREQUEST']._serialized_end=701
+  _globals['_EXPORTREPORTRESPONSE']._serialized_start=704
+  _globals['_EXPORTREPORTRESPONSE']._serialized_end=872
+  _globals['_EXPORTHEADER']._serialized_start=875
+  _globals['_EXPORTHEADER']._serialized_end=1089
+  _globals['_EXPORTCHUNK']._serialized_start=1091
+  _globals['_EXPORTCHUNK']._serialized_end=1179
+  _globals['_EXPORTTRAILER']._serialized_start=1181
+  _globals['_EXPORTTRAILER']._serialized_end=1251
+  _globals['_RUNREPORTREQUEST']._serialized_start=1253
+  _globals['_RUNREPORTREQUEST']._serialized_end=1364
+  _globals['_RUNREPORTRESPONSE']._serialized_start=1367
+  _globals['_RUNREPORTRESPONSE']._serialized_end=1509
+  _globals['_REPORTROW']._serialized_start=1511
+  _globals['_REPORTROW']._serialized_end=1565
+  _globals['_REPORTVALUE']._serialized_start=1568
+  _globals['_REPORTVALUE']._serialized_end=1765
+  _globals['_REPORTSERVICE']._serialized_start=2079
+  _globals['_REPORTSERVICE']._serialized_end=2417
 # @@protoc_insertion_point(module_scope)

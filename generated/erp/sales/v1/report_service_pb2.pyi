@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
@@ -454,3 +455,159 @@ class ExportTrailer(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportTrailer: _TypeAlias = ExportTrailer  # noqa: Y015
+
+@_typing.final
+class RunReportRequest(_message.Message):
+    """Request for RunReport."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_ID_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    AS_OF_DATE_FIELD_NUMBER: _builtins.int
+    report_id: _builtins.str
+    """The report to run: a template id from ListReportTemplates."""
+    filter: _builtins.str
+    """An AIP-160 filter over the template's `filter_fields`; empty for all rows."""
+    start_date: _builtins.str
+    """The first calendar day (UTC, ISO) of the template's `date_field` to
+    include; empty for no lower bound.
+    """
+    end_date: _builtins.str
+    """The last calendar day (UTC, inclusive) to include; empty for no upper
+    bound. Must not precede `start_date`.
+    """
+    as_of_date: _builtins.str
+    """The day the receivables agings count days past due to (UTC, ISO); empty
+    for today.
+    """
+    def __init__(
+        self,
+        *,
+        report_id: _builtins.str = ...,
+        filter: _builtins.str = ...,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        as_of_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "end_date", b"end_date", "filter", b"filter", "report_id", b"report_id", "start_date", b"start_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunReportRequest: _TypeAlias = RunReportRequest  # noqa: Y015
+
+@_typing.final
+class RunReportResponse(_message.Message):
+    """Response for RunReport."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_ID_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    AS_OF_DATE_FIELD_NUMBER: _builtins.int
+    report_id: _builtins.str
+    """The report run."""
+    as_of_date: _builtins.str
+    """The day the agings were counted to (UTC, ISO)."""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportColumn]:
+        """The columns of its rows, in order."""
+
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportRow]:
+        """The rows: at most 1000."""
+
+    def __init__(
+        self,
+        *,
+        report_id: _builtins.str = ...,
+        columns: _abc.Iterable[Global___ReportColumn] | None = ...,
+        rows: _abc.Iterable[Global___ReportRow] | None = ...,
+        as_of_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "columns", b"columns", "report_id", b"report_id", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunReportResponse: _TypeAlias = RunReportResponse  # noqa: Y015
+
+@_typing.final
+class ReportRow(_message.Message):
+    """A row of a report: one value per column, in the columns' order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALUES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportValue]:
+        """The values."""
+
+    def __init__(
+        self,
+        *,
+        values: _abc.Iterable[Global___ReportValue] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportRow: _TypeAlias = ReportRow  # noqa: Y015
+
+@_typing.final
+class ReportValue(_message.Message):
+    """One value of a row, of its column's type; none of the fields set for an
+    empty value (null), such as the confirm time of an unconfirmed order.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRING_VALUE_FIELD_NUMBER: _builtins.int
+    INTEGER_VALUE_FIELD_NUMBER: _builtins.int
+    DECIMAL_VALUE_FIELD_NUMBER: _builtins.int
+    DATE_VALUE_FIELD_NUMBER: _builtins.int
+    TIMESTAMP_VALUE_FIELD_NUMBER: _builtins.int
+    BOOLEAN_VALUE_FIELD_NUMBER: _builtins.int
+    string_value: _builtins.str
+    """A COLUMN_TYPE_STRING value."""
+    integer_value: _builtins.int
+    """A COLUMN_TYPE_INTEGER value."""
+    decimal_value: _builtins.str
+    """A COLUMN_TYPE_DECIMAL value as an exact decimal string, such as
+    `1234.50` (never a float).
+    """
+    date_value: _builtins.str
+    """A COLUMN_TYPE_DATE value, ISO 8601 (`2026-03-01`)."""
+    boolean_value: _builtins.bool
+    """A COLUMN_TYPE_BOOLEAN value."""
+    @_builtins.property
+    def timestamp_value(self) -> _timestamp_pb2.Timestamp:
+        """A COLUMN_TYPE_TIMESTAMP value."""
+
+    def __init__(
+        self,
+        *,
+        string_value: _builtins.str = ...,
+        integer_value: _builtins.int = ...,
+        decimal_value: _builtins.str = ...,
+        date_value: _builtins.str = ...,
+        timestamp_value: _timestamp_pb2.Timestamp | None = ...,
+        boolean_value: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["boolean_value", b"boolean_value", "date_value", b"date_value", "decimal_value", b"decimal_value", "integer_value", b"integer_value", "kind", b"kind", "string_value", b"string_value", "timestamp_value", b"timestamp_value"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["boolean_value", b"boolean_value", "date_value", b"date_value", "decimal_value", b"decimal_value", "integer_value", b"integer_value", "kind", b"kind", "string_value", b"string_value", "timestamp_value", b"timestamp_value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["string_value", "integer_value", "decimal_value", "date_value", "timestamp_value", "boolean_value"]  # noqa: Y015
+    _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
+
+Global___ReportValue: _TypeAlias = ReportValue  # noqa: Y015

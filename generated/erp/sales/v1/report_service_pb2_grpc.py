@@ -28,8 +28,10 @@ if _version_not_supported:
 class ReportServiceStub:
     """Reports over the sales documents, exported as files of any size.
 
-    A report reads one source (orders, order lines, invoices, payments) in a
-    stable order (the documents' ids, then the line number), with an optional
+    A report reads one source (sales orders, order lines, quotes, invoices,
+    invoice lines, payments, credit notes, customers, products, or the owed
+    invoices for the receivables aging) in a stable order (the documents' ids,
+    then the line number), with an optional
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
@@ -52,6 +54,11 @@ class ReportServiceStub:
                 request_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesResponse.FromString,
                 _registered_method=True)
+        self.RunReport = channel.unary_unary(
+                '/erp.sales.v1.ReportService/RunReport',
+                request_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.RunReportRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.RunReportResponse.FromString,
+                _registered_method=True)
         self.ExportReport = channel.unary_stream(
                 '/erp.sales.v1.ReportService/ExportReport',
                 request_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ExportReportRequest.SerializeToString,
@@ -62,8 +69,10 @@ class ReportServiceStub:
 class ReportServiceServicer:
     """Reports over the sales documents, exported as files of any size.
 
-    A report reads one source (orders, order lines, invoices, payments) in a
-    stable order (the documents' ids, then the line number), with an optional
+    A report reads one source (sales orders, order lines, quotes, invoices,
+    invoice lines, payments, credit notes, customers, products, or the owed
+    invoices for the receivables aging) in a stable order (the documents' ids,
+    then the line number), with an optional
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
@@ -78,6 +87,21 @@ class ReportServiceServicer:
     def ListReportTemplates(self, request, context):
         """Lists the report templates the caller may run: in this version the
         built-in reports, with their columns and the fields their filter takes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunReport(self, request, context):
+        """Runs a report and returns its rows at once, each value typed, for results
+        small enough to show: at most 1000 rows. The rows are those ExportReport
+        would write for the same report, filter, dates and as-of day, in the same
+        order, and in the caller's scope.
+
+        Returns FAILED_PRECONDITION (reason REPORT_TOO_LARGE) when the report has
+        more than 1000 rows: export it with ExportReport, or narrow the filter.
+        Returns INVALID_ARGUMENT for an unknown report, a bad filter or date
+        range, naming the field.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,6 +140,11 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     request_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesResponse.SerializeToString,
             ),
+            'RunReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunReport,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.RunReportRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.RunReportResponse.SerializeToString,
+            ),
             'ExportReport': grpc.unary_stream_rpc_method_handler(
                     servicer.ExportReport,
                     request_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ExportReportRequest.FromString,
@@ -132,8 +161,10 @@ def add_ReportServiceServicer_to_server(servicer, server):
 class ReportService:
     """Reports over the sales documents, exported as files of any size.
 
-    A report reads one source (orders, order lines, invoices, payments) in a
-    stable order (the documents' ids, then the line number), with an optional
+    A report reads one source (sales orders, order lines, quotes, invoices,
+    invoice lines, payments, credit notes, customers, products, or the owed
+    invoices for the receivables aging) in a stable order (the documents' ids,
+    then the line number), with an optional
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
@@ -162,6 +193,33 @@ class ReportService:
             '/erp.sales.v1.ReportService/ListReportTemplates',
             erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/RunReport',
+            erp_dot_sales_dot_v1_dot_report__service__pb2.RunReportRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_report__service__pb2.RunReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

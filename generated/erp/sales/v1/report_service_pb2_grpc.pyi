@@ -29,8 +29,10 @@ GRPC_VERSION: str
 class ReportServiceStub:
     """Reports over the sales documents, exported as files of any size.
 
-    A report reads one source (orders, order lines, invoices, payments) in a
-    stable order (the documents' ids, then the line number), with an optional
+    A report reads one source (sales orders, order lines, quotes, invoices,
+    invoice lines, payments, credit notes, customers, products, or the owed
+    invoices for the receivables aging) in a stable order (the documents' ids,
+    then the line number), with an optional
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
@@ -49,6 +51,17 @@ class ReportServiceStub:
     ListReportTemplates: _grpc.UnaryUnaryMultiCallable[_report_service_pb2.ListReportTemplatesRequest, _report_service_pb2.ListReportTemplatesResponse]
     """Lists the report templates the caller may run: in this version the
     built-in reports, with their columns and the fields their filter takes.
+    """
+    RunReport: _grpc.UnaryUnaryMultiCallable[_report_service_pb2.RunReportRequest, _report_service_pb2.RunReportResponse]
+    """Runs a report and returns its rows at once, each value typed, for results
+    small enough to show: at most 1000 rows. The rows are those ExportReport
+    would write for the same report, filter, dates and as-of day, in the same
+    order, and in the caller's scope.
+
+    Returns FAILED_PRECONDITION (reason REPORT_TOO_LARGE) when the report has
+    more than 1000 rows: export it with ExportReport, or narrow the filter.
+    Returns INVALID_ARGUMENT for an unknown report, a bad filter or date
+    range, naming the field.
     """
     ExportReport: _grpc.UnaryStreamMultiCallable[_report_service_pb2.ExportReportRequest, _report_service_pb2.ExportReportResponse]
     """Exports a report as a file, streamed in chunks: first a `header`, then
@@ -76,8 +89,10 @@ class ReportServiceStub:
 class ReportServiceAsyncStub(ReportServiceStub):
     """Reports over the sales documents, exported as files of any size.
 
-    A report reads one source (orders, order lines, invoices, payments) in a
-    stable order (the documents' ids, then the line number), with an optional
+    A report reads one source (sales orders, order lines, quotes, invoices,
+    invoice lines, payments, credit notes, customers, products, or the owed
+    invoices for the receivables aging) in a stable order (the documents' ids,
+    then the line number), with an optional
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
@@ -93,6 +108,17 @@ class ReportServiceAsyncStub(ReportServiceStub):
     ListReportTemplates: _aio.UnaryUnaryMultiCallable[_report_service_pb2.ListReportTemplatesRequest, _report_service_pb2.ListReportTemplatesResponse]  # type: ignore[assignment]
     """Lists the report templates the caller may run: in this version the
     built-in reports, with their columns and the fields their filter takes.
+    """
+    RunReport: _aio.UnaryUnaryMultiCallable[_report_service_pb2.RunReportRequest, _report_service_pb2.RunReportResponse]  # type: ignore[assignment]
+    """Runs a report and returns its rows at once, each value typed, for results
+    small enough to show: at most 1000 rows. The rows are those ExportReport
+    would write for the same report, filter, dates and as-of day, in the same
+    order, and in the caller's scope.
+
+    Returns FAILED_PRECONDITION (reason REPORT_TOO_LARGE) when the report has
+    more than 1000 rows: export it with ExportReport, or narrow the filter.
+    Returns INVALID_ARGUMENT for an unknown report, a bad filter or date
+    range, naming the field.
     """
     ExportReport: _aio.UnaryStreamMultiCallable[_report_service_pb2.ExportReportRequest, _report_service_pb2.ExportReportResponse]  # type: ignore[assignment]
     """Exports a report as a file, streamed in chunks: first a `header`, then
@@ -119,8 +145,10 @@ class ReportServiceAsyncStub(ReportServiceStub):
 class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
     """Reports over the sales documents, exported as files of any size.
 
-    A report reads one source (orders, order lines, invoices, payments) in a
-    stable order (the documents' ids, then the line number), with an optional
+    A report reads one source (sales orders, order lines, quotes, invoices,
+    invoice lines, payments, credit notes, customers, products, or the owed
+    invoices for the receivables aging) in a stable order (the documents' ids,
+    then the line number), with an optional
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
@@ -140,6 +168,23 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_report_service_pb2.ListReportTemplatesResponse, _abc.Awaitable[_report_service_pb2.ListReportTemplatesResponse]]:
         """Lists the report templates the caller may run: in this version the
         built-in reports, with their columns and the fields their filter takes.
+        """
+
+    @_abc_1.abstractmethod
+    def RunReport(
+        self,
+        request: _report_service_pb2.RunReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_report_service_pb2.RunReportResponse, _abc.Awaitable[_report_service_pb2.RunReportResponse]]:
+        """Runs a report and returns its rows at once, each value typed, for results
+        small enough to show: at most 1000 rows. The rows are those ExportReport
+        would write for the same report, filter, dates and as-of day, in the same
+        order, and in the caller's scope.
+
+        Returns FAILED_PRECONDITION (reason REPORT_TOO_LARGE) when the report has
+        more than 1000 rows: export it with ExportReport, or narrow the filter.
+        Returns INVALID_ARGUMENT for an unknown report, a bad filter or date
+        range, naming the field.
         """
 
     @_abc_1.abstractmethod
