@@ -19,7 +19,6 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 
-from .documents.lines import percent
 from .records import Audit, Versioned
 
 
@@ -86,11 +85,16 @@ class CommissionRule:
         who = f"rep {self.owner_id}" if self.owner_id else f"team {self.team_id}"
         what = f", category {self.category}" if self.category else ""
         if self.rate is not None:
-            how = f"{percent(self.rate)} flat"
+            how = f"{_percent(self.rate)} flat"
         else:
             how = "tiers " + ", ".join(
-                f"{percent(t.rate)} from {t.start}" for t in self.tiers) + f" {self.currency}"
+                f"{_percent(t.rate)} from {t.start}" for t in self.tiers) + f" {self.currency}"
         return f"{who}{what}: {how}"
+
+
+def _percent(rate: Decimal) -> str:
+    """Exact: 0.033333 is 3.3333%, not 3.33%."""
+    return f"{(rate * 100).normalize():f}%"
 
 
 @dataclass

@@ -108,6 +108,8 @@ def test_commission_rounds_half_up_to_the_minor_unit_once_per_rule():
     (rep,) = r.reps
     assert [x.commission for x in rep.lines] == [D("0.01"), D("0.00")]  # 0.005, then 0.01
     assert rep.commission == D("0.01")
+    odd = plan_of(RuleInput(owner_id="rep-1", category="tools", rate="0.033333")).rules[0]
+    assert odd.describe() == "rep rep-1, category tools: 3.3333% flat"
 
 
 # -- which rule applies -----------------------------------------------------------------
