@@ -53,6 +53,8 @@ class World:
     service: CommissionService
     a: Invoice  # rep-c1: tools and paint, shipping; partly paid, credited by amount
     b: Invoice  # rep-c2: paint; paid in full, credited by lines after
+    customer_id: str
+    paint_id: str
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +96,7 @@ async def world(fresh_settings: Callable[..., Settings]) -> AsyncIterator[World]
     with moved_to(at("2026-10-12")):
         await app.receivables.create_credit_note(MANAGER, b.id, [Selection(1, 2)], None,
                                                  "two tins returned")
-    yield World(app, service, a, b)
+    yield World(app, service, a, b, customer.id, paint.id)
     await app.close()
 
 
@@ -199,3 +201,22 @@ async def test_plans_are_stored_listed_updated_by_etag_and_deleted(world):
     await service.delete(other, mine.id, "v2")
     assert [p.id for p in (await service.list_page(other))[0]] == [second.id]
     assert date(2026, 3, 31) == (await service.get(other, second.id)).end_date
+
+
+async def test_collections_count_a_spent_credit_balance_and_skip_earlier_payments(world):
+    """B's credit note put its amount on the customer's balance (clawed back in October);
+    spending that balance on an invoice in November is collected again."""
+    with moved_to(at("2026-11-02")):
+        draft = await world.app.invoices.create(MANAGER, InvoiceInput(
+            customer_id=world.customer_id, lines=[LineInput(world.paint_id, 1)],
+            owner_id="rep-c1", team_id=TEAM))
+        c = await world.app.invoice_lifecycle.finalize(MANAGER, draft.id, "")
+        await world.app.receivables.record_payment(MANAGER, c.id, PaymentInput(
+            Money("USD", c.totals.grand_total), PaymentMethod.CREDIT_BALANCE,
+            payment_date="2026-11-02"))
+    plan = await world.service.create(MANAGER, PlanInput(
+        "Paid", "", "COLLECTIONS", "2026-01-01", "", (RuleInput(team_id=TEAM, rate="0.1"),)))
+    october = await world.service.report(MANAGER, plan.id, "2026-10-01", "2026-10-31")
+    assert {r.owner_id for r in october.reps} == {"rep-c2"}  # A's payment was in September
+    november = await world.service.report(MANAGER, plan.id, "2026-11-01", "2026-11-30")
+    assert by_rep(november) == {"rep-c1": (net(c, 0), cents(net(c, 0) * D("0.1")))}
