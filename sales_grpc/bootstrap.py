@@ -45,6 +45,7 @@ from .services.receivables import InvoiceScope, Receivables
 from .services.report_exports import ReportExports
 from .services.report_plans import ReportPlanner
 from .services.report_runs import ReportRuns
+from .services.report_templates import TemplateService
 from .services.rollup_rebuild import RollupMaintenance
 from .store.answer_cache import AnswerCache
 from .store.cache import DocumentCache
@@ -65,6 +66,7 @@ from .store.projection import ProjectionQueue, ProjectorGate
 from .store.quotes import QuoteRepository
 from .store.receipts import CreditNoteRepository, PaymentRepository
 from .store.report_rows import ReportRows
+from .store.report_templates import TemplateRepository
 from .store.revenue_sources import RevenueSources
 from .store.rollups import RollupStore
 
@@ -150,6 +152,7 @@ class App:
     analytics: AnalyticsParts
     reports: ReportExports
     report_runs: ReportRuns
+    report_templates: TemplateService
 
     async def close(self) -> None:
         await self.analytics.forecaster.close()
@@ -213,7 +216,8 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
                               credit_note_records, stats, customer_records,
                               idempotency, numbers, InvoiceScope(invoice_workflow,
                                                                  invoice_records))
-    planner = ReportPlanner(ReportRows(mongo))
+    report_templates = TemplateService(TemplateRepository(mongo))
+    planner = ReportPlanner(ReportRows(mongo), report_templates.resolve)
     return App(
         settings=settings,
         mongo=mongo,
@@ -236,4 +240,5 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         analytics=build_analytics(settings, mongo, redis),
         reports=ReportExports(planner, writer_for, ResumeTokens(settings.secret_key)),
         report_runs=ReportRuns(planner),
+        report_templates=report_templates,
     )

@@ -10,9 +10,13 @@ import grpc
 from erp.sales.v1 import report_service_pb2 as pb
 from erp.sales.v1 import report_service_pb2_grpc as pb_grpc
 
+from ..domain.report_templates import SavedTemplate
+from ..domain.reports import Report
 from ..services.report_exports import ReportExports
 from ..services.report_runs import ReportRuns
+from ..services.report_templates import TemplateService
 from .context import caller
+from .converters.report_templates import saved_out, template_in
 from .converters.reports import (
     export_part_out,
     export_request_in,
@@ -24,15 +28,45 @@ from .converters.reports import (
 Context = grpc.aio.ServicerContext[object, object]
 
 
+def _out(template: Report | SavedTemplate) -> pb.ReportTemplate:
+    return saved_out(template) if isinstance(template, SavedTemplate) else template_out(template)
+
+
 class ReportServicer(pb_grpc.ReportServiceServicer):
-    def __init__(self, exports: ReportExports, runs: ReportRuns) -> None:
+    def __init__(self, exports: ReportExports, runs: ReportRuns,
+                 templates: TemplateService) -> None:
         self._exports = exports
         self._runs = runs
+        self._templates = templates
 
     async def ListReportTemplates(self, request: pb.ListReportTemplatesRequest,
                                   context: Context) -> pb.ListReportTemplatesResponse:
+        saved = await self._templates.saved(caller())
         return pb.ListReportTemplatesResponse(
-            templates=[template_out(r) for r in self._runs.built_in()])
+            templates=[*(template_out(r) for r in self._runs.built_in()),
+                       *(saved_out(t) for t in saved)])
+
+    async def GetReportTemplate(self, request: pb.GetReportTemplateRequest, context: Context
+                                ) -> pb.GetReportTemplateResponse:
+        found = await self._templates.describe(caller(), request.id)
+        return pb.GetReportTemplateResponse(report_template=_out(found))
+
+    async def CreateReportTemplate(self, request: pb.CreateReportTemplateRequest,
+                                   context: Context) -> pb.CreateReportTemplateResponse:
+        saved = await self._templates.create(caller(), template_in(request.report_template))
+        return pb.CreateReportTemplateResponse(report_template=saved_out(saved))
+
+    async def UpdateReportTemplate(self, request: pb.UpdateReportTemplateRequest,
+                                   context: Context) -> pb.UpdateReportTemplateResponse:
+        given = request.report_template
+        saved = await self._templates.update(caller(), given.id, list(request.update_mask.paths),
+                                             template_in(given), given.etag)
+        return pb.UpdateReportTemplateResponse(report_template=saved_out(saved))
+
+    async def DeleteReportTemplate(self, request: pb.DeleteReportTemplateRequest,
+                                   context: Context) -> pb.DeleteReportTemplateResponse:
+        await self._templates.delete(caller(), request.id, request.etag)
+        return pb.DeleteReportTemplateResponse()
 
     async def RunReport(self, request: pb.RunReportRequest, context: Context
                         ) -> pb.RunReportResponse:

@@ -50,6 +50,28 @@ _PRODUCT_FILTERS = {**products.FILTERS,
                     "create_time": FilterField("create_time", _RANGE - {"="}, time_converter)}
 
 
+_PARTY_SORT = {"customer_id": "customer_id", "owner_id": "owner_id", "team_id": "team_id",
+               "currency": "currency", "create_time": "create_time"}
+_ORDER_SORT = {**_PARTY_SORT, "order_number": "number", "order_state": "state",
+               "grand_total": "totals.grand_total"}
+_QUOTE_SORT = {**_PARTY_SORT, "quote_number": "number", "quote_state": "state",
+               "valid_until": "valid_until", "grand_total": "totals.grand_total"}
+_INVOICE_SORT = {**_PARTY_SORT, "invoice_number": "number", "invoice_state": "state",
+                 "issue_date": "issue_date", "due_date": "due_date", "amount_due": "amount_due",
+                 "grand_total": "totals.grand_total"}
+_PAYMENT_SORT = {**_PARTY_SORT, "invoice_number": "invoice_number", "amount": "amount",
+                 "payment_date": "payment_date", "method": "method"}
+_NOTE_SORT = {**_PARTY_SORT, "credit_note_number": "number", "issue_date": "issue_date",
+              "grand_total": "totals.grand_total"}
+_CUSTOMER_SORT = {"customer_code": "code_key", "last_name": "last_name",
+                  "company_name": "company_name", "status": "status", "owner_id": "owner_id",
+                  "team_id": "team_id", "create_time": "create_time",
+                  "order_count": "stats.order_count"}
+_PRODUCT_SORT = {"sku": "sku", "name": "name", "category": "category",
+                 "unit_price": "unit_price.amount", "on_hand": "stock.on_hand",
+                 "available": "stock.available", "create_time": "create_time"}
+
+
 def _c(spec: str, kind: T = T.STRING, description: str = "") -> Column:
     return Column(spec, kind, description)
 
@@ -71,30 +93,31 @@ BUILT_IN: dict[str, Report] = {r.id: r for r in (
            "One row per sales order with its totals.",
            (*_HEAD, _c("line_count", T.INTEGER), *_TOTALS, _CREATED,
             _c("confirm_time", T.TIMESTAMP), _c("notes")),
-           _ORDER_FILTERS, "create_time"),
+           _ORDER_FILTERS, "create_time", _ORDER_SORT),
     Report("order_lines", "Sales order lines", "order_lines",
            "One row per line of every sales order; the filter applies to the orders.",
-           (*_HEAD, *_LINE, _CREATED), _ORDER_FILTERS, "create_time"),
+           (*_HEAD, *_LINE, _CREATED), _ORDER_FILTERS, "create_time", _ORDER_SORT),
     Report("quotes", "Quotes", "quotes",
            "One row per quote revision with its totals; a sent quote past its valid-until "
            "day reads EXPIRED, as the Quote RPCs show it on the as-of day.",
            (_c("quote_number"), _c("quote_state"), *_PARTIES, _c("currency"),
             _c("revision", T.INTEGER), _c("line_count", T.INTEGER), *_TOTALS,
             _c("valid_until", T.DATE), _CREATED, _c("notes")),
-           {**quotes.FILTERS, **_CURRENCY}, "create_time"),
+           {**quotes.FILTERS, **_CURRENCY}, "create_time", _QUOTE_SORT),
     Report("invoices", "Invoices", "invoices",
            "One row per invoice, drafts included, with what is paid, credited and due.",
            (*_INVOICE_HEAD, _c("grand_total", T.DECIMAL), _c("amount_paid", T.DECIMAL),
             _c("amount_credited", T.DECIMAL), _c("amount_due", T.DECIMAL), _CREATED),
-           _INVOICE_FILTERS, "issue_date"),
+           _INVOICE_FILTERS, "issue_date", _INVOICE_SORT),
     Report("invoice_lines", "Invoice lines", "invoice_lines",
            "One row per line of every invoice; the filter applies to the invoices.",
-           (*_INVOICE_HEAD, *_LINE, _CREATED), _INVOICE_FILTERS, "issue_date"),
+           (*_INVOICE_HEAD, *_LINE, _CREATED), _INVOICE_FILTERS, "issue_date",
+           _INVOICE_SORT),
     Report("payments", "Payments", "payments", "One row per payment recorded.",
            (_c("payment_id"), _c("invoice_number"), *_PARTIES, _c("currency"),
             _c("amount", T.DECIMAL), _c("method"), _c("reference"),
             _c("payment_date", T.DATE), _CREATED),
-           PAYMENT_FILTERS, "payment_date"),
+           PAYMENT_FILTERS, "payment_date", _PAYMENT_SORT),
     Report("credit_notes", "Credit notes", "credit_notes",
            "One row per credit note: its totals, what it took off its invoice and what went "
            "to the customer's credit balance.",
@@ -102,7 +125,7 @@ BUILT_IN: dict[str, Report] = {r.id: r for r in (
             _c("line_count", T.INTEGER), *_TOTALS, _c("amount_applied", T.DECIMAL),
             _c("amount_to_balance", T.DECIMAL), _c("reason"), _c("issue_date", T.DATE),
             _CREATED),
-           CREDIT_NOTE_FILTERS, "issue_date"),
+           CREDIT_NOTE_FILTERS, "issue_date", _NOTE_SORT),
     Report("customers", "Customers", "customers",
            "One row per customer (archived ones left out) and currency of their sales "
            "statistics: what they spent on counted orders, owe on open invoices and hold as "
@@ -113,7 +136,7 @@ BUILT_IN: dict[str, Report] = {r.id: r for r in (
             _c("team_id"), _c("currency"), _c("order_count", T.INTEGER),
             _c("total_spent", T.DECIMAL), _c("outstanding", T.DECIMAL),
             _c("credit_balance", T.DECIMAL), _c("last_order_time", T.TIMESTAMP), _CREATED),
-           _CUSTOMER_FILTERS, "create_time"),
+           _CUSTOMER_FILTERS, "create_time", _CUSTOMER_SORT),
     Report("products", "Products", "products",
            "One row per product of the catalog (archived ones left out) with its stock: on "
            "hand, reserved by confirmed orders, available, and whether available is at or "
@@ -123,7 +146,7 @@ BUILT_IN: dict[str, Report] = {r.id: r for r in (
             _c("on_hand", T.INTEGER), _c("reserved", T.INTEGER), _c("available", T.INTEGER),
             _c("reorder_level", T.INTEGER), _c("needs_reorder", T.BOOLEAN),
             _c("active", T.BOOLEAN), _CREATED),
-           _PRODUCT_FILTERS, "create_time"),
+           _PRODUCT_FILTERS, "create_time", _PRODUCT_SORT),
     Report("receivables_aging", "Receivables aging", "receivables",
            "One row per open or uncollectible invoice with an amount due, aged to the "
            "export's as-of day: its bucket, and its amount due in that bucket's column.",
@@ -139,6 +162,11 @@ BUILT_IN: dict[str, Report] = {r.id: r for r in (
             _c("amount_due", T.DECIMAL), *_BUCKETS),
            _INVOICE_FILTERS, "due_date"),
 )}
+
+
+# The sources a custom report may read: each the built-in report of the same name.
+CUSTOM_SOURCES = ("sales_orders", "order_lines", "quotes", "invoices", "invoice_lines",
+                  "payments", "credit_notes", "customers", "products")
 
 
 def report_named(report_id: str) -> Report:

@@ -5,7 +5,7 @@ Shared by RunReport and ExportReport, so both read the same rows for the same re
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -17,6 +17,9 @@ from ..domain.report_shapes import IDENTITY, Grouper, Shape
 from ..domain.reports import DateRange, Report
 from .clock import now
 from .report_catalog import report_named
+from .report_templates import Resolved
+
+Resolver = Callable[[Principal, str], Awaitable[Resolved]]
 
 Key = list[Any]
 Row = list[object]
@@ -63,23 +66,20 @@ def day(raw: str, field_path: str) -> str:
 
 
 class ReportPlanner:
-    def __init__(self, rows: RowSource, clock: Callable[[], datetime] = now) -> None:
+    def __init__(self, rows: RowSource, resolve: Resolver | None = None,
+                 clock: Callable[[], datetime] = now) -> None:
         self._rows = rows
+        self._resolve = resolve or _built_in
         self._clock = clock
 
     @property
     def open_cursors(self) -> int:
         return self._rows.open_cursors
 
-    async def resolve(self, principal: Principal, report_id: str
-                      ) -> tuple[Report, Report, Shape, list[Condition]]:
-        """The report, its source's report, its shape and its own filter's conditions."""
-        report = report_named(report_id)
-        return report, report, IDENTITY, []
-
     async def plan(self, principal: Principal, request: ReportRequest) -> ReportPlan:
-        report, base, shape, fixed = await self.resolve(principal, request.report_id)
-        conditions = [*fixed, *parse_filter(request.filter, base.filters)]
+        resolved = await self._resolve(principal, request.report_id)
+        report, base, shape = resolved.report, resolved.base, resolved.shape
+        conditions = [*resolved.conditions, *parse_filter(request.filter, base.filters)]
         dates = DateRange(day(request.dates.start, "start_date"),
                           day(request.dates.end, "end_date"))
         if dates.start and dates.end and dates.end < dates.start:
@@ -109,3 +109,8 @@ class ReportPlanner:
             picks = shape.picks
             async for key, row in source:
                 yield key, (row if picks is None else [row[i] for i in picks])
+
+
+async def _built_in(principal: Principal, report_id: str) -> Resolved:
+    report = report_named(report_id)
+    return Resolved(report, report, IDENTITY, [])

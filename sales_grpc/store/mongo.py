@@ -98,6 +98,9 @@ INDEXES: dict[str, list[IndexModel]] = {
                      *_listing(["team_id"], ["create_time"]), *_listing([], ["create_time"])],
     # Plans listed by team (store/commission_plans.py).
     "commission_plans": _listing(["team_id"], ["create_time"]),
+    "report_templates": [IndexModel([("owner_id", ASCENDING), ("_id", ASCENDING)]),
+                         IndexModel([("team_id", ASCENDING), ("shared_with_team", ASCENDING),
+                                     ("_id", ASCENDING)])],
     "document_history": [IndexModel([("document_type", ASCENDING), ("document_id", ASCENDING),
                                       ("time", ASCENDING), ("_id", ASCENDING)])],
     # Published events are kept a week, then MongoDB's TTL monitor removes them; pending ones

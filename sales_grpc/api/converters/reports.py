@@ -38,7 +38,7 @@ def template_out(report: Report) -> pb.ReportTemplate:
     return pb.ReportTemplate(
         id=report.id, display_name=report.display_name, source=report.source,
         columns=[column_out(c) for c in report.columns], filter_fields=sorted(report.filters),
-        date_field=report.date_field, description=report.description)
+        date_field=report.date_field, description=report.description, built_in=True)
 
 
 def export_request_in(request: pb.ExportReportRequest) -> ExportRequest:

@@ -23,52 +23,104 @@ _sym_db = _symbol_database.Default()
 
 
 from erp.sales.v1 import annotations_pb2 as erp_dot_sales_dot_v1_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!erp/sales/v1/report_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n\x0cReportColumn\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x04type\x18\x02 \x01(\x0e\x32\x18.erp.sales.v1.ColumnType\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\xaf\x01\n\x0eReportTemplate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12+\n\x07\x63olumns\x18\x04 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12\x15\n\rfilter_fields\x18\x05 \x03(\t\x12\x12\n\ndate_field\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\"\x1c\n\x1aListReportTemplatesRequest\"N\n\x1bListReportTemplatesResponse\x12/\n\ttemplates\x18\x01 \x03(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"\xcd\x01\n\x13\x45xportReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nstart_date\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x05 \x01(\t\x12\x12\n\nas_of_date\x18\x06 \x01(\t\x12\x17\n\x0f\x62yte_order_mark\x18\x07 \x01(\x08\x12\x14\n\x0cresume_token\x18\x08 \x01(\t\"\xa8\x01\n\x14\x45xportReportResponse\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.erp.sales.v1.ExportHeaderH\x00\x12*\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x19.erp.sales.v1.ExportChunkH\x00\x12.\n\x07trailer\x18\x03 \x01(\x0b\x32\x1b.erp.sales.v1.ExportTrailerH\x00\x42\x06\n\x04kind\"\xd6\x01\n\x0c\x45xportHeader\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12*\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x11\n\tfile_name\x18\x05 \x01(\t\x12\x1b\n\x13\x65stimated_row_count\x18\x06 \x01(\x03\x12\x14\n\x0cstart_offset\x18\x07 \x01(\x03\"X\n\x0b\x45xportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\trows_done\x18\x02 \x01(\x03\x12\x12\n\nbytes_done\x18\x03 \x01(\x03\x12\x14\n\x0cresume_token\x18\x04 \x01(\t\"F\n\rExportTrailer\x12\x11\n\trow_count\x18\x01 \x01(\x03\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"o\n\x10RunReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x12\n\nstart_date\x18\x03 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x04 \x01(\t\x12\x12\n\nas_of_date\x18\x05 \x01(\t\"\x8e\x01\n\x11RunReportResponse\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12%\n\x04rows\x18\x03 \x03(\x0b\x32\x17.erp.sales.v1.ReportRow\x12\x12\n\nas_of_date\x18\x04 \x01(\t\"6\n\tReportRow\x12)\n\x06values\x18\x01 \x03(\x0b\x32\x19.erp.sales.v1.ReportValue\"\xc5\x01\n\x0bReportValue\x12\x16\n\x0cstring_value\x18\x01 \x01(\tH\x00\x12\x17\n\rinteger_value\x18\x02 \x01(\x03H\x00\x12\x17\n\rdecimal_value\x18\x03 \x01(\tH\x00\x12\x14\n\ndate_value\x18\x04 \x01(\tH\x00\x12\x35\n\x0ftimestamp_value\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x17\n\rboolean_value\x18\x06 \x01(\x08H\x00\x42\x06\n\x04kind*u\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x17\n\x13\x45XPORT_FORMAT_JSONL\x10\x02\x12\x16\n\x12\x45XPORT_FORMAT_XLSX\x10\x03*\xbd\x01\n\nColumnType\x12\x1b\n\x17\x43OLUMN_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43OLUMN_TYPE_STRING\x10\x01\x12\x17\n\x13\x43OLUMN_TYPE_INTEGER\x10\x02\x12\x17\n\x13\x43OLUMN_TYPE_DECIMAL\x10\x03\x12\x14\n\x10\x43OLUMN_TYPE_DATE\x10\x04\x12\x19\n\x15\x43OLUMN_TYPE_TIMESTAMP\x10\x05\x12\x17\n\x13\x43OLUMN_TYPE_BOOLEAN\x10\x06\x32\xd2\x02\n\rReportService\x12z\n\x13ListReportTemplates\x12(.erp.sales.v1.ListReportTemplatesRequest\x1a).erp.sales.v1.ListReportTemplatesResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\\\n\tRunReport\x12\x1e.erp.sales.v1.RunReportRequest\x1a\x1f.erp.sales.v1.RunReportResponse\"\x0e\x8a\xb5\x18\nsales:read\x12g\n\x0c\x45xportReport\x12!.erp.sales.v1.ExportReportRequest\x1a\".erp.sales.v1.ExportReportResponse\"\x0e\x8a\xb5\x18\nsales:read0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!erp/sales/v1/report_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n\x0cReportColumn\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x04type\x18\x02 \x01(\x0e\x32\x18.erp.sales.v1.ColumnType\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\x8a\x04\n\x0eReportTemplate\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x31\n\x07\x63olumns\x18\x04 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumnB\x04\xe2\x41\x01\x03\x12\x1b\n\rfilter_fields\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ndate_field\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\x14\n\x0c\x63olumn_names\x18\x08 \x03(\t\x12\x0e\n\x06\x66ilter\x18\t \x01(\t\x12\x10\n\x08group_by\x18\n \x03(\t\x12\x31\n\naggregates\x18\x0b \x03(\x0b\x32\x1d.erp.sales.v1.ReportAggregate\x12\x10\n\x08order_by\x18\x0c \x01(\t\x12\x18\n\x10shared_with_team\x18\r \x01(\x08\x12\x16\n\x08owner_id\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x62uilt_in\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x10 \x01(\t\x12\x35\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"T\n\x0fReportAggregate\x12\x31\n\x08\x66unction\x18\x01 \x01(\x0e\x32\x1f.erp.sales.v1.AggregateFunction\x12\x0e\n\x06\x63olumn\x18\x02 \x01(\t\"&\n\x18GetReportTemplateRequest\x12\n\n\x02id\x18\x01 \x01(\t\"R\n\x19GetReportTemplateResponse\x12\x35\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"Z\n\x1b\x43reateReportTemplateRequest\x12;\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplateB\x04\xe2\x41\x01\x02\"U\n\x1c\x43reateReportTemplateResponse\x12\x35\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"\x91\x01\n\x1bUpdateReportTemplateRequest\x12;\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplateB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"U\n\x1cUpdateReportTemplateResponse\x12\x35\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"7\n\x1b\x44\x65leteReportTemplateRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x1e\n\x1c\x44\x65leteReportTemplateResponse\"\x1c\n\x1aListReportTemplatesRequest\"N\n\x1bListReportTemplatesResponse\x12/\n\ttemplates\x18\x01 \x03(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"\xcd\x01\n\x13\x45xportReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nstart_date\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x05 \x01(\t\x12\x12\n\nas_of_date\x18\x06 \x01(\t\x12\x17\n\x0f\x62yte_order_mark\x18\x07 \x01(\x08\x12\x14\n\x0cresume_token\x18\x08 \x01(\t\"\xa8\x01\n\x14\x45xportReportResponse\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.erp.sales.v1.ExportHeaderH\x00\x12*\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x19.erp.sales.v1.ExportChunkH\x00\x12.\n\x07trailer\x18\x03 \x01(\x0b\x32\x1b.erp.sales.v1.ExportTrailerH\x00\x42\x06\n\x04kind\"\xd6\x01\n\x0c\x45xportHeader\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12*\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x11\n\tfile_name\x18\x05 \x01(\t\x12\x1b\n\x13\x65stimated_row_count\x18\x06 \x01(\x03\x12\x14\n\x0cstart_offset\x18\x07 \x01(\x03\"X\n\x0b\x45xportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\trows_done\x18\x02 \x01(\x03\x12\x12\n\nbytes_done\x18\x03 \x01(\x03\x12\x14\n\x0cresume_token\x18\x04 \x01(\t\"F\n\rExportTrailer\x12\x11\n\trow_count\x18\x01 \x01(\x03\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"o\n\x10RunReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x12\n\nstart_date\x18\x03 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x04 \x01(\t\x12\x12\n\nas_of_date\x18\x05 \x01(\t\"\x8e\x01\n\x11RunReportResponse\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12%\n\x04rows\x18\x03 \x03(\x0b\x32\x17.erp.sales.v1.ReportRow\x12\x12\n\nas_of_date\x18\x04 \x01(\t\"6\n\tReportRow\x12)\n\x06values\x18\x01 \x03(\x0b\x32\x19.erp.sales.v1.ReportValue\"\xc5\x01\n\x0bReportValue\x12\x16\n\x0cstring_value\x18\x01 \x01(\tH\x00\x12\x17\n\rinteger_value\x18\x02 \x01(\x03H\x00\x12\x17\n\rdecimal_value\x18\x03 \x01(\tH\x00\x12\x14\n\ndate_value\x18\x04 \x01(\tH\x00\x12\x35\n\x0ftimestamp_value\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x17\n\rboolean_value\x18\x06 \x01(\x08H\x00\x42\x06\n\x04kind*u\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x17\n\x13\x45XPORT_FORMAT_JSONL\x10\x02\x12\x16\n\x12\x45XPORT_FORMAT_XLSX\x10\x03*\xbd\x01\n\nColumnType\x12\x1b\n\x17\x43OLUMN_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43OLUMN_TYPE_STRING\x10\x01\x12\x17\n\x13\x43OLUMN_TYPE_INTEGER\x10\x02\x12\x17\n\x13\x43OLUMN_TYPE_DECIMAL\x10\x03\x12\x14\n\x10\x43OLUMN_TYPE_DATE\x10\x04\x12\x19\n\x15\x43OLUMN_TYPE_TIMESTAMP\x10\x05\x12\x17\n\x13\x43OLUMN_TYPE_BOOLEAN\x10\x06*\xc5\x01\n\x11\x41ggregateFunction\x12\"\n\x1e\x41GGREGATE_FUNCTION_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41GGREGATE_FUNCTION_COUNT\x10\x01\x12\x1a\n\x16\x41GGREGATE_FUNCTION_SUM\x10\x02\x12\x1a\n\x16\x41GGREGATE_FUNCTION_AVG\x10\x03\x12\x1a\n\x16\x41GGREGATE_FUNCTION_MIN\x10\x04\x12\x1a\n\x16\x41GGREGATE_FUNCTION_MAX\x10\x05\x32\xcb\x06\n\rReportService\x12z\n\x13ListReportTemplates\x12(.erp.sales.v1.ListReportTemplatesRequest\x1a).erp.sales.v1.ListReportTemplatesResponse\"\x0e\x8a\xb5\x18\nsales:read\x12t\n\x11GetReportTemplate\x12&.erp.sales.v1.GetReportTemplateRequest\x1a\'.erp.sales.v1.GetReportTemplateResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\x7f\n\x14\x43reateReportTemplate\x12).erp.sales.v1.CreateReportTemplateRequest\x1a*.erp.sales.v1.CreateReportTemplateResponse\"\x10\x8a\xb5\x18\x0csales:create\x12\x7f\n\x14UpdateReportTemplate\x12).erp.sales.v1.UpdateReportTemplateRequest\x1a*.erp.sales.v1.UpdateReportTemplateResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x7f\n\x14\x44\x65leteReportTemplate\x12).erp.sales.v1.DeleteReportTemplateRequest\x1a*.erp.sales.v1.DeleteReportTemplateResponse\"\x10\x8a\xb5\x18\x0csales:delete\x12\\\n\tRunReport\x12\x1e.erp.sales.v1.RunReportRequest\x1a\x1f.erp.sales.v1.RunReportResponse\"\x0e\x8a\xb5\x18\nsales:read\x12g\n\x0c\x45xportReport\x12!.erp.sales.v1.ExportReportRequest\x1a\".erp.sales.v1.ExportReportResponse\"\x0e\x8a\xb5\x18\nsales:read0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'erp.sales.v1.report_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_REPORTTEMPLATE'].fields_by_name['id']._loaded_options = None
+  _globals['_REPORTTEMPLATE'].fields_by_name['id']._serialized_options = b'\342A\001\003'
+  _globals['_REPORTTEMPLATE'].fields_by_name['columns']._loaded_options = None
+  _globals['_REPORTTEMPLATE'].fields_by_name['columns']._serialized_options = b'\342A\001\003'
+  _globals['_REPORTTEMPLATE'].fields_by_name['filter_fields']._loaded_options = None
+  _globals['_REPORTTEMPLATE'].fields_by_name['filter_fields']._serialized_options = b'\342A\001\003'
+  _globals['_REPORTTEMPLATE'].fields_by_name['date_field']._loaded_options = None
+  _globals['_REPORTTEMPLATE'].fields_by_name['date_field']._serialized_options = b'\342A\001\003'
+  _globals['_REPORTTEMPLATE'].fields_by_name['owner_id']._loaded_options = None
+  _globals['_REPORTTEMPLATE'].fields_by_name['owner_id']._serialized_options = b'\342A\001\003'
+  _globals['_REPORTTEMPLATE'].fields_by_name['built_in']._loaded_options = None
+  _globals['_REPORTTEMPLATE'].fields_by_name['built_in']._serialized_options = b'\342A\001\003'
+  _globals['_REPORTTEMPLATE'].fields_by_name['create_time']._loaded_options = None
+  _globals['_REPORTTEMPLATE'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_REPORTTEMPLATE'].fields_by_name['update_time']._loaded_options = None
+  _globals['_REPORTTEMPLATE'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_CREATEREPORTTEMPLATEREQUEST'].fields_by_name['report_template']._loaded_options = None
+  _globals['_CREATEREPORTTEMPLATEREQUEST'].fields_by_name['report_template']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATEREPORTTEMPLATEREQUEST'].fields_by_name['report_template']._loaded_options = None
+  _globals['_UPDATEREPORTTEMPLATEREQUEST'].fields_by_name['report_template']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATEREPORTTEMPLATEREQUEST'].fields_by_name['update_mask']._loaded_options = None
+  _globals['_UPDATEREPORTTEMPLATEREQUEST'].fields_by_name['update_mask']._serialized_options = b'\342A\001\002'
   _globals['_REPORTSERVICE'].methods_by_name['ListReportTemplates']._loaded_options = None
   _globals['_REPORTSERVICE'].methods_by_name['ListReportTemplates']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_REPORTSERVICE'].methods_by_name['GetReportTemplate']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['GetReportTemplate']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_REPORTSERVICE'].methods_by_name['CreateReportTemplate']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['CreateReportTemplate']._serialized_options = b'\212\265\030\014sales:create'
+  _globals['_REPORTSERVICE'].methods_by_name['UpdateReportTemplate']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['UpdateReportTemplate']._serialized_options = b'\212\265\030\014sales:update'
+  _globals['_REPORTSERVICE'].methods_by_name['DeleteReportTemplate']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['DeleteReportTemplate']._serialized_options = b'\212\265\030\014sales:delete'
   _globals['_REPORTSERVICE'].methods_by_name['RunReport']._loaded_options = None
   _globals['_REPORTSERVICE'].methods_by_name['RunReport']._serialized_options = b'\212\265\030\nsales:read'
   _globals['_REPORTSERVICE'].methods_by_name['ExportReport']._loaded_options = None
   _globals['_REPORTSERVICE'].methods_by_name['ExportReport']._serialized_options = b'\212\265\030\nsales:read'
-  _globals['_EXPORTFORMAT']._serialized_start=1767
-  _globals['_EXPORTFORMAT']._serialized_end=1884
-  _globals['_COLUMNTYPE']._serialized_start=1887
-  _globals['_COLUMNTYPE']._serialized_end=2076
-  _globals['_REPORTCOLUMN']._serialized_start=116
-  _globals['_REPORTCOLUMN']._serialized_end=205
-  _globals['_REPORTTEMPLATE']._serialized_start=208
-  _globals['_REPORTTEMPLATE']._serialized_end=383
-  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_start=385
-  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_end=413
-  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_start=415
-  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_end=493
-  _globals['_EXPORTREPORTREQUEST']._serialized_start=496
-  _globals['_EXPORTREPORTREQUEST']._serialized_end=701
-  _globals['_EXPORTREPORTRESPONSE']._serialized_start=704
-  _globals['_EXPORTREPORTRESPONSE']._serialized_end=872
-  _globals['_EXPORTHEADER']._serialized_start=875
-  _globals['_EXPORTHEADER']._serialized_end=1089
-  _globals['_EXPORTCHUNK']._serialized_start=1091
-  _globals['_EXPORTCHUNK']._serialized_end=1179
-  _globals['_EXPORTTRAILER']._serialized_start=1181
-  _globals['_EXPORTTRAILER']._serialized_end=1251
-  _globals['_RUNREPORTREQUEST']._serialized_start=1253
-  _globals['_RUNREPORTREQUEST']._serialized_end=1364
-  _globals['_RUNREPORTRESPONSE']._serialized_start=1367
-  _globals['_RUNREPORTRESPONSE']._serialized_end=1509
-  _globals['_REPORTROW']._serialized_start=1511
-  _globals['_REPORTROW']._serialized_end=1565
-  _globals['_REPORTVALUE']._serialized_start=1568
-  _globals['_REPORTVALUE']._serialized_end=1765
-  _globals['_REPORTSERVICE']._serialized_start=2079
-  _globals['_REPORTSERVICE']._serialized_end=2417
+  _globals['_EXPORTFORMAT']._serialized_start=2894
+  _globals['_EXPORTFORMAT']._serialized_end=3011
+  _globals['_COLUMNTYPE']._serialized_start=3014
+  _globals['_COLUMNTYPE']._serialized_end=3203
+  _globals['_AGGREGATEFUNCTION']._serialized_start=3206
+  _globals['_AGGREGATEFUNCTION']._serialized_end=3403
+  _globals['_REPORTCOLUMN']._serialized_start=183
+  _globals['_REPORTCOLUMN']._serialized_end=272
+  _globals['_REPORTTEMPLATE']._serialized_start=275
+  _globals['_REPORTTEMPLATE']._serialized_end=797
+  _globals['_REPORTAGGREGATE']._serialized_start=799
+  _globals['_REPORTAGGREGATE']._serialized_end=883
+  _globals['_GETREPORTTEMPLATEREQUEST']._serialized_start=885
+  _globals['_GETREPORTTEMPLATEREQUEST']._serialized_end=923
+  _globals['_GETREPORTTEMPLATERESPONSE']._serialized_start=925
+  _globals['_GETREPORTTEMPLATERESPONSE']._serialized_end=1007
+  _globals['_CREATEREPORTTEMPLATEREQUEST']._serialized_start=1009
+  _globals['_CREATEREPORTTEMPLATEREQUEST']._serialized_end=1099
+  _globals['_CREATEREPORTTEMPLATERESPONSE']._serialized_start=1101
+  _globals['_CREATEREPORTTEMPLATERESPONSE']._serialized_end=1186
+  _globals['_UPDATEREPORTTEMPLATEREQUEST']._serialized_start=1189
+  _globals['_UPDATEREPORTTEMPLATEREQUEST']._serialized_end=1334
+  _globals['_UPDATEREPORTTEMPLATERESPONSE']._serialized_start=1336
+  _globals['_UPDATEREPORTTEMPLATERESPONSE']._serialized_end=1421
+  _globals['_DELETEREPORTTEMPLATEREQUEST']._serialized_start=1423
+  _globals['_DELETEREPORTTEMPLATEREQUEST']._serialized_end=1478
+  _globals['_DELETEREPORTTEMPLATERESPONSE']._serialized_start=1480
+  _globals['_DELETEREPORTTEMPLATERESPONSE']._serialized_end=1510
+  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_start=1512
+  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_end=1540
+  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_start=1542
+  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_end=1620
+  _globals['_EXPORTREPORTREQUEST']._serialized_start=1623
+  _globals['_EXPORTREPORTREQUEST']._serialized_end=1828
+  _globals['_EXPORTREPORTRESPONSE']._serialized_start=1831
+  _globals['_EXPORTREPORTRESPONSE']._serialized_end=1999
+  _globals['_EXPORTHEADER']._serialized_start=2002
+  _globals['_EXPORTHEADER']._serialized_end=2216
+  _globals['_EXPORTCHUNK']._serialized_start=2218
+  _globals['_EXPORTCHUNK']._serialized_end=2306
+  _globals['_EXPORTTRAILER']._serialized_start=2308
+  _globals['_EXPORTTRAILER']._serialized_end=2378
+  _globals['_RUNREPORTREQUEST']._serialized_start=2380
+  _globals['_RUNREPORTREQUEST']._serialized_end=2491
+  _globals['_RUNREPORTRESPONSE']._serialized_start=2494
+  _globals['_RUNREPORTRESPONSE']._serialized_end=2636
+  _globals['_REPORTROW']._serialized_start=2638
+  _globals['_REPORTROW']._serialized_end=2692
+  _globals['_REPORTVALUE']._serialized_start=2695
+  _globals['_REPORTVALUE']._serialized_end=2892
+  _globals['_REPORTSERVICE']._serialized_start=3406
+  _globals['_REPORTSERVICE']._serialized_end=4249
 # @@protoc_insertion_point(module_scope)

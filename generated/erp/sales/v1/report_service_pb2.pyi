@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -104,6 +105,52 @@ COLUMN_TYPE_BOOLEAN: ColumnType.ValueType  # 6
 """true or false."""
 Global___ColumnType: _TypeAlias = ColumnType  # noqa: Y015
 
+class _AggregateFunction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AggregateFunctionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AggregateFunction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AGGREGATE_FUNCTION_UNSPECIFIED: _AggregateFunction.ValueType  # 0
+    """Not a function: INVALID_ARGUMENT."""
+    AGGREGATE_FUNCTION_COUNT: _AggregateFunction.ValueType  # 1
+    """The rows (without a column, column `count`), or the rows with a value in
+    the column (`count_<column>`).
+    """
+    AGGREGATE_FUNCTION_SUM: _AggregateFunction.ValueType  # 2
+    """The exact sum of an integer or decimal column (`sum_<column>`)."""
+    AGGREGATE_FUNCTION_AVG: _AggregateFunction.ValueType  # 3
+    """The average of an integer or decimal column (`avg_<column>`), a decimal
+    rounded half-up to 6 places from the exact sum.
+    """
+    AGGREGATE_FUNCTION_MIN: _AggregateFunction.ValueType  # 4
+    """The least value of a number, date, time or text column (`min_<column>`)."""
+    AGGREGATE_FUNCTION_MAX: _AggregateFunction.ValueType  # 5
+    """The greatest value (`max_<column>`)."""
+
+class AggregateFunction(_AggregateFunction, metaclass=_AggregateFunctionEnumTypeWrapper):
+    """What an aggregate computes over a group's rows. Values are exact: sums of
+    decimals are decimal sums, never floats; empty values are skipped.
+    """
+
+AGGREGATE_FUNCTION_UNSPECIFIED: AggregateFunction.ValueType  # 0
+"""Not a function: INVALID_ARGUMENT."""
+AGGREGATE_FUNCTION_COUNT: AggregateFunction.ValueType  # 1
+"""The rows (without a column, column `count`), or the rows with a value in
+the column (`count_<column>`).
+"""
+AGGREGATE_FUNCTION_SUM: AggregateFunction.ValueType  # 2
+"""The exact sum of an integer or decimal column (`sum_<column>`)."""
+AGGREGATE_FUNCTION_AVG: AggregateFunction.ValueType  # 3
+"""The average of an integer or decimal column (`avg_<column>`), a decimal
+rounded half-up to 6 places from the exact sum.
+"""
+AGGREGATE_FUNCTION_MIN: AggregateFunction.ValueType  # 4
+"""The least value of a number, date, time or text column (`min_<column>`)."""
+AGGREGATE_FUNCTION_MAX: AggregateFunction.ValueType  # 5
+"""The greatest value (`max_<column>`)."""
+Global___AggregateFunction: _TypeAlias = AggregateFunction  # noqa: Y015
+
 @_typing.final
 class ReportColumn(_message.Message):
     """A column of a report."""
@@ -138,7 +185,9 @@ Global___ReportColumn: _TypeAlias = ReportColumn  # noqa: Y015
 
 @_typing.final
 class ReportTemplate(_message.Message):
-    """A report that can be run or exported."""
+    """A report that can be run or exported: a built-in one, or a custom report
+    saved as a template.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -149,27 +198,90 @@ class ReportTemplate(_message.Message):
     FILTER_FIELDS_FIELD_NUMBER: _builtins.int
     DATE_FIELD_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
+    COLUMN_NAMES_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    AGGREGATES_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
+    SHARED_WITH_TEAM_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    BUILT_IN_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """The report's id, for example `sales_orders`: what ExportReportRequest
-    names.
+    """The report's id, for example `sales_orders`, or a saved template's id:
+    what RunReportRequest and ExportReportRequest name. Output only.
     """
     display_name: _builtins.str
-    """A name to show, for example `Sales orders`."""
+    """A name to show, for example `Sales orders`: 1 to 200 characters."""
     source: _builtins.str
-    """The records it reads, one row each: `sales_orders`, `order_lines`,
-    `invoices` or `payments`.
+    """The records it reads. A saved template reads one of `sales_orders`,
+    `order_lines`, `quotes`, `invoices`, `invoice_lines`, `payments`,
+    `credit_notes`, `customers` or `products`, whose columns and filter
+    fields are those of the built-in report of the same name.
     """
     date_field: _builtins.str
-    """What the date range of an export applies to, for example `create_time`."""
+    """What the date range of a run or export applies to, for example
+    `create_time`.
+    """
     description: _builtins.str
-    """What the report is, in a sentence or two."""
+    """What the report is, in a sentence or two: at most 2000 characters."""
+    filter: _builtins.str
+    """Saved templates: an AIP-160 filter over the source's filter fields, as
+    the List RPCs take, applied before a run's own `filter` (both must hold).
+    """
+    order_by: _builtins.str
+    """Saved templates: the sort, `column [desc]` comma-separated. Without
+    grouping, among the stored columns of the source (the database sorts, so
+    exports of any size stay streamed), ties in document order; with
+    grouping, any of the report's columns (default: the group-by columns
+    ascending). Empty values sort first.
+    """
+    shared_with_team: _builtins.bool
+    """Saved templates: whether the owner's team may see and run it."""
+    owner_id: _builtins.str
+    """Saved templates: the user who saved it. Output only."""
+    built_in: _builtins.bool
+    """True for the service's own reports. Output only."""
+    etag: _builtins.str
+    """Saved templates: the version, `v1`, `v2`...; send it back on update and
+    delete to fail with ABORTED on a concurrent change.
+    """
     @_builtins.property
     def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportColumn]:
-        """The columns, in the order of the file."""
+        """The columns of its rows, in order. Output only: a saved template chooses
+        its columns with `column_names`, `group_by` and `aggregates`.
+        """
 
     @_builtins.property
     def filter_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """The fields its `filter` takes, for example `state` or `currency`."""
+        """The fields its `filter` (and a run's) takes, for example `state`."""
+
+    @_builtins.property
+    def column_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Saved templates without grouping: the source's columns to keep, in
+        order; empty for all. Must be empty when grouping.
+        """
+
+    @_builtins.property
+    def group_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Saved templates: the columns to group rows by. With `group_by` or
+        `aggregates`, the report has one row per group (one in all if only
+        aggregates): the group-by columns, then one column per aggregate.
+        """
+
+    @_builtins.property
+    def aggregates(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportAggregate]:
+        """Saved templates: the figures of each group."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """Saved templates: when it was saved first. Output only."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """Saved templates: when it last changed. Output only."""
 
     def __init__(
         self,
@@ -181,14 +293,242 @@ class ReportTemplate(_message.Message):
         filter_fields: _abc.Iterable[_builtins.str] | None = ...,
         date_field: _builtins.str = ...,
         description: _builtins.str = ...,
+        column_names: _abc.Iterable[_builtins.str] | None = ...,
+        filter: _builtins.str = ...,
+        group_by: _abc.Iterable[_builtins.str] | None = ...,
+        aggregates: _abc.Iterable[Global___ReportAggregate] | None = ...,
+        order_by: _builtins.str = ...,
+        shared_with_team: _builtins.bool = ...,
+        owner_id: _builtins.str = ...,
+        built_in: _builtins.bool = ...,
+        etag: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "date_field", b"date_field", "description", b"description", "display_name", b"display_name", "filter_fields", b"filter_fields", "id", b"id", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aggregates", b"aggregates", "built_in", b"built_in", "column_names", b"column_names", "columns", b"columns", "create_time", b"create_time", "date_field", b"date_field", "description", b"description", "display_name", b"display_name", "etag", b"etag", "filter", b"filter", "filter_fields", b"filter_fields", "group_by", b"group_by", "id", b"id", "order_by", b"order_by", "owner_id", b"owner_id", "shared_with_team", b"shared_with_team", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReportTemplate: _TypeAlias = ReportTemplate  # noqa: Y015
+
+@_typing.final
+class ReportAggregate(_message.Message):
+    """One aggregate of a grouped report."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FUNCTION_FIELD_NUMBER: _builtins.int
+    COLUMN_FIELD_NUMBER: _builtins.int
+    function: Global___AggregateFunction.ValueType
+    """What to compute."""
+    column: _builtins.str
+    """The source column it reads; empty only for a COUNT of rows."""
+    def __init__(
+        self,
+        *,
+        function: Global___AggregateFunction.ValueType = ...,
+        column: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["column", b"column", "function", b"function"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportAggregate: _TypeAlias = ReportAggregate  # noqa: Y015
+
+@_typing.final
+class GetReportTemplateRequest(_message.Message):
+    """Request for GetReportTemplate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """A built-in report's name or a saved template's id."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReportTemplateRequest: _TypeAlias = GetReportTemplateRequest  # noqa: Y015
+
+@_typing.final
+class GetReportTemplateResponse(_message.Message):
+    """Response for GetReportTemplate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_TEMPLATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def report_template(self) -> Global___ReportTemplate:
+        """The template."""
+
+    def __init__(
+        self,
+        *,
+        report_template: Global___ReportTemplate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReportTemplateResponse: _TypeAlias = GetReportTemplateResponse  # noqa: Y015
+
+@_typing.final
+class CreateReportTemplateRequest(_message.Message):
+    """Request for CreateReportTemplate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_TEMPLATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def report_template(self) -> Global___ReportTemplate:
+        """The template to save; output-only fields are ignored."""
+
+    def __init__(
+        self,
+        *,
+        report_template: Global___ReportTemplate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateReportTemplateRequest: _TypeAlias = CreateReportTemplateRequest  # noqa: Y015
+
+@_typing.final
+class CreateReportTemplateResponse(_message.Message):
+    """Response for CreateReportTemplate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_TEMPLATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def report_template(self) -> Global___ReportTemplate:
+        """The template saved, with its id and etag."""
+
+    def __init__(
+        self,
+        *,
+        report_template: Global___ReportTemplate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateReportTemplateResponse: _TypeAlias = CreateReportTemplateResponse  # noqa: Y015
+
+@_typing.final
+class UpdateReportTemplateRequest(_message.Message):
+    """Request for UpdateReportTemplate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_TEMPLATE_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def report_template(self) -> Global___ReportTemplate:
+        """The template, with `id`, the fields to change and (optionally) `etag`."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """The fields to change."""
+
+    def __init__(
+        self,
+        *,
+        report_template: Global___ReportTemplate | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateReportTemplateRequest: _TypeAlias = UpdateReportTemplateRequest  # noqa: Y015
+
+@_typing.final
+class UpdateReportTemplateResponse(_message.Message):
+    """Response for UpdateReportTemplate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_TEMPLATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def report_template(self) -> Global___ReportTemplate:
+        """The template after the change."""
+
+    def __init__(
+        self,
+        *,
+        report_template: Global___ReportTemplate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateReportTemplateResponse: _TypeAlias = UpdateReportTemplateResponse  # noqa: Y015
+
+@_typing.final
+class DeleteReportTemplateRequest(_message.Message):
+    """Request for DeleteReportTemplate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The saved template's id."""
+    etag: _builtins.str
+    """The etag last read; empty to delete whatever the version."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        etag: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteReportTemplateRequest: _TypeAlias = DeleteReportTemplateRequest  # noqa: Y015
+
+@_typing.final
+class DeleteReportTemplateResponse(_message.Message):
+    """Response for DeleteReportTemplate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteReportTemplateResponse: _TypeAlias = DeleteReportTemplateResponse  # noqa: Y015
 
 @_typing.final
 class ListReportTemplatesRequest(_message.Message):
@@ -246,12 +586,15 @@ class ExportReportRequest(_message.Message):
     BYTE_ORDER_MARK_FIELD_NUMBER: _builtins.int
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
     report_id: _builtins.str
-    """The report to export: a template id from ListReportTemplates."""
+    """The report to export: a template id from ListReportTemplates (a built-in
+    name or a saved template's id).
+    """
     format: Global___ExportFormat.ValueType
     """The file format."""
     filter: _builtins.str
     """An AIP-160 filter over the template's `filter_fields`, such as
-    `state = CONFIRMED AND currency = "USD"`; empty for all rows.
+    `state = CONFIRMED AND currency = "USD"`, applied with a saved template's
+    own; empty for all rows.
     """
     start_date: _builtins.str
     """The first calendar day (UTC, ISO `2026-01-01`) of the template's
@@ -468,9 +811,13 @@ class RunReportRequest(_message.Message):
     END_DATE_FIELD_NUMBER: _builtins.int
     AS_OF_DATE_FIELD_NUMBER: _builtins.int
     report_id: _builtins.str
-    """The report to run: a template id from ListReportTemplates."""
+    """The report to run: a template id from ListReportTemplates (a built-in
+    name or a saved template's id).
+    """
     filter: _builtins.str
-    """An AIP-160 filter over the template's `filter_fields`; empty for all rows."""
+    """An AIP-160 filter over the template's `filter_fields`, applied with a
+    saved template's own; empty for all rows.
+    """
     start_date: _builtins.str
     """The first calendar day (UTC, ISO) of the template's `date_field` to
     include; empty for no lower bound.

@@ -54,6 +54,26 @@ class ReportServiceStub:
                 request_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesResponse.FromString,
                 _registered_method=True)
+        self.GetReportTemplate = channel.unary_unary(
+                '/erp.sales.v1.ReportService/GetReportTemplate',
+                request_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.GetReportTemplateRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.GetReportTemplateResponse.FromString,
+                _registered_method=True)
+        self.CreateReportTemplate = channel.unary_unary(
+                '/erp.sales.v1.ReportService/CreateReportTemplate',
+                request_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.CreateReportTemplateRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.CreateReportTemplateResponse.FromString,
+                _registered_method=True)
+        self.UpdateReportTemplate = channel.unary_unary(
+                '/erp.sales.v1.ReportService/UpdateReportTemplate',
+                request_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.UpdateReportTemplateRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.UpdateReportTemplateResponse.FromString,
+                _registered_method=True)
+        self.DeleteReportTemplate = channel.unary_unary(
+                '/erp.sales.v1.ReportService/DeleteReportTemplate',
+                request_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.DeleteReportTemplateRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.DeleteReportTemplateResponse.FromString,
+                _registered_method=True)
         self.RunReport = channel.unary_unary(
                 '/erp.sales.v1.ReportService/RunReport',
                 request_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.RunReportRequest.SerializeToString,
@@ -85,8 +105,66 @@ class ReportServiceServicer:
     """
 
     def ListReportTemplates(self, request, context):
-        """Lists the report templates the caller may run: in this version the
-        built-in reports, with their columns and the fields their filter takes.
+        """Lists the report templates the caller may run, each with its columns and
+        the fields its filter takes: the built-in reports, then the caller's saved
+        templates and those the caller's team shares (at most 500 saved ones,
+        oldest first). Another team's templates are never listed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReportTemplate(self, request, context):
+        """Returns a report template: a built-in one by its name, or a saved one
+        the caller owns or their team shares.
+
+        Returns NOT_FOUND (reason REPORT_TEMPLATE_NOT_FOUND) for an unknown id and
+        for a template of someone else that is not shared with the caller's team,
+        INVALID_ARGUMENT for an id that is neither a built-in name nor an id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateReportTemplate(self, request, context):
+        """Saves a custom report as a template owned by the caller: a source, the
+        columns chosen from it, a filter, optional group-by columns with
+        aggregates, and a sort. RunReport and ExportReport take its `id` as
+        `report_id`; they read the caller's rows (their scope), also for a
+        template another member of the team shares.
+
+        The template is checked when saved. Returns INVALID_ARGUMENT naming the
+        field (`report_template.source`, `report_template.column_names[2]`,
+        `report_template.filter`, `report_template.group_by[0]`,
+        `report_template.aggregates[1].column`, `report_template.order_by`, ...)
+        for an unknown source or column, a bad filter, an aggregate that does not
+        apply to its column's type, or a sort on a column that cannot be sorted;
+        and for `shared_with_team` when the caller is in no team.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateReportTemplate(self, request, context):
+        """Changes the fields of a saved template named in `update_mask`
+        (`display_name`, `description`, `shared_with_team`, `source`,
+        `column_names`, `filter`, `group_by`, `aggregates`, `order_by`); the
+        result is checked as when created. Only its owner may change it.
+
+        Returns NOT_FOUND as GetReportTemplate, PERMISSION_DENIED (reason
+        NOT_TEMPLATE_OWNER) for a shared template of another member, ABORTED when
+        `etag` is stale, INVALID_ARGUMENT as CreateReportTemplate or for an empty
+        or unknown mask path. Built-in templates cannot be changed (NOT_FOUND).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteReportTemplate(self, request, context):
+        """Deletes a saved template for good (templates are settings, not business
+        records: nothing refers to them). Only its owner may delete it.
+
+        Returns NOT_FOUND, PERMISSION_DENIED and ABORTED as UpdateReportTemplate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -139,6 +217,26 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     servicer.ListReportTemplates,
                     request_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesResponse.SerializeToString,
+            ),
+            'GetReportTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReportTemplate,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.GetReportTemplateRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.GetReportTemplateResponse.SerializeToString,
+            ),
+            'CreateReportTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateReportTemplate,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.CreateReportTemplateRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.CreateReportTemplateResponse.SerializeToString,
+            ),
+            'UpdateReportTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateReportTemplate,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.UpdateReportTemplateRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.UpdateReportTemplateResponse.SerializeToString,
+            ),
+            'DeleteReportTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteReportTemplate,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.DeleteReportTemplateRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.DeleteReportTemplateResponse.SerializeToString,
             ),
             'RunReport': grpc.unary_unary_rpc_method_handler(
                     servicer.RunReport,
@@ -193,6 +291,114 @@ class ReportService:
             '/erp.sales.v1.ReportService/ListReportTemplates',
             erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_report__service__pb2.ListReportTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReportTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/GetReportTemplate',
+            erp_dot_sales_dot_v1_dot_report__service__pb2.GetReportTemplateRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_report__service__pb2.GetReportTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateReportTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/CreateReportTemplate',
+            erp_dot_sales_dot_v1_dot_report__service__pb2.CreateReportTemplateRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_report__service__pb2.CreateReportTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateReportTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/UpdateReportTemplate',
+            erp_dot_sales_dot_v1_dot_report__service__pb2.UpdateReportTemplateRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_report__service__pb2.UpdateReportTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteReportTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/DeleteReportTemplate',
+            erp_dot_sales_dot_v1_dot_report__service__pb2.DeleteReportTemplateRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_report__service__pb2.DeleteReportTemplateResponse.FromString,
             options,
             channel_credentials,
             insecure,

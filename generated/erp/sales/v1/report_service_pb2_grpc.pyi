@@ -49,8 +49,50 @@ class ReportServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ReportServiceAsyncStub: ...
     ListReportTemplates: _grpc.UnaryUnaryMultiCallable[_report_service_pb2.ListReportTemplatesRequest, _report_service_pb2.ListReportTemplatesResponse]
-    """Lists the report templates the caller may run: in this version the
-    built-in reports, with their columns and the fields their filter takes.
+    """Lists the report templates the caller may run, each with its columns and
+    the fields its filter takes: the built-in reports, then the caller's saved
+    templates and those the caller's team shares (at most 500 saved ones,
+    oldest first). Another team's templates are never listed.
+    """
+    GetReportTemplate: _grpc.UnaryUnaryMultiCallable[_report_service_pb2.GetReportTemplateRequest, _report_service_pb2.GetReportTemplateResponse]
+    """Returns a report template: a built-in one by its name, or a saved one
+    the caller owns or their team shares.
+
+    Returns NOT_FOUND (reason REPORT_TEMPLATE_NOT_FOUND) for an unknown id and
+    for a template of someone else that is not shared with the caller's team,
+    INVALID_ARGUMENT for an id that is neither a built-in name nor an id.
+    """
+    CreateReportTemplate: _grpc.UnaryUnaryMultiCallable[_report_service_pb2.CreateReportTemplateRequest, _report_service_pb2.CreateReportTemplateResponse]
+    """Saves a custom report as a template owned by the caller: a source, the
+    columns chosen from it, a filter, optional group-by columns with
+    aggregates, and a sort. RunReport and ExportReport take its `id` as
+    `report_id`; they read the caller's rows (their scope), also for a
+    template another member of the team shares.
+
+    The template is checked when saved. Returns INVALID_ARGUMENT naming the
+    field (`report_template.source`, `report_template.column_names[2]`,
+    `report_template.filter`, `report_template.group_by[0]`,
+    `report_template.aggregates[1].column`, `report_template.order_by`, ...)
+    for an unknown source or column, a bad filter, an aggregate that does not
+    apply to its column's type, or a sort on a column that cannot be sorted;
+    and for `shared_with_team` when the caller is in no team.
+    """
+    UpdateReportTemplate: _grpc.UnaryUnaryMultiCallable[_report_service_pb2.UpdateReportTemplateRequest, _report_service_pb2.UpdateReportTemplateResponse]
+    """Changes the fields of a saved template named in `update_mask`
+    (`display_name`, `description`, `shared_with_team`, `source`,
+    `column_names`, `filter`, `group_by`, `aggregates`, `order_by`); the
+    result is checked as when created. Only its owner may change it.
+
+    Returns NOT_FOUND as GetReportTemplate, PERMISSION_DENIED (reason
+    NOT_TEMPLATE_OWNER) for a shared template of another member, ABORTED when
+    `etag` is stale, INVALID_ARGUMENT as CreateReportTemplate or for an empty
+    or unknown mask path. Built-in templates cannot be changed (NOT_FOUND).
+    """
+    DeleteReportTemplate: _grpc.UnaryUnaryMultiCallable[_report_service_pb2.DeleteReportTemplateRequest, _report_service_pb2.DeleteReportTemplateResponse]
+    """Deletes a saved template for good (templates are settings, not business
+    records: nothing refers to them). Only its owner may delete it.
+
+    Returns NOT_FOUND, PERMISSION_DENIED and ABORTED as UpdateReportTemplate.
     """
     RunReport: _grpc.UnaryUnaryMultiCallable[_report_service_pb2.RunReportRequest, _report_service_pb2.RunReportResponse]
     """Runs a report and returns its rows at once, each value typed, for results
@@ -106,8 +148,50 @@ class ReportServiceAsyncStub(ReportServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListReportTemplates: _aio.UnaryUnaryMultiCallable[_report_service_pb2.ListReportTemplatesRequest, _report_service_pb2.ListReportTemplatesResponse]  # type: ignore[assignment]
-    """Lists the report templates the caller may run: in this version the
-    built-in reports, with their columns and the fields their filter takes.
+    """Lists the report templates the caller may run, each with its columns and
+    the fields its filter takes: the built-in reports, then the caller's saved
+    templates and those the caller's team shares (at most 500 saved ones,
+    oldest first). Another team's templates are never listed.
+    """
+    GetReportTemplate: _aio.UnaryUnaryMultiCallable[_report_service_pb2.GetReportTemplateRequest, _report_service_pb2.GetReportTemplateResponse]  # type: ignore[assignment]
+    """Returns a report template: a built-in one by its name, or a saved one
+    the caller owns or their team shares.
+
+    Returns NOT_FOUND (reason REPORT_TEMPLATE_NOT_FOUND) for an unknown id and
+    for a template of someone else that is not shared with the caller's team,
+    INVALID_ARGUMENT for an id that is neither a built-in name nor an id.
+    """
+    CreateReportTemplate: _aio.UnaryUnaryMultiCallable[_report_service_pb2.CreateReportTemplateRequest, _report_service_pb2.CreateReportTemplateResponse]  # type: ignore[assignment]
+    """Saves a custom report as a template owned by the caller: a source, the
+    columns chosen from it, a filter, optional group-by columns with
+    aggregates, and a sort. RunReport and ExportReport take its `id` as
+    `report_id`; they read the caller's rows (their scope), also for a
+    template another member of the team shares.
+
+    The template is checked when saved. Returns INVALID_ARGUMENT naming the
+    field (`report_template.source`, `report_template.column_names[2]`,
+    `report_template.filter`, `report_template.group_by[0]`,
+    `report_template.aggregates[1].column`, `report_template.order_by`, ...)
+    for an unknown source or column, a bad filter, an aggregate that does not
+    apply to its column's type, or a sort on a column that cannot be sorted;
+    and for `shared_with_team` when the caller is in no team.
+    """
+    UpdateReportTemplate: _aio.UnaryUnaryMultiCallable[_report_service_pb2.UpdateReportTemplateRequest, _report_service_pb2.UpdateReportTemplateResponse]  # type: ignore[assignment]
+    """Changes the fields of a saved template named in `update_mask`
+    (`display_name`, `description`, `shared_with_team`, `source`,
+    `column_names`, `filter`, `group_by`, `aggregates`, `order_by`); the
+    result is checked as when created. Only its owner may change it.
+
+    Returns NOT_FOUND as GetReportTemplate, PERMISSION_DENIED (reason
+    NOT_TEMPLATE_OWNER) for a shared template of another member, ABORTED when
+    `etag` is stale, INVALID_ARGUMENT as CreateReportTemplate or for an empty
+    or unknown mask path. Built-in templates cannot be changed (NOT_FOUND).
+    """
+    DeleteReportTemplate: _aio.UnaryUnaryMultiCallable[_report_service_pb2.DeleteReportTemplateRequest, _report_service_pb2.DeleteReportTemplateResponse]  # type: ignore[assignment]
+    """Deletes a saved template for good (templates are settings, not business
+    records: nothing refers to them). Only its owner may delete it.
+
+    Returns NOT_FOUND, PERMISSION_DENIED and ABORTED as UpdateReportTemplate.
     """
     RunReport: _aio.UnaryUnaryMultiCallable[_report_service_pb2.RunReportRequest, _report_service_pb2.RunReportResponse]  # type: ignore[assignment]
     """Runs a report and returns its rows at once, each value typed, for results
@@ -166,8 +250,74 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _report_service_pb2.ListReportTemplatesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_report_service_pb2.ListReportTemplatesResponse, _abc.Awaitable[_report_service_pb2.ListReportTemplatesResponse]]:
-        """Lists the report templates the caller may run: in this version the
-        built-in reports, with their columns and the fields their filter takes.
+        """Lists the report templates the caller may run, each with its columns and
+        the fields its filter takes: the built-in reports, then the caller's saved
+        templates and those the caller's team shares (at most 500 saved ones,
+        oldest first). Another team's templates are never listed.
+        """
+
+    @_abc_1.abstractmethod
+    def GetReportTemplate(
+        self,
+        request: _report_service_pb2.GetReportTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_report_service_pb2.GetReportTemplateResponse, _abc.Awaitable[_report_service_pb2.GetReportTemplateResponse]]:
+        """Returns a report template: a built-in one by its name, or a saved one
+        the caller owns or their team shares.
+
+        Returns NOT_FOUND (reason REPORT_TEMPLATE_NOT_FOUND) for an unknown id and
+        for a template of someone else that is not shared with the caller's team,
+        INVALID_ARGUMENT for an id that is neither a built-in name nor an id.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateReportTemplate(
+        self,
+        request: _report_service_pb2.CreateReportTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_report_service_pb2.CreateReportTemplateResponse, _abc.Awaitable[_report_service_pb2.CreateReportTemplateResponse]]:
+        """Saves a custom report as a template owned by the caller: a source, the
+        columns chosen from it, a filter, optional group-by columns with
+        aggregates, and a sort. RunReport and ExportReport take its `id` as
+        `report_id`; they read the caller's rows (their scope), also for a
+        template another member of the team shares.
+
+        The template is checked when saved. Returns INVALID_ARGUMENT naming the
+        field (`report_template.source`, `report_template.column_names[2]`,
+        `report_template.filter`, `report_template.group_by[0]`,
+        `report_template.aggregates[1].column`, `report_template.order_by`, ...)
+        for an unknown source or column, a bad filter, an aggregate that does not
+        apply to its column's type, or a sort on a column that cannot be sorted;
+        and for `shared_with_team` when the caller is in no team.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateReportTemplate(
+        self,
+        request: _report_service_pb2.UpdateReportTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_report_service_pb2.UpdateReportTemplateResponse, _abc.Awaitable[_report_service_pb2.UpdateReportTemplateResponse]]:
+        """Changes the fields of a saved template named in `update_mask`
+        (`display_name`, `description`, `shared_with_team`, `source`,
+        `column_names`, `filter`, `group_by`, `aggregates`, `order_by`); the
+        result is checked as when created. Only its owner may change it.
+
+        Returns NOT_FOUND as GetReportTemplate, PERMISSION_DENIED (reason
+        NOT_TEMPLATE_OWNER) for a shared template of another member, ABORTED when
+        `etag` is stale, INVALID_ARGUMENT as CreateReportTemplate or for an empty
+        or unknown mask path. Built-in templates cannot be changed (NOT_FOUND).
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteReportTemplate(
+        self,
+        request: _report_service_pb2.DeleteReportTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_report_service_pb2.DeleteReportTemplateResponse, _abc.Awaitable[_report_service_pb2.DeleteReportTemplateResponse]]:
+        """Deletes a saved template for good (templates are settings, not business
+        records: nothing refers to them). Only its owner may delete it.
+
+        Returns NOT_FOUND, PERMISSION_DENIED and ABORTED as UpdateReportTemplate.
         """
 
     @_abc_1.abstractmethod
