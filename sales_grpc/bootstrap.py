@@ -17,7 +17,7 @@ from .api.converters.events import event_payload
 from .api.converters.revenue_events import revenue_fact
 from .config import Settings
 from .documents.renderer import PdfRenderer
-from .documents.tables import writer_for
+from .documents.tables import TableWriters
 from .domain.invoices import InvoiceAction, InvoiceState
 from .domain.mail import RetryPolicy
 from .domain.orders import OrderAction, OrderState
@@ -238,7 +238,7 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         documents=documents,
         pdf=pdf,
         analytics=build_analytics(settings, mongo, redis),
-        reports=ReportExports(planner, writer_for, ResumeTokens(settings.secret_key)),
+        reports=ReportExports(planner, TableWriters(pdf), ResumeTokens(settings.secret_key)),
         report_runs=ReportRuns(planner),
         report_templates=report_templates,
     )

@@ -91,7 +91,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = sub.add_parser("export", help="export a report from a running server to a file")
     export.add_argument("report", help="a report id, e.g. sales_orders, order_lines, invoices, "
-                        "payments, receivables_aging")
+                        "payments, customer_aging, or a saved template's id")
     export.add_argument("--format", choices=sorted(FORMATS), default="csv")
     export.add_argument("--filter", default="", help='an AIP-160 filter, e.g. state = CONFIRMED')
     export.add_argument("--from", dest="start", default="", metavar="DATE",

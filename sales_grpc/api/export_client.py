@@ -18,7 +18,7 @@ from erp.sales.v1 import report_service_pb2 as pb
 from erp.sales.v1 import report_service_pb2_grpc as pb_grpc
 
 FORMATS = {"csv": pb.EXPORT_FORMAT_CSV, "jsonl": pb.EXPORT_FORMAT_JSONL,
-           "xlsx": pb.EXPORT_FORMAT_XLSX}
+           "xlsx": pb.EXPORT_FORMAT_XLSX, "pdf": pb.EXPORT_FORMAT_PDF}
 # A dropped connection, a restarting server: worth resuming. Anything else is the answer.
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
 

@@ -16,14 +16,19 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from ..domain.documents.view import DocumentView, LineView, PartyBlock, TotalsView
 from ..domain.errors import Unavailable
 from .pdf import render_pdf
+from .report_pdf import TableView, render_table_pdf
+
+V = TypeVar("V")
 
 WORKER_NICENESS = 19
 CONTENT_TYPE = "application/pdf"
@@ -80,9 +85,16 @@ class PdfRenderer:
         return self._pool
 
     async def render(self, view: DocumentView) -> bytes:
+        return await self._run(render_pdf, view)
+
+    async def render_table(self, view: TableView) -> bytes:
+        """A report's rows as a PDF table (documents/report_pdf.py)."""
+        return await self._run(render_table_pdf, view)
+
+    async def _run(self, render: Callable[[V], bytes], view: V) -> bytes:
         pool = self._executor()
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, render_pdf, view)
+            return await asyncio.get_running_loop().run_in_executor(pool, render, view)
         except BrokenProcessPool:
             # A worker died (killed, out of memory): start afresh on the next call.
             if self._pool is pool:

@@ -7,6 +7,7 @@ the end (a zip's directory follows its contents). The same rows always give the 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -15,30 +16,16 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import xlsxwriter
 
-from ..domain.reports import Column, ColumnType, ExportFormat
+from ..domain.reports import Caption, Column, ColumnType, ExportFormat
+from .pdf_tables import PdfTableWriter, TableRenderer
+from .text import text_of
 
 BLOCK_BYTES = 64 * 1024
 # xlsx file properties carry a creation time; a fixed one keeps the same rows the same bytes.
 _XLSX_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def text_of(value: object) -> str:
-    """A cell as text: decimals in plain notation, times RFC 3339 in UTC, dates ISO."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 class CsvWriter:
@@ -62,7 +49,7 @@ class CsvWriter:
     def row(self, values: Sequence[object]) -> bytes:
         return self._line([text_of(v) for v in values])
 
-    def seal(self) -> None:
+    async def seal(self) -> None:
         pass
 
     def finish(self) -> Iterator[bytes]:
@@ -101,7 +88,7 @@ class JsonLinesWriter:
         parts = [k + _json_value(v) for k, v in zip(self._keys, values, strict=True)]
         return ("".join(parts) + "}\n").encode()
 
-    def seal(self) -> None:
+    async def seal(self) -> None:
         pass
 
     def finish(self) -> Iterator[bytes]:
@@ -150,10 +137,10 @@ class XlsxWriter:
                 self._sheet.write_string(self._row, col, text_of(value))
         return b""
 
-    def seal(self) -> None:
-        """Writes the workbook's zip: seconds of work for a million rows, which the export
-        runs in a thread so the event loop keeps serving."""
-        self._book.close()
+    async def seal(self) -> None:
+        """Writes the workbook's zip: seconds of work for a million rows, done in a thread
+        so the event loop keeps serving."""
+        await asyncio.to_thread(self._book.close)
 
     def finish(self) -> Iterator[bytes]:
         with open(self._path, "rb") as file:
@@ -164,10 +151,29 @@ class XlsxWriter:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-def writer_for(fmt: ExportFormat, columns: Sequence[Column], byte_order_mark: bool
-               ) -> CsvWriter | JsonLinesWriter | XlsxWriter:
+def writer_for(fmt: ExportFormat, columns: Sequence[Column], byte_order_mark: bool,
+               caption: Caption | None = None, renderer: TableRenderer | None = None
+               ) -> CsvWriter | JsonLinesWriter | XlsxWriter | PdfTableWriter:
+    """The writer of `fmt`; PDF needs a renderer (the PdfRenderer's process pool)."""
     if fmt is ExportFormat.CSV:
         return CsvWriter(columns, byte_order_mark)
     if fmt is ExportFormat.JSONL:
         return JsonLinesWriter(columns)
+    if fmt is ExportFormat.PDF:
+        if renderer is None:
+            raise ValueError("PDF exports need a renderer")
+        return PdfTableWriter(columns, caption or Caption("Report", "", _XLSX_CREATED.date()),
+                              renderer)
     return XlsxWriter(columns)
+
+
+class TableWriters:
+    """The writer factory exports use, with the renderer PDF tables are drawn by."""
+
+    def __init__(self, renderer: TableRenderer | None = None) -> None:
+        self._renderer = renderer
+
+    def __call__(self, fmt: ExportFormat, columns: Sequence[Column], byte_order_mark: bool,
+                 caption: Caption | None = None
+                 ) -> CsvWriter | JsonLinesWriter | XlsxWriter | PdfTableWriter:
+        return writer_for(fmt, columns, byte_order_mark, caption, self._renderer)

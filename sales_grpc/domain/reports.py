@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 
 from .listing import FilterField
@@ -22,6 +23,7 @@ class ExportFormat(str, Enum):
     CSV = "csv"
     JSONL = "jsonl"
     XLSX = "xlsx"
+    PDF = "pdf"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,15 @@ class Column:
     name: str
     type: ColumnType
     description: str = ""
+
+
+@dataclass(frozen=True)
+class Caption:
+    """What a printed report says it is: a title, what it covers, and its day."""
+
+    title: str
+    subtitle: str
+    day: date
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ rows before the cut once more, on the server, without sending them.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 from collections import deque
@@ -22,12 +21,16 @@ from typing import Any, Protocol
 
 from ..domain.access import Principal
 from ..domain.errors import FailedPrecondition, InvalidArgument, PreconditionViolation
-from ..domain.reports import Column, DateRange, ExportFormat, Report
+from ..domain.reports import Caption, Column, DateRange, ExportFormat, Report
 from .export_tokens import Cut, ResumeTokens, binding
 from .report_plans import ReportPlan, ReportPlanner, ReportRequest
 
 CHUNK_BYTES = 64 * 1024
-_EXTENSIONS = {ExportFormat.CSV: "csv", ExportFormat.JSONL: "jsonl", ExportFormat.XLSX: "xlsx"}
+_EXTENSIONS = {ExportFormat.CSV: "csv", ExportFormat.JSONL: "jsonl", ExportFormat.XLSX: "xlsx",
+               ExportFormat.PDF: "pdf"}
+# Formats written whole before their first byte: their first chunk is awaited before the
+# header goes out, so that a refusal (a PDF over its row cap) comes before any message.
+_WHOLE = frozenset({ExportFormat.PDF})
 
 
 class TableWriter(Protocol):
@@ -37,12 +40,12 @@ class TableWriter(Protocol):
 
     def begin(self) -> bytes: ...
     def row(self, values: Sequence[object]) -> bytes: ...
-    def seal(self) -> None: ...  # blocking work after the last row; run in a thread
+    async def seal(self) -> None: ...  # work after the last row, off the event loop
     def finish(self) -> Iterator[bytes]: ...
     def close(self) -> None: ...
 
 
-WriterFactory = Callable[[ExportFormat, Sequence[Column], bool], TableWriter]
+WriterFactory = Callable[[ExportFormat, Sequence[Column], bool, Caption], TableWriter]
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ class ReportExports:
         rows = await self._planner.plan(principal, ReportRequest(
             request.report_id, request.filter, request.dates, request.as_of))
         if request.format is None:
-            raise InvalidArgument.of("format", "must be CSV, JSONL or XLSX")
+            raise InvalidArgument.of("format", "must be CSV, JSONL, XLSX or PDF")
         bound_to = binding(principal.subject, principal.role.value, principal.team_id,
                            rows.report.id, request.format.value, request.filter,
                            rows.dates.start, rows.dates.end, rows.as_of_text,
@@ -134,13 +137,17 @@ class ReportExports:
         """The header, the chunks after the resume token's (all without one), the trailer."""
         plan = await self._plan(principal, request)
         estimate = await self._planner.estimate(plan.rows)
-        writer = self._writers(plan.format, plan.report.columns, plan.byte_order_mark)
+        writer = self._writers(plan.format, plan.report.columns, plan.byte_order_mark,
+                               _caption(plan, request))
         try:
             async with contextlib.aclosing(self._chunks(plan, writer)) as chunks:
                 start = 0 if plan.resume is None else await _skip_to(plan.resume, chunks)
+                first = [await anext(chunks)] if plan.format in _WHOLE and not start else []
                 yield ExportHeader(plan.report, plan.format, writer.content_type,
                                    f"{plan.report.id}-{plan.as_of.isoformat()}."
                                    f"{_EXTENSIONS[plan.format]}", estimate, start)
+                for part, _ in first:
+                    yield part
                 async for part, _ in chunks:
                     yield part
         finally:
@@ -181,7 +188,7 @@ class ReportExports:
                 ends.append((written, count, row_key))
                 while len(pending) >= self._chunk:
                     yield chunk(self._chunk)
-        await asyncio.to_thread(writer.seal)
+        await writer.seal()
         for block in writer.finish():
             pending += block
             while len(pending) >= self._chunk:
@@ -189,6 +196,16 @@ class ReportExports:
         if pending:
             yield chunk(len(pending))
         yield ExportTrailer(count, sent, digest.hexdigest()), digest.hexdigest()
+
+
+def _caption(plan: _Plan, request: ExportRequest) -> Caption:
+    """What a PDF prints under its title: fixed by the request, so a resume repeats it."""
+    dates = plan.rows.dates
+    parts = [f"Filter: {request.filter}" if request.filter else "",
+             f"{plan.report.date_field} from {dates.start or '…'} to {dates.end or '…'}"
+             if dates.start or dates.end else "", f"As of {plan.as_of.isoformat()} (UTC)"]
+    return Caption(plan.report.display_name or plan.report.id,
+                   "  ·  ".join(p for p in parts if p), plan.as_of)
 
 
 async def _skip_to(cut: Cut, chunks: AsyncIterator[tuple[ExportChunk | ExportTrailer, str]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -60,7 +61,7 @@ def test_an_xlsx_closed_before_or_after_its_bytes_leaves_no_temporary_files() ->
         folder = Path(writer._dir)
         assert any(folder.iterdir())
         if seal:
-            writer.seal()
+            asyncio.run(writer.seal())
             assert b"".join(writer.finish()).startswith(b"PK")
         writer.close()
         assert not folder.exists()

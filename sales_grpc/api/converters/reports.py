@@ -21,7 +21,7 @@ from ...services.report_runs import ReportResult
 from .common import timestamp
 
 _FORMATS = {pb.EXPORT_FORMAT_CSV: ExportFormat.CSV, pb.EXPORT_FORMAT_JSONL: ExportFormat.JSONL,
-            pb.EXPORT_FORMAT_XLSX: ExportFormat.XLSX}
+            pb.EXPORT_FORMAT_XLSX: ExportFormat.XLSX, pb.EXPORT_FORMAT_PDF: ExportFormat.PDF}
 _FORMATS_OUT = {v: k for k, v in _FORMATS.items()}
 _TYPES = {ColumnType.STRING: pb.COLUMN_TYPE_STRING, ColumnType.INTEGER: pb.COLUMN_TYPE_INTEGER,
           ColumnType.DECIMAL: pb.COLUMN_TYPE_DECIMAL, ColumnType.DATE: pb.COLUMN_TYPE_DATE,

@@ -43,6 +43,15 @@ class _ExportFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExportFo
     Decimals are numbers (Excel holds 15 significant digits), times and dates
     are Excel dates in UTC.
     """
+    EXPORT_FORMAT_PDF: _ExportFormat.ValueType  # 4
+    """A PDF document (A4 landscape) with the report's title, what it covers,
+    and its rows as a table whose header row every page repeats; numbers as
+    exact decimal strings, times RFC 3339 in UTC. At most 2000 rows: a larger
+    report is FAILED_PRECONDITION (reason REPORT_TOO_LARGE_FOR_PDF), before
+    any message, suggesting CSV. The PDF is drawn whole before its first
+    byte is sent. The same rows give the same bytes, so it resumes like the
+    other formats.
+    """
 
 class ExportFormat(_ExportFormat, metaclass=_ExportFormatEnumTypeWrapper):
     """The file format of an export."""
@@ -62,6 +71,15 @@ EXPORT_FORMAT_XLSX: ExportFormat.ValueType  # 3
 """An Excel workbook with one sheet: a header row, then a row per record.
 Decimals are numbers (Excel holds 15 significant digits), times and dates
 are Excel dates in UTC.
+"""
+EXPORT_FORMAT_PDF: ExportFormat.ValueType  # 4
+"""A PDF document (A4 landscape) with the report's title, what it covers,
+and its rows as a table whose header row every page repeats; numbers as
+exact decimal strings, times RFC 3339 in UTC. At most 2000 rows: a larger
+report is FAILED_PRECONDITION (reason REPORT_TOO_LARGE_FOR_PDF), before
+any message, suggesting CSV. The PDF is drawn whole before its first
+byte is sent. The same rows give the same bytes, so it resumes like the
+other formats.
 """
 Global___ExportFormat: _TypeAlias = ExportFormat  # noqa: Y015
 

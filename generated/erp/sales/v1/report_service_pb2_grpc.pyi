@@ -120,6 +120,9 @@ class ReportServiceStub:
     if they changed, it returns FAILED_PRECONDITION (reason
     EXPORT_SOURCE_CHANGED) and the export must start again.
 
+    Returns FAILED_PRECONDITION (reason REPORT_TOO_LARGE_FOR_PDF) for a PDF
+    of more than 2000 rows, suggesting CSV.
+
     Returns INVALID_ARGUMENT for an unknown report, an unspecified format, a
     bad filter or date range, and for a resume token that was not issued to
     this caller for this same report, filter, range and format, or was
@@ -218,6 +221,9 @@ class ReportServiceAsyncStub(ReportServiceStub):
     again without sending them, which costs it the time of reading them);
     if they changed, it returns FAILED_PRECONDITION (reason
     EXPORT_SOURCE_CHANGED) and the export must start again.
+
+    Returns FAILED_PRECONDITION (reason REPORT_TOO_LARGE_FOR_PDF) for a PDF
+    of more than 2000 rows, suggesting CSV.
 
     Returns INVALID_ARGUMENT for an unknown report, an unspecified format, a
     bad filter or date range, and for a resume token that was not issued to
@@ -356,6 +362,9 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         again without sending them, which costs it the time of reading them);
         if they changed, it returns FAILED_PRECONDITION (reason
         EXPORT_SOURCE_CHANGED) and the export must start again.
+
+        Returns FAILED_PRECONDITION (reason REPORT_TOO_LARGE_FOR_PDF) for a PDF
+        of more than 2000 rows, suggesting CSV.
 
         Returns INVALID_ARGUMENT for an unknown report, an unspecified format, a
         bad filter or date range, and for a resume token that was not issued to

@@ -1,0 +1,100 @@
+"""PDF exports over the wire: a readable table with every row, the row cap refused before
+any message, a grouped template as PDF, and a cut-off PDF export resumed byte for byte."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+import pytest
+from pypdf import PdfReader
+
+from erp.sales.v1 import report_service_pb2 as rpb
+from sales_grpc.config import Settings
+from sales_grpc.documents.pdf_tables import PDF_MAX_ROWS
+
+from .helpers import decode
+from .report_book import Book, make_book
+from .report_fixtures import Reporting, export, insert_payments, request, serve_reporting, sha256
+
+PDF = rpb.EXPORT_FORMAT_PDF
+BULK = 700
+
+
+@pytest.fixture(scope="module")
+async def reporting(fresh_settings: Callable[..., Settings]) -> AsyncIterator[Reporting]:
+    async with serve_reporting(fresh_settings()) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+async def book(reporting: Reporting) -> Book:
+    made = await make_book(reporting)
+    await insert_payments(reporting.app, BULK, "Оплата, «счёт»")
+    return made
+
+
+def text_of(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+async def test_a_pdf_export_is_a_readable_table_of_every_row(
+        reporting: Reporting, book: Book) -> None:
+    got = await export(reporting.reports, request("order_lines", PDF), book.admin)
+    assert got.header.content_type == "application/pdf"
+    assert got.header.file_name.endswith(".pdf")
+    assert got.data.startswith(b"%PDF") and got.trailer.sha256 == sha256(got.data)
+    lines = [x for o in book.orders for x in o.lines]
+    assert got.trailer.row_count == len(lines)
+    text = text_of(got.data)
+    assert "Sales order lines" in text
+    for order in book.orders:
+        assert order.number in text
+    for x in lines:
+        assert x.total_amount.amount in text
+
+
+async def test_a_grouped_template_prints_its_groups(reporting: Reporting, book: Book) -> None:
+    template = (await reporting.reports.CreateReportTemplate(rpb.CreateReportTemplateRequest(
+        report_template=rpb.ReportTemplate(
+            display_name="Lines per owner", source="order_lines", group_by=["owner_id"],
+            aggregates=[rpb.ReportAggregate(function=rpb.AGGREGATE_FUNCTION_SUM,
+                                            column="total")])),
+        metadata=book.admin)).report_template
+    text = text_of((await export(reporting.reports, request(template.id, PDF),
+                                 book.admin)).data)
+    assert "Lines per owner" in text and "sum_total" in text
+    for owner in ("rep-1", "rep-2", "rep-3"):
+        assert owner in text
+
+
+async def test_a_pdf_of_more_rows_than_the_cap_is_refused_before_any_message(
+        reporting: Reporting, book: Book) -> None:
+    await insert_payments(reporting.app, PDF_MAX_ROWS + 1 - BULK, currency="GBP")
+    call = reporting.reports.ExportReport(request("payments", PDF,
+                                                  filter='currency != "USD"'),
+                                          metadata=book.admin)
+    received: list[Any] = []
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        async for message in call:
+            received.append(message)
+    failure = decode(raised.value)
+    assert failure.code == grpc.StatusCode.FAILED_PRECONDITION and received == []
+    assert failure.info is not None and failure.info.reason == "REPORT_TOO_LARGE_FOR_PDF"
+    assert "CSV" in failure.message
+
+
+async def test_a_pdf_export_cut_off_and_resumed_is_byte_identical(
+        reporting: Reporting, book: Book) -> None:
+    req = request("payments", PDF, filter='currency = "EUR"')
+    whole = await export(reporting.reports, req, book.admin)
+    assert len(whole.chunks) > 1
+    text = text_of(whole.data)
+    assert "BULK-00001" in text and f"BULK-{BULK:05d}" in text
+    cut = await export(reporting.reports, req, book.admin, stop_after=1)
+    req.resume_token = cut.chunks[-1].resume_token
+    rest = await export(reporting.reports, req, book.admin)
+    assert cut.data + rest.data == whole.data
+    assert rest.trailer.sha256 == sha256(whole.data)
