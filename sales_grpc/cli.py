@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from pymongo.errors import PyMongoError
 
-from . import export_cli, seed, seed_history
+from . import dashboard_cli, export_cli, seed, seed_history
 from .api import context
 from .api.auth import mint_token
 from .api.document_client import KINDS, DownloadFailed, download
@@ -372,6 +372,7 @@ def parser() -> argparse.ArgumentParser:
                            "differ (exit code 1 if any)")
     analytics.set_defaults(run=cmd_analytics)
     export_cli.add_parser(sub)
+    dashboard_cli.add_parser(sub)
     return p
 
 
