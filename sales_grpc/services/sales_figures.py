@@ -16,6 +16,7 @@ from ..domain.analytics import (
     summed,
 )
 from ..domain.errors import InvalidArgument
+from ..domain.exchange import Converted, RateBook, convert
 from ..domain.rollups import Basis, Bucket, Dimension, Tally
 from ..domain.sales_figures import (
     DEFAULT_WINDOW,
@@ -29,7 +30,7 @@ from ..domain.sales_figures import (
     trend,
     year_before,
 )
-from .analytics_ports import OpenWorkReader, ProductLabel, Rollups
+from .analytics_ports import OpenWorkReader, ProductLabel, RateStore, Rollups
 
 QUOTE_BASES = {Basis.QUOTES_SENT: "sent", Basis.QUOTES_ACCEPTED: "accepted",
                Basis.QUOTES_REJECTED: "rejected", Basis.QUOTES_EXPIRED: "expired"}
@@ -40,6 +41,7 @@ class TrendReport:
     query: RevenueQuery
     window: int
     periods: list[TrendPeriod]
+    converted: list[Converted | None] | None = None  # per period, with a reporting currency
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,13 @@ class SalesFigures:
     _rollups: Rollups
     _open: OpenWorkReader
     _clock: Callable[[], datetime]
+    _rates: RateStore | None
+
+    async def _book(self, reporting: str, currencies: list[str], first: date, last: date
+                    ) -> RateBook:
+        if self._rates is None:
+            raise InvalidArgument.of("reporting_currency", "exchange rates are not configured")
+        return await self._rates.book(reporting, currencies, first, last)
 
     async def _by_bucket(self, principal: Principal, query: RevenueQuery,
                          buckets: list[Bucket]) -> dict[Bucket, Amounts]:
@@ -97,8 +106,16 @@ class SalesFigures:
         def amounts(spans: list[tuple[date, date]]) -> list[Amounts]:
             return [summed([found[b] for b in covers[s] if b in found]) for s in spans]
 
-        return TrendReport(query, window, trend(query.spans, amounts(query.spans),
-                                                amounts(before), amounts(year_ago), window))
+        spans = trend(query.spans, amounts(query.spans), amounts(before), amounts(year_ago),
+                      window)
+        if not query.reporting:
+            return TrendReport(query, window, spans)
+        book = await self._book(query.reporting, sorted({a.currency for p in spans
+                                                          for a in p.amounts}),
+                                query.spans[0][1], query.last)
+        return TrendReport(query, window, spans, [convert(
+            {a.currency: a.revenue for a in p.amounts if a.revenue.amount or a.revenue.count},
+            book, p.last) for p in spans])
 
     def _whole(self, query: RevenueQuery, basis: Basis) -> list[Bucket]:
         return query.cover_of(query.first, query.last, basis)

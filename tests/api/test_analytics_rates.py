@@ -152,3 +152,19 @@ async def test_an_unknown_reporting_currency_is_invalid_argument(
                              reporting_currency="ABC"),
         metadata=running.token("admin-1", Role.ADMIN, "")), grpc.StatusCode.INVALID_ARGUMENT)
     assert "reporting_currency" in failure.fields
+
+
+async def test_a_trend_in_a_reporting_currency_converts_as_revenue_does(
+        rates_server: tuple[Running, History]) -> None:
+    running, _ = rates_server
+    analytics = pb_grpc.AnalyticsServiceStub(running.channel)
+    admin = running.token("admin-1", Role.ADMIN, "")
+    span = {"start_date": "2026-02-01", "end_date": "2026-05-31", "time_zone": "Asia/Kolkata",
+            "reporting_currency": "USD"}
+    trend = await analytics.GetSalesTrends(pb.GetSalesTrendsRequest(**span), metadata=admin)
+    revenue = await analytics.GetRevenue(pb.GetRevenueRequest(**span), metadata=admin)
+    assert [p.converted for p in trend.periods] == [p.converted for p in revenue.periods]
+    assert any(Decimal(p.converted.amount.amount) for p in trend.periods)
+    plain = await analytics.GetSalesTrends(pb.GetSalesTrendsRequest(
+        start_date="2026-02-01", end_date="2026-05-31"), metadata=admin)
+    assert not any(p.HasField("converted") for p in plain.periods)

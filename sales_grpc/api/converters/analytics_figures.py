@@ -32,6 +32,7 @@ from ...services.product_analytics import ProductReport
 from ...services.sales_figures import RankedProduct, TrendReport
 from .analytics import BASES, PERIODS, amounts_out, dashboard_out
 from .common import enum_in, enum_names, enum_out, money_out
+from .exchange_rates import converted_out
 
 RANKINGS = enum_names(pb.ProductRanking.DESCRIPTOR, "PRODUCT_RANKING_")
 STEPS = enum_names(pb.FunnelStep.DESCRIPTOR, "FUNNEL_STEP_")
@@ -57,7 +58,8 @@ def trends_in(m: pb.GetSalesTrendsRequest) -> tuple[RevenueQuery, int]:
     basis = enum_in(v, "basis", m.basis, BASES, Basis)
     return RevenueQuery.parse(m.start_date, m.end_date, m.time_zone, period, basis,
                               m.owner_id, m.team_id, v, customer_id=m.customer_id,
-                              product_id=m.product_id, category=m.category), window
+                              product_id=m.product_id, category=m.category,
+                              reporting=m.reporting_currency), window
 
 
 def limit_in(m: Any) -> tuple[RevenueQuery, int]:
@@ -90,7 +92,8 @@ def trends_out(r: TrendReport) -> pb.GetSalesTrendsResponse:
                 revenue=amounts_out({a.currency: a.revenue})[0],
                 period_over_period=a.period_over_period, year_over_year=a.year_over_year,
                 moving_average=_money(a.currency, round_to_minor(a.moving_average, a.currency)))
-                for a in p.amounts]) for p in r.periods])
+                for a in p.amounts], converted=converted_out(c, q.reporting))
+            for p, c in zip(r.periods, r.converted or [None] * len(r.periods), strict=True)])
 
 
 def _performance_out(p: Performance) -> pb.Performance:

@@ -642,6 +642,7 @@ class GetSalesTrendsRequest(_message.Message):
     PRODUCT_ID_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
     MOVING_AVERAGE_PERIODS_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The first day of the range, an ISO date in `time_zone`. Required."""
     end_date: _builtins.str
@@ -668,6 +669,10 @@ class GetSalesTrendsRequest(_message.Message):
     """How many periods the moving average spans, this one included; 0 means
     3. Periods before the range count, so the first ones have a full window.
     """
+    reporting_currency: _builtins.str
+    """A currency to also give each period's revenue in, converted as
+    GetRevenue converts it; optional.
+    """
     def __init__(
         self,
         *,
@@ -682,10 +687,11 @@ class GetSalesTrendsRequest(_message.Message):
         product_id: _builtins.str = ...,
         category: _builtins.str = ...,
         moving_average_periods: _builtins.int = ...,
+        reporting_currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "category", b"category", "customer_id", b"customer_id", "end_date", b"end_date", "moving_average_periods", b"moving_average_periods", "owner_id", b"owner_id", "period", b"period", "product_id", b"product_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "category", b"category", "customer_id", b"customer_id", "end_date", b"end_date", "moving_average_periods", b"moving_average_periods", "owner_id", b"owner_id", "period", b"period", "product_id", b"product_id", "reporting_currency", b"reporting_currency", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -745,6 +751,7 @@ class TrendPeriod(_message.Message):
     START_DATE_FIELD_NUMBER: _builtins.int
     END_DATE_FIELD_NUMBER: _builtins.int
     AMOUNTS_FIELD_NUMBER: _builtins.int
+    CONVERTED_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The period's first day in the range, an ISO date."""
     end_date: _builtins.str
@@ -755,16 +762,23 @@ class TrendPeriod(_message.Message):
         periods or the moving-average window, by currency code.
         """
 
+    @_builtins.property
+    def converted(self) -> Global___ConvertedAmount:
+        """The period's revenue in the request's `reporting_currency`, at the rate
+        of its last day; unset without one.
+        """
+
     def __init__(
         self,
         *,
         start_date: _builtins.str = ...,
         end_date: _builtins.str = ...,
         amounts: _abc.Iterable[Global___TrendAmount] | None = ...,
+        converted: Global___ConvertedAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted", b"converted"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amounts", b"amounts", "end_date", b"end_date", "start_date", b"start_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amounts", b"amounts", "converted", b"converted", "end_date", b"end_date", "start_date", b"start_date"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
