@@ -103,10 +103,10 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         return await self._cached(request, pb.ListTopProductsResponse, answer)
 
     async def GetKpis(self, request: pb.GetKpisRequest, context: Context) -> pb.GetKpisResponse:
-        query = query_in(request, basis=Basis.BOOKINGS)
+        query = query_in(request, basis=Basis.BOOKINGS, reporting=request.reporting_currency)
 
         async def answer() -> pb.GetKpisResponse:
-            return kpis_out(await self._analytics.kpis(caller(), query))
+            return kpis_out(await self._analytics.kpis(caller(), query), query.reporting)
         return await self._cached(request, pb.GetKpisResponse, answer)
 
     async def GetConversionFunnel(self, request: pb.GetConversionFunnelRequest,

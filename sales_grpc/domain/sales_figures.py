@@ -11,6 +11,7 @@ from enum import Enum
 
 from .analytics import Amounts
 from .errors import Violations
+from .exchange import Converted
 from .rollups import Tally
 
 RATIO_PLACES = Decimal("0.000001")
@@ -174,6 +175,8 @@ class Kpis:
     figures: list[KpiFigures]
     rates: KpiRates
     open_quotes: Amounts
+    # bookings, billings, collections, receivables in a reporting currency, if asked
+    converted: tuple[Converted, Converted, Converted, Converted] | None = None
 
 
 class Ranking(str, Enum):

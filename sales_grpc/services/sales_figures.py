@@ -193,8 +193,16 @@ class SalesFigures:
         rates = KpiRates({outcome: sum(t.count for t in sums[basis].values())
                           for basis, outcome in QUOTE_BASES.items()},
                          sum(t.count for t in bookings), sum(t.cancelled for t in bookings))
+        converted = None
+        if query.reporting:
+            book = await self._book(query.reporting, currencies, min(query.last, today),
+                                    max(query.last, today))
+            converted = (convert(sums[Basis.BOOKINGS], book, query.last),
+                         convert(sums[Basis.BILLINGS], book, query.last),
+                         convert(sums[Basis.COLLECTIONS], book, query.last),
+                         convert(receivables, book, today))
         return Kpis(query.zone_name, days, figures, rates,
-                    await self._open.open_quotes(scope, today, query.narrow))
+                    await self._open.open_quotes(scope, today, query.narrow), converted)
 
 
 def _kept(rows: dict[str, Performance]) -> list[Performance]:

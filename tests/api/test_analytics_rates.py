@@ -168,3 +168,23 @@ async def test_a_trend_in_a_reporting_currency_converts_as_revenue_does(
     plain = await analytics.GetSalesTrends(pb.GetSalesTrendsRequest(
         start_date="2026-02-01", end_date="2026-05-31"), metadata=admin)
     assert not any(p.HasField("converted") for p in plain.periods)
+
+
+async def test_kpis_in_a_reporting_currency_convert_each_figure(
+        rates_server: tuple[Running, History]) -> None:
+    running, _ = rates_server
+    reply = await pb_grpc.AnalyticsServiceStub(running.channel).GetKpis(pb.GetKpisRequest(
+        start_date="2026-02-01", end_date="2026-11-30", reporting_currency="USD"),
+        metadata=running.token("admin-1", Role.ADMIN, ""))
+    by_currency = {f.currency_code: f for f in reply.figures}
+    eur_rate = Decimal("1.05")  # the last rate: in effect on 30 November and today
+
+    def expected(name: str) -> Decimal:
+        usd = Decimal(getattr(by_currency["USD"], name).amount.amount)
+        eur = Decimal(getattr(by_currency["EUR"], name).amount.amount)
+        return usd + (eur * eur_rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+    for name in ("bookings", "billings", "collections", "receivables"):
+        got = getattr(reply.converted, name)
+        assert (Decimal(got.amount.amount), list(got.unconverted_currencies)) == (
+            expected(name), []), name

@@ -142,7 +142,7 @@ def _one(currency: str, tally: Tally) -> pb.CurrencyAmount:
     return amounts_out({currency: tally})[0]
 
 
-def kpis_out(k: Kpis) -> pb.GetKpisResponse:
+def kpis_out(k: Kpis, reporting: str = "") -> pb.GetKpisResponse:
     r = k.rates
     return pb.GetKpisResponse(
         time_zone=k.zone_name, days=k.days,
@@ -159,7 +159,11 @@ def kpis_out(k: Kpis) -> pb.GetKpisResponse:
             quote_win_rate=r.win_rate, quote_to_order_conversion=r.conversion,
             orders_kept=r.orders_kept, orders_cancelled=r.orders_cancelled,
             cancellation_rate=r.cancellation_rate),
-        open_quotes=amounts_out(k.open_quotes))
+        open_quotes=amounts_out(k.open_quotes),
+        converted=None if k.converted is None else pb.KpiConverted(
+            **{name: converted_out(c, reporting) for name, c in zip(
+                ("bookings", "billings", "collections", "receivables"), k.converted,
+                strict=True)}))
 
 
 def funnel_out(zone_name: str, size: int, stages: list[Stage]) -> pb.GetConversionFunnelResponse:

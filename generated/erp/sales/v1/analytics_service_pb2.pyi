@@ -1216,6 +1216,7 @@ class GetKpisRequest(_message.Message):
     TIME_ZONE_FIELD_NUMBER: _builtins.int
     OWNER_ID_FIELD_NUMBER: _builtins.int
     TEAM_ID_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The first day of the range, an ISO date in `time_zone`. Required."""
     end_date: _builtins.str
@@ -1226,6 +1227,11 @@ class GetKpisRequest(_message.Message):
     """Only this owner's documents, within the caller's scope."""
     team_id: _builtins.str
     """Only this team's documents, within the caller's scope."""
+    reporting_currency: _builtins.str
+    """A currency to also give the figures in: bookings, billings and
+    collections at the rate of the range's last day, receivables at
+    today's (UTC); optional.
+    """
     def __init__(
         self,
         *,
@@ -1234,10 +1240,11 @@ class GetKpisRequest(_message.Message):
         time_zone: _builtins.str = ...,
         owner_id: _builtins.str = ...,
         team_id: _builtins.str = ...,
+        reporting_currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "owner_id", b"owner_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "owner_id", b"owner_id", "reporting_currency", b"reporting_currency", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1378,6 +1385,7 @@ class GetKpisResponse(_message.Message):
     FIGURES_FIELD_NUMBER: _builtins.int
     RATES_FIELD_NUMBER: _builtins.int
     OPEN_QUOTES_FIELD_NUMBER: _builtins.int
+    CONVERTED_FIELD_NUMBER: _builtins.int
     time_zone: _builtins.str
     """The time zone of the range."""
     days: _builtins.int
@@ -1394,6 +1402,10 @@ class GetKpisResponse(_message.Message):
     def open_quotes(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
         """SENT quotes that can still be accepted now, per currency."""
 
+    @_builtins.property
+    def converted(self) -> Global___KpiConverted:
+        """The figures in the request's `reporting_currency`; unset without one."""
+
     def __init__(
         self,
         *,
@@ -1402,14 +1414,57 @@ class GetKpisResponse(_message.Message):
         figures: _abc.Iterable[Global___KpiFigures] | None = ...,
         rates: Global___KpiRates | None = ...,
         open_quotes: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        converted: Global___KpiConverted | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["rates", b"rates"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted", b"converted", "rates", b"rates"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "figures", b"figures", "open_quotes", b"open_quotes", "rates", b"rates", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["converted", b"converted", "days", b"days", "figures", b"figures", "open_quotes", b"open_quotes", "rates", b"rates", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetKpisResponse: _TypeAlias = GetKpisResponse  # noqa: Y015
+
+@_typing.final
+class KpiConverted(_message.Message):
+    """Key figures converted into a reporting currency (see ConvertedAmount)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BOOKINGS_FIELD_NUMBER: _builtins.int
+    BILLINGS_FIELD_NUMBER: _builtins.int
+    COLLECTIONS_FIELD_NUMBER: _builtins.int
+    RECEIVABLES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def bookings(self) -> Global___ConvertedAmount:
+        """Bookings, at the rate of the range's last day."""
+
+    @_builtins.property
+    def billings(self) -> Global___ConvertedAmount:
+        """Billings, at the rate of the range's last day."""
+
+    @_builtins.property
+    def collections(self) -> Global___ConvertedAmount:
+        """Collections, at the rate of the range's last day."""
+
+    @_builtins.property
+    def receivables(self) -> Global___ConvertedAmount:
+        """Receivables now, at today's rate (UTC)."""
+
+    def __init__(
+        self,
+        *,
+        bookings: Global___ConvertedAmount | None = ...,
+        billings: Global___ConvertedAmount | None = ...,
+        collections: Global___ConvertedAmount | None = ...,
+        receivables: Global___ConvertedAmount | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["billings", b"billings", "bookings", b"bookings", "collections", b"collections", "receivables", b"receivables"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billings", b"billings", "bookings", b"bookings", "collections", b"collections", "receivables", b"receivables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KpiConverted: _TypeAlias = KpiConverted  # noqa: Y015
 
 @_typing.final
 class GetConversionFunnelRequest(_message.Message):
