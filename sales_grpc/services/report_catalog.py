@@ -140,13 +140,17 @@ BUILT_IN: dict[str, Report] = {r.id: r for r in (
     Report("products", "Products", "products",
            "One row per product of the catalog (archived ones left out) with its stock: on "
            "hand, reserved by confirmed orders, available, and whether available is at or "
-           "below the reorder level. The catalog is the same for every caller.",
+           "below the reorder level; and its sales: units and net sales (after discounts, "
+           "before tax, in its currency) on the confirmed, not cancelled orders the caller "
+           "sees, confirmed within the date range if one is given (the range bounds the "
+           "sales, not the products). The catalog is the same for every caller.",
            (_c("sku"), _c("name"), _c("category"), _c("currency"), _c("unit_price", T.DECIMAL),
             _c("cost", T.DECIMAL), _c("tax_rate", T.DECIMAL), _c("unit_of_measure"),
             _c("on_hand", T.INTEGER), _c("reserved", T.INTEGER), _c("available", T.INTEGER),
             _c("reorder_level", T.INTEGER), _c("needs_reorder", T.BOOLEAN),
-            _c("active", T.BOOLEAN), _CREATED),
-           _PRODUCT_FILTERS, "create_time", _PRODUCT_SORT),
+            _c("active", T.BOOLEAN), _c("units_sold", T.INTEGER),
+            _c("net_sales", T.DECIMAL), _CREATED),
+           _PRODUCT_FILTERS, "confirm_time", _PRODUCT_SORT),
     Report("receivables_aging", "Receivables aging", "receivables",
            "One row per open or uncollectible invoice with an amount due, aged to the "
            "export's as-of day: its bucket, and its amount due in that bucket's column.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
 from ..domain.access import Scope
@@ -17,7 +18,17 @@ from ..domain.listing import Condition, SortKey
 from ..domain.reports import DateRange, Report
 from . import query
 from .mongo import Mongo
-from .report_sources import LINE_SOURCES, SOURCES, Doc, Row, day_bounds
+from .report_sources import (
+    LINE_SOURCES,
+    SOLD,
+    SOURCES,
+    Doc,
+    Row,
+    Sales,
+    add_sales,
+    day_bounds,
+    products,
+)
 
 Key = list[Any]
 BATCH_SIZE = 500
@@ -34,7 +45,7 @@ class ReportRows:
         source = SOURCES[report.source]
         clauses = [*(query.scoped(scope) if source.scoped else []), *source.fixed,
                    *query.build(conditions, source.text_paths)]
-        if dates.start or dates.end:
+        if (dates.start or dates.end) and source.dated:
             clauses.append({report.date_field: day_bounds(report.date_field, dates.start,
                                                           dates.end)})
         return source.collection, query.all_of(clauses)
@@ -58,6 +69,10 @@ class ReportRows:
         """Each row with its sort key: the document's `_id` and the row's place in it."""
         collection, match = self._query(report, scope, conditions, dates)
         source = SOURCES[report.source]
+        rows_of = source.rows
+        if source.with_sales:
+            sales = await self._sales(report, scope, dates)
+            rows_of = partial(products, sales=sales)
         sort = [(k.path, -1 if k.descending else 1) for k in order]
         if source.group_by:
             sort.insert(0, (source.group_by, 1))
@@ -65,9 +80,9 @@ class ReportRows:
         try:
             async with self._db[collection].find(match, sort=[*sort, ("_id", 1)],
                                                  batch_size=self._batch) as cursor:
-                if source.rows is not None:
+                if rows_of is not None:
                     async for doc in cursor:
-                        for index, row in enumerate(source.rows(doc, as_of)):
+                        for index, row in enumerate(rows_of(doc, as_of)):
                             yield [doc["_id"], index], row
                     return
                 assert source.group_rows is not None
@@ -82,6 +97,22 @@ class ReportRows:
                     yield key_row
         finally:
             self.open_cursors -= 1
+
+    async def _sales(self, report: Report, scope: Scope, dates: DateRange) -> Sales:
+        """Units and net sales per product on the orders the caller sees, confirmed in the
+        range: one pass over those orders' lines, memory bounded by the catalog."""
+        clauses = [*query.scoped(scope), *SOLD]
+        if dates.start or dates.end:
+            clauses.append({report.date_field: day_bounds(report.date_field, dates.start,
+                                                          dates.end)})
+        sales: Sales = {}
+        async with self._db.sales_orders.find(
+                query.all_of(clauses), {"lines.product_id": 1, "lines.quantity": 1,
+                                        "lines.gross": 1, "lines.discount": 1},
+                batch_size=self._batch) as cursor:
+            async for order in cursor:
+                add_sales(sales, order)
+        return sales
 
 
 

@@ -114,15 +114,26 @@ def customers(d: Doc, as_of: date) -> Iterator[Row]:
                stats.get("last_order_time"), d.get("create_time")]
 
 
-def products(d: Doc, as_of: date) -> Iterator[Row]:
+Sales = dict[str, tuple[int, Decimal]]  # product id -> units sold, net sales
+
+
+def products(d: Doc, as_of: date, sales: Sales | None = None) -> Iterator[Row]:
     price, cost, stock = d.get("unit_price") or {}, d.get("cost") or {}, d.get("stock") or {}
     available = stock.get("available", 0)
+    units, net = (sales or {}).get(str(d["_id"]), (0, _ZERO))
     yield [d.get("sku", ""), d.get("name", ""), d.get("category", ""),
            price.get("currency", ""), _dec(price.get("amount")), _dec(cost.get("amount")),
            _dec(d.get("tax_rate")), d.get("unit_of_measure", ""), stock.get("on_hand", 0),
            stock.get("reserved", 0), available, d.get("reorder_level", 0),
-           available <= d.get("reorder_level", 0), d.get("active", True),
+           available <= d.get("reorder_level", 0), d.get("active", True), units, net,
            d.get("create_time")]
+
+
+def add_sales(sales: Sales, order: Doc) -> None:
+    """An order's lines counted into the units and net sales (after discount, before tax)."""
+    for x in order.get("lines", ()):
+        units, net = sales.get(x["product_id"], (0, _ZERO))
+        sales[x["product_id"]] = (units + x["quantity"], net + U(x["gross"]) - U(x["discount"]))
 
 
 def aging(d: Doc, as_of: date) -> Iterator[Row]:
@@ -154,6 +165,8 @@ class Source:
     fixed: list[dict[str, Any]] = field(default_factory=list)
     text_paths: tuple[str, ...] = ("number",)
     scoped: bool = True  # the catalog is everyone's: products carry no owner
+    dated: bool = True  # False: the date range bounds the sales counted, not the records
+    with_sales: bool = False  # rows carry each product's sales in the caller's scope
     # Set for sources whose rows are of a group of documents (sorted by this field first).
     group_by: str = ""
     group_rows: Callable[[list[Doc], date], Iterator[Row]] | None = None
@@ -173,12 +186,14 @@ SOURCES: dict[str, Source] = {
     "customers": Source("customers", customers, _LIVE, (
         "first_name", "last_name", "full_name", "company_name", "email", "customer_code")),
     "products": Source("products", products, _LIVE, ("name", "sku", "description"),
-                       scoped=False),
+                       scoped=False, dated=False, with_sales=True),
     "receivables": Source("invoices", aging, _OWING, _INVOICE_TEXT),
     "customer_receivables": Source("invoices", None, _OWING, _INVOICE_TEXT,
                                    group_by="customer_id", group_rows=customer_aging),
 }
 LINE_SOURCES = frozenset({"order_lines", "invoice_lines"})
+# Orders that count as sales: confirmed and not cancelled (as the customers' statistics).
+SOLD = [{"state": {"$in": ["confirmed", "processing", "shipped", "delivered"]}}]
 
 
 def day_bounds(date_field: str, start: str, end: str) -> dict[str, Any]:

@@ -114,3 +114,19 @@ async def test_a_rep_of_another_team_sees_only_their_own_customers_and_invoice_l
     lines = await rows(reporting, "invoice_lines", book.manager_b)
     assert {r["team_id"] for r in lines} == {"team-b"}
     assert len(lines) == len(book.invoices[2].lines)
+
+
+async def test_products_report_counts_the_units_and_net_sales_the_caller_sees(
+        reporting: Reporting, book: Book) -> None:
+    sold: dict[str, tuple[int, Decimal]] = {}
+    for order in book.orders:
+        for x in order.lines:
+            units, net = sold.get(x.sku, (0, Decimal(0)))
+            sold[x.sku] = (units + x.quantity, net + D(x.gross_amount) - D(x.discount_amount))
+    got = await rows(reporting, "products", book.admin)
+    assert {r["sku"]: (int(r["units_sold"]), Decimal(r["net_sales"])) for r in got} == sold
+    mine = {x.sku for x in book.orders[2].lines}
+    for row in await rows(reporting, "products", book.rep3):
+        assert int(row["units_sold"]) == (sold[row["sku"]][0] if row["sku"] in mine else 0)
+    later = await rows(reporting, "products", book.admin, start_date="2099-01-01")
+    assert len(later) == len(book.products) and {r["units_sold"] for r in later} == {"0"}
