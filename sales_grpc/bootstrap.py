@@ -216,7 +216,7 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
                               credit_note_records, stats, customer_records,
                               idempotency, numbers, InvoiceScope(invoice_workflow,
                                                                  invoice_records))
-    report_templates = TemplateService(TemplateRepository(mongo))
+    report_templates = TemplateService(TemplateRepository(mongo), idempotency)
     planner = ReportPlanner(ReportRows(mongo), report_templates.resolve)
     return App(
         settings=settings,

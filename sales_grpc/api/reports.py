@@ -53,7 +53,8 @@ class ReportServicer(pb_grpc.ReportServiceServicer):
 
     async def CreateReportTemplate(self, request: pb.CreateReportTemplateRequest,
                                    context: Context) -> pb.CreateReportTemplateResponse:
-        saved = await self._templates.create(caller(), template_in(request.report_template))
+        saved = await self._templates.create(caller(), template_in(request.report_template),
+                                             request.request_id)
         return pb.CreateReportTemplateResponse(report_template=saved_out(saved))
 
     async def UpdateReportTemplate(self, request: pb.UpdateReportTemplateRequest,

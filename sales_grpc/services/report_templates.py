@@ -14,8 +14,10 @@ from ..domain.report_shapes import IDENTITY, Shape, TemplateSpec, shape_of
 from ..domain.report_templates import SavedTemplate, check_text
 from ..domain.reports import Report
 from ..domain.validation import OBJECT_ID, object_id
+from ..domain.validation import request_id as check_request_id
 from .clock import now
 from .ids import new_id
+from .ports import IdempotencyKeys, Replayed, Session, idempotency_key
 from .report_catalog import BUILT_IN, CUSTOM_SOURCES
 
 PREFIX = "report_template"
@@ -26,7 +28,7 @@ _SPEC_FIELDS = MASKABLE - {"display_name", "description", "shared_with_team"}
 
 class TemplateRecords(Protocol):
     async def get(self, template_id: str) -> SavedTemplate | None: ...
-    async def add(self, template: SavedTemplate) -> None: ...
+    async def add(self, template: SavedTemplate, session: Session | None) -> None: ...
     async def save(self, template: SavedTemplate, expected_version: int) -> bool: ...
     async def delete(self, template_id: str, expected_version: int) -> bool: ...
     async def visible(self, subject: str, team_id: str) -> list[SavedTemplate]: ...
@@ -72,16 +74,27 @@ def _missing(template_id: str) -> NotFound:
 
 
 class TemplateService:
-    def __init__(self, records: TemplateRecords) -> None:
+    def __init__(self, records: TemplateRecords, idempotency: IdempotencyKeys) -> None:
         self._records = records
+        self._idempotency = idempotency
 
-    async def create(self, principal: Principal, given: TemplateInput) -> SavedTemplate:
+    async def create(self, principal: Principal, given: TemplateInput, request_id: str = ""
+                     ) -> SavedTemplate:
+        v = Violations()
+        check_request_id(v, request_id)
+        v.raise_if_any()
+        key = idempotency_key("report_template", principal.subject, request_id)
+        if key and (earlier := await self._idempotency.find(key)):
+            return await self.get(principal, earlier)
         self._check(principal, given)
         moment = now()
         template = SavedTemplate(new_id(), principal.subject, principal.team_id,
                                  given.display_name.strip(), given.description, given.spec,
                                  given.shared_with_team, moment, moment)
-        await self._records.add(template)
+        outcome = await self._idempotency.run_once_single_write(
+            key, template.id, lambda session: self._records.add(template, session))
+        if isinstance(outcome, Replayed):
+            return await self.get(principal, outcome.result_id)
         return template
 
     def _check(self, principal: Principal, given: TemplateInput) -> None:

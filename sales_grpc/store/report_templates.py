@@ -8,7 +8,9 @@ from bson import ObjectId
 
 from ..domain.report_shapes import Aggregate, AggregateSpec, TemplateSpec
 from ..domain.report_templates import SavedTemplate
+from ..services.ports import Session
 from .mongo import Mongo
+from .sessions import driver_session
 
 MAX_LISTED = 500  # saved templates a caller sees at most (their own and their team's)
 
@@ -44,8 +46,8 @@ class TemplateRepository:
         doc = await self._docs.find_one({"_id": ObjectId(template_id)})
         return None if doc is None else from_doc(doc)
 
-    async def add(self, template: SavedTemplate) -> None:
-        await self._docs.insert_one(to_doc(template))
+    async def add(self, template: SavedTemplate, session: Session | None) -> None:
+        await self._docs.insert_one(to_doc(template), session=driver_session(session))
 
     async def save(self, template: SavedTemplate, expected_version: int) -> bool:
         """Replaces the template if it is still at `expected_version`."""

@@ -178,3 +178,17 @@ async def test_only_the_owner_updates_with_a_mask_and_etag_and_deletes(
         id=template.id, etag="v2"), metadata=book.rep1)
     await fails(reporting.reports.GetReportTemplate(rpb.GetReportTemplateRequest(
         id=template.id), metadata=book.rep1), grpc.StatusCode.NOT_FOUND)
+
+
+async def test_a_create_retried_with_its_request_id_returns_the_first_template(
+        reporting: Reporting, book: Book) -> None:
+    req = rpb.CreateReportTemplateRequest(request_id="retry-1", report_template=rpb.ReportTemplate(
+        display_name="Once", source="quotes"))
+    first = (await reporting.reports.CreateReportTemplate(req, metadata=book.rep2)
+             ).report_template
+    again = (await reporting.reports.CreateReportTemplate(req, metadata=book.rep2)
+             ).report_template
+    assert again.id == first.id
+    listed = await reporting.reports.ListReportTemplates(rpb.ListReportTemplatesRequest(),
+                                                         metadata=book.rep2)
+    assert [t.id for t in listed.templates if t.display_name == "Once"] == [first.id]

@@ -410,6 +410,11 @@ class CreateReportTemplateRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REPORT_TEMPLATE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """A client-chosen idempotency key (at most 100 characters). A retry with
+    the same key by the same caller returns the first call's template.
+    """
     @_builtins.property
     def report_template(self) -> Global___ReportTemplate:
         """The template to save; output-only fields are ignored."""
@@ -418,10 +423,11 @@ class CreateReportTemplateRequest(_message.Message):
         self,
         *,
         report_template: Global___ReportTemplate | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_template", b"report_template", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
