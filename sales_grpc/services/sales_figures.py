@@ -92,8 +92,9 @@ class SalesFigures:
             raise InvalidArgument.of("basis", "a product or category trend is of BOOKINGS "
                                      "(order lines) only")
         window = window or DEFAULT_WINDOW
+        # Whole periods before the first one, even when the range cuts the first.
         before: list[tuple[date, date]] = []
-        start = query.first
+        start = period_start(query.first, query.period)
         for _ in range(max(window - 1, 1)):
             first = period_start(start - timedelta(days=1), query.period)
             before.insert(0, (first, start - timedelta(days=1)))

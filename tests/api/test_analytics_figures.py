@@ -116,6 +116,21 @@ async def test_monthly_trend_in_new_york_gives_growth_and_a_moving_average_of_th
     assert march["USD"].revenue.document_count == 2 and march["USD"].period_over_period
 
 
+async def test_a_first_period_cut_by_the_range_is_compared_with_the_whole_period_before(
+        history_server: tuple[Running, History]) -> None:
+    running, history = history_server
+    reply = await stub(running).GetSalesTrends(pb.GetSalesTrendsRequest(
+        start_date="2026-03-04", end_date="2026-03-08", period=pb.CALENDAR_PERIOD_WEEK),
+        metadata=running.token("admin-1", Role.ADMIN, ""))
+    [now, week_before] = history.expected("BOOKINGS", UTC_ZONE, [
+        (date(2026, 3, 4), date(2026, 3, 8)), (date(2026, 2, 23), date(2026, 3, 1))])
+    got = {a.revenue.amount.currency_code: a.period_over_period
+           for a in reply.periods[0].amounts}
+    assert got == {c: ratio(now[c][0] - week_before[c][0], week_before[c][0])
+                   for c in ("EUR", "USD")}
+    assert got["USD"]  # the whole week of 23 February, not 2-3 March
+
+
 async def test_a_daily_trend_a_year_later_falls_by_all_of_kolkatas_days(
         history_server: tuple[Running, History]) -> None:
     running, _ = history_server
