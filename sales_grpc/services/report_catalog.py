@@ -15,6 +15,7 @@ from ..domain.listing import (
 )
 from ..domain.reports import Column, Report
 from ..domain.reports import ColumnType as T
+from ..domain.rollups import Basis
 from . import customers, invoices, order_queries, products, quotes
 
 _EQ = frozenset({"=", "!="})
@@ -44,6 +45,10 @@ CREDIT_NOTE_FILTERS = {
     "grand_total": FilterField("totals.grand_total", _RANGE, decimal_converter),
     "text": FilterField("text", frozenset({":"}), text_converter),
 }
+REVENUE_FILTERS = {
+    "basis": FilterField("basis", _EQ, enum_converter({b.name: b.value for b in Basis})),
+    **{k: _COMMON[k] for k in ("currency", "owner_id", "team_id")},
+}
 _CUSTOMER_FILTERS = {**customers.FILTERS,
                      "create_time": FilterField("create_time", _RANGE - {"="}, time_converter)}
 _PRODUCT_FILTERS = {**products.FILTERS,
@@ -67,6 +72,9 @@ _CUSTOMER_SORT = {"customer_code": "code_key", "last_name": "last_name",
                   "company_name": "company_name", "status": "status", "owner_id": "owner_id",
                   "team_id": "team_id", "create_time": "create_time",
                   "order_count": "stats.order_count"}
+_REVENUE_SORT = {"basis": "basis", "day": "start", "currency": "currency",
+                 "owner_id": "owner_id", "team_id": "team_id", "amount": "amount",
+                 "count": "count"}
 _PRODUCT_SORT = {"sku": "sku", "name": "name", "category": "category",
                  "unit_price": "unit_price.amount", "on_hand": "stock.on_hand",
                  "available": "stock.available", "create_time": "create_time"}
@@ -151,6 +159,21 @@ BUILT_IN: dict[str, Report] = {r.id: r for r in (
             _c("active", T.BOOLEAN), _c("units_sold", T.INTEGER),
             _c("net_sales", T.DECIMAL), _CREATED),
            _PRODUCT_FILTERS, "confirm_time", _PRODUCT_SORT),
+    *(Report(f"revenue_{period}", f"Revenue by {unit}", source,
+             f"The analytics rollups' totals per UTC {unit}, basis, currency, owner and team: "
+             "what GetRevenue adds up for the same basis in UTC. `amount` is the basis's "
+             "figure (BOOKINGS: confirmed orders' grand totals, less those cancelled; "
+             "BILLINGS: invoices issued, less credit notes and voids; COLLECTIONS: payments; "
+             "the QUOTES_* bases: quote totals at each outcome), `count` its documents; `gross`"
+             ", `discount` and `cancelled` are kept for bookings only. Filter by `basis`; a "
+             f"date range selects each {unit} by its first day.",
+             (_c("basis"), _c("day", T.DATE, f"The first day of the {unit} (UTC)."),
+              _c("month"), _c("quarter"), _c("year", T.INTEGER), _c("currency"),
+              _c("owner_id"), _c("team_id"), _c("amount", T.DECIMAL), _c("count", T.INTEGER),
+              _c("gross", T.DECIMAL), _c("discount", T.DECIMAL), _c("cancelled", T.INTEGER)),
+             REVENUE_FILTERS, "start", _REVENUE_SORT)
+      for period, source, unit in (("daily", "revenue", "day"),
+                                   ("monthly", "revenue_months", "month"))),
     Report("receivables_aging", "Receivables aging", "receivables",
            "One row per open or uncollectible invoice with an amount due, aged to the "
            "export's as-of day: its bucket, and its amount due in that bucket's column.",
@@ -170,7 +193,7 @@ BUILT_IN: dict[str, Report] = {r.id: r for r in (
 
 # The sources a custom report may read: each the built-in report of the same name.
 CUSTOM_SOURCES = ("sales_orders", "order_lines", "quotes", "invoices", "invoice_lines",
-                  "payments", "credit_notes", "customers", "products")
+                  "payments", "credit_notes", "customers", "products", "revenue_daily")
 
 
 def report_named(report_id: str) -> Report:

@@ -47,7 +47,7 @@ class ReportRows:
                    *query.build(conditions, source.text_paths)]
         if (dates.start or dates.end) and source.dated:
             clauses.append({report.date_field: day_bounds(report.date_field, dates.start,
-                                                          dates.end)})
+                                                          dates.end, source.timed)})
         return source.collection, query.all_of(clauses)
 
     async def estimate(self, report: Report, scope: Scope, conditions: list[Condition],

@@ -158,6 +158,15 @@ def customer_aging(docs: list[Doc], as_of: date) -> Iterator[Row]:
             yield [customer_id, currency, b.invoice_count, b.total, *b.amounts]
 
 
+def revenue(d: Doc, as_of: date) -> Iterator[Row]:
+    """A revenue rollup (analytics' totals per UTC day or month, basis, currency, owner)."""
+    day = d["start"].date()
+    yield [d.get("basis", ""), day, f"{day:%Y-%m}", f"{day.year}-Q{(day.month + 2) // 3}",
+           day.year, d.get("currency", ""), d.get("owner_id", ""), d.get("team_id", ""),
+           U(d.get("amount", 0)), d.get("count", 0), U(d.get("gross", 0)),
+           U(d.get("discount", 0)), d.get("cancelled", 0)]
+
+
 @dataclass(frozen=True)
 class Source:
     collection: str
@@ -167,6 +176,7 @@ class Source:
     scoped: bool = True  # the catalog is everyone's: products carry no owner
     dated: bool = True  # False: the date range bounds the sales counted, not the records
     with_sales: bool = False  # rows carry each product's sales in the caller's scope
+    timed: bool = False  # the date field holds instants, though not named *_time
     # Set for sources whose rows are of a group of documents (sorted by this field first).
     group_by: str = ""
     group_rows: Callable[[list[Doc], date], Iterator[Row]] | None = None
@@ -174,6 +184,7 @@ class Source:
 
 _OWING = [{"state": {"$in": sorted(s.value for s in OWING)}}]
 _LIVE = [{"delete_time": None}]
+_ALL = [{"dimension": {"$in": ["", None]}}]  # the rollups' totals, not per customer or product
 _INVOICE_TEXT = ("number", "notes", "order_number")
 SOURCES: dict[str, Source] = {
     "sales_orders": Source("sales_orders", orders, text_paths=("number", "notes")),
@@ -187,6 +198,10 @@ SOURCES: dict[str, Source] = {
         "first_name", "last_name", "full_name", "company_name", "email", "customer_code")),
     "products": Source("products", products, _LIVE, ("name", "sku", "description"),
                        scoped=False, dated=False, with_sales=True),
+    "revenue": Source("analytics_rollups", revenue, [{"level": "day"}, *_ALL],
+                      timed=True),
+    "revenue_months": Source("analytics_rollups", revenue, [{"level": "month"}, *_ALL],
+                             timed=True),
     "receivables": Source("invoices", aging, _OWING, _INVOICE_TEXT),
     "customer_receivables": Source("invoices", None, _OWING, _INVOICE_TEXT,
                                    group_by="customer_id", group_rows=customer_aging),
@@ -196,10 +211,12 @@ LINE_SOURCES = frozenset({"order_lines", "invoice_lines"})
 SOLD = [{"state": {"$in": ["confirmed", "processing", "shipped", "delivered"]}}]
 
 
-def day_bounds(date_field: str, start: str, end: str) -> dict[str, Any]:
-    """The range of calendar days on `date_field`: times for `*_time` fields, else ISO text."""
+def day_bounds(date_field: str, start: str, end: str, timed: bool = False
+               ) -> dict[str, Any]:
+    """The range of calendar days on `date_field`: times for `*_time` (or `timed`) fields,
+    else ISO text."""
     bounds: dict[str, Any] = {}
-    timed = date_field.endswith("_time")
+    timed = timed or date_field.endswith("_time")
     if start:
         bounds["$gte"] = (datetime.combine(date.fromisoformat(start), time(), UTC) if timed
                           else start)

@@ -99,7 +99,8 @@ async def test_list_report_templates_names_each_built_in_report_with_typed_colum
     templates = {t.id: t for t in reply.templates}
     assert set(templates) == {"sales_orders", "order_lines", "quotes", "invoices",
                               "invoice_lines", "payments", "credit_notes", "customers",
-                              "products", "receivables_aging", "customer_aging"}
+                              "products", "revenue_daily", "revenue_monthly",
+                              "receivables_aging", "customer_aging"}
     columns = {c.name: c.type for c in templates["order_lines"].columns}
     assert columns["quantity"] == rpb.COLUMN_TYPE_INTEGER
     assert columns["total"] == rpb.COLUMN_TYPE_DECIMAL

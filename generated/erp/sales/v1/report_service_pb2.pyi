@@ -236,8 +236,8 @@ class ReportTemplate(_message.Message):
     source: _builtins.str
     """The records it reads. A saved template reads one of `sales_orders`,
     `order_lines`, `quotes`, `invoices`, `invoice_lines`, `payments`,
-    `credit_notes`, `customers` or `products`, whose columns and filter
-    fields are those of the built-in report of the same name.
+    `credit_notes`, `customers`, `products` or `revenue_daily`, whose columns
+    and filter fields are those of the built-in report of the same name.
     """
     date_field: _builtins.str
     """What the date range of a run or export applies to, for example

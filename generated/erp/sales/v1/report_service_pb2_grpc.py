@@ -29,9 +29,9 @@ class ReportServiceStub:
     """Reports over the sales documents, exported as files of any size.
 
     A report reads one source (sales orders, order lines, quotes, invoices,
-    invoice lines, payments, credit notes, customers, products, or the owed
-    invoices for the receivables aging) in a stable order (the documents' ids,
-    then the line number), with an optional
+    invoice lines, payments, credit notes, customers, products, the analytics'
+    revenue rollups, or the owed invoices for the receivables agings) in a
+    stable order (the documents' ids, then the line number), with an optional
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
@@ -90,9 +90,9 @@ class ReportServiceServicer:
     """Reports over the sales documents, exported as files of any size.
 
     A report reads one source (sales orders, order lines, quotes, invoices,
-    invoice lines, payments, credit notes, customers, products, or the owed
-    invoices for the receivables aging) in a stable order (the documents' ids,
-    then the line number), with an optional
+    invoice lines, payments, credit notes, customers, products, the analytics'
+    revenue rollups, or the owed invoices for the receivables agings) in a
+    stable order (the documents' ids, then the line number), with an optional
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
@@ -263,9 +263,9 @@ class ReportService:
     """Reports over the sales documents, exported as files of any size.
 
     A report reads one source (sales orders, order lines, quotes, invoices,
-    invoice lines, payments, credit notes, customers, products, or the owed
-    invoices for the receivables aging) in a stable order (the documents' ids,
-    then the line number), with an optional
+    invoice lines, payments, credit notes, customers, products, the analytics'
+    revenue rollups, or the owed invoices for the receivables agings) in a
+    stable order (the documents' ids, then the line number), with an optional
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
