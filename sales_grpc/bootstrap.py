@@ -27,6 +27,7 @@ from .jobs.projector import Projector
 from .mail.smtp import SmtpOptions, SmtpSender, sender_domain
 from .services.analytics import AnalyticsService
 from .services.clock import now
+from .services.commissions import CommissionService
 from .services.customers import CustomerService
 from .services.document_files import DocumentFiles, InvoicePdfAttachment, QuotePdfAttachment
 from .services.document_views import seller_block
@@ -49,6 +50,8 @@ from .services.report_templates import TemplateService
 from .services.rollup_rebuild import RollupMaintenance
 from .store.answer_cache import AnswerCache
 from .store.cache import DocumentCache
+from .store.commission_facts import CommissionFactsReader
+from .store.commission_plans import CommissionPlanRepository
 from .store.customers import CustomerRepository, CustomerStats
 from .store.exchange_rates import ExchangeRates
 from .store.funnel_sources import FunnelSources
@@ -153,6 +156,7 @@ class App:
     reports: ReportExports
     report_runs: ReportRuns
     report_templates: TemplateService
+    commissions: CommissionService
 
     async def close(self) -> None:
         await self.analytics.forecaster.close()
@@ -241,4 +245,6 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         reports=ReportExports(planner, TableWriters(pdf), ResumeTokens(settings.secret_key)),
         report_runs=ReportRuns(planner),
         report_templates=report_templates,
+        commissions=CommissionService(CommissionPlanRepository(mongo, tokens),
+                                      CommissionFactsReader(mongo)),
     )

@@ -12,9 +12,11 @@ from erp.sales.v1 import report_service_pb2_grpc as pb_grpc
 
 from ..domain.report_templates import SavedTemplate
 from ..domain.reports import Report
+from ..services.commissions import CommissionService
 from ..services.report_exports import ReportExports
 from ..services.report_runs import ReportRuns
 from ..services.report_templates import TemplateService
+from .commissions import CommissionRpcs
 from .context import caller
 from .converters.report_templates import saved_out, template_in
 from .converters.reports import (
@@ -32,12 +34,13 @@ def _out(template: Report | SavedTemplate) -> pb.ReportTemplate:
     return saved_out(template) if isinstance(template, SavedTemplate) else template_out(template)
 
 
-class ReportServicer(pb_grpc.ReportServiceServicer):
+class ReportServicer(CommissionRpcs, pb_grpc.ReportServiceServicer):
     def __init__(self, exports: ReportExports, runs: ReportRuns,
-                 templates: TemplateService) -> None:
+                 templates: TemplateService, commissions: CommissionService) -> None:
         self._exports = exports
         self._runs = runs
         self._templates = templates
+        self._commissions = commissions
 
     async def ListReportTemplates(self, request: pb.ListReportTemplatesRequest,
                                   context: Context) -> pb.ListReportTemplatesResponse:

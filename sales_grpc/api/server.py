@@ -94,7 +94,8 @@ class SalesServer:
         analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(
             AnalyticsServicer(app.analytics.service), self.server)
         report_service_pb2_grpc.add_ReportServiceServicer_to_server(
-            ReportServicer(app.reports, app.report_runs, app.report_templates), self.server)
+            ReportServicer(app.reports, app.report_runs, app.report_templates,
+                           app.commissions), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.relay = OutboxRelay(app.outbox, app.redis, encode_event)
         reflection.enable_server_reflection(

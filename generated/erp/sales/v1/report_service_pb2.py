@@ -23,12 +23,13 @@ _sym_db = _symbol_database.Default()
 
 
 from erp.sales.v1 import annotations_pb2 as erp_dot_sales_dot_v1_dot_annotations__pb2
+from erp.sales.v1 import commission_pb2 as erp_dot_sales_dot_v1_dot_commission__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!erp/sales/v1/report_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n\x0cReportColumn\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x04type\x18\x02 \x01(\x0e\x32\x18.erp.sales.v1.ColumnType\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\x8a\x04\n\x0eReportTemplate\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x31\n\x07\x63olumns\x18\x04 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumnB\x04\xe2\x41\x01\x03\x12\x1b\n\rfilter_fields\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ndate_field\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\x14\n\x0c\x63olumn_names\x18\x08 \x03(\t\x12\x0e\n\x06\x66ilter\x18\t \x01(\t\x12\x10\n\x08group_by\x18\n \x03(\t\x12\x31\n\naggregates\x18\x0b \x03(\x0b\x32\x1d.erp.sales.v1.ReportAggregate\x12\x10\n\x08order_by\x18\x0c \x01(\t\x12\x18\n\x10shared_with_team\x18\r \x01(\x08\x12\x16\n\x08owner_id\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x62uilt_in\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x10 \x01(\t\x12\x35\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"T\n\x0fReportAggregate\x12\x31\n\x08\x66unction\x18\x01 \x01(\x0e\x32\x1f.erp.sales.v1.AggregateFunction\x12\x0e\n\x06\x63olumn\x18\x02 \x01(\t\"&\n\x18GetReportTemplateRequest\x12\n\n\x02id\x18\x01 \x01(\t\"R\n\x19GetReportTemplateResponse\x12\x35\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"n\n\x1b\x43reateReportTemplateRequest\x12;\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplateB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"U\n\x1c\x43reateReportTemplateResponse\x12\x35\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"\x91\x01\n\x1bUpdateReportTemplateRequest\x12;\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplateB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"U\n\x1cUpdateReportTemplateResponse\x12\x35\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"7\n\x1b\x44\x65leteReportTemplateRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x1e\n\x1c\x44\x65leteReportTemplateResponse\"\x1c\n\x1aListReportTemplatesRequest\"N\n\x1bListReportTemplatesResponse\x12/\n\ttemplates\x18\x01 \x03(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"\xcd\x01\n\x13\x45xportReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nstart_date\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x05 \x01(\t\x12\x12\n\nas_of_date\x18\x06 \x01(\t\x12\x17\n\x0f\x62yte_order_mark\x18\x07 \x01(\x08\x12\x14\n\x0cresume_token\x18\x08 \x01(\t\"\xa8\x01\n\x14\x45xportReportResponse\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.erp.sales.v1.ExportHeaderH\x00\x12*\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x19.erp.sales.v1.ExportChunkH\x00\x12.\n\x07trailer\x18\x03 \x01(\x0b\x32\x1b.erp.sales.v1.ExportTrailerH\x00\x42\x06\n\x04kind\"\xd6\x01\n\x0c\x45xportHeader\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12*\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x11\n\tfile_name\x18\x05 \x01(\t\x12\x1b\n\x13\x65stimated_row_count\x18\x06 \x01(\x03\x12\x14\n\x0cstart_offset\x18\x07 \x01(\x03\"X\n\x0b\x45xportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\trows_done\x18\x02 \x01(\x03\x12\x12\n\nbytes_done\x18\x03 \x01(\x03\x12\x14\n\x0cresume_token\x18\x04 \x01(\t\"F\n\rExportTrailer\x12\x11\n\trow_count\x18\x01 \x01(\x03\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"o\n\x10RunReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x12\n\nstart_date\x18\x03 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x04 \x01(\t\x12\x12\n\nas_of_date\x18\x05 \x01(\t\"\x8e\x01\n\x11RunReportResponse\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12%\n\x04rows\x18\x03 \x03(\x0b\x32\x17.erp.sales.v1.ReportRow\x12\x12\n\nas_of_date\x18\x04 \x01(\t\"6\n\tReportRow\x12)\n\x06values\x18\x01 \x03(\x0b\x32\x19.erp.sales.v1.ReportValue\"\xc5\x01\n\x0bReportValue\x12\x16\n\x0cstring_value\x18\x01 \x01(\tH\x00\x12\x17\n\rinteger_value\x18\x02 \x01(\x03H\x00\x12\x17\n\rdecimal_value\x18\x03 \x01(\tH\x00\x12\x14\n\ndate_value\x18\x04 \x01(\tH\x00\x12\x35\n\x0ftimestamp_value\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x17\n\rboolean_value\x18\x06 \x01(\x08H\x00\x42\x06\n\x04kind*\x8c\x01\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x17\n\x13\x45XPORT_FORMAT_JSONL\x10\x02\x12\x16\n\x12\x45XPORT_FORMAT_XLSX\x10\x03\x12\x15\n\x11\x45XPORT_FORMAT_PDF\x10\x04*\xbd\x01\n\nColumnType\x12\x1b\n\x17\x43OLUMN_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43OLUMN_TYPE_STRING\x10\x01\x12\x17\n\x13\x43OLUMN_TYPE_INTEGER\x10\x02\x12\x17\n\x13\x43OLUMN_TYPE_DECIMAL\x10\x03\x12\x14\n\x10\x43OLUMN_TYPE_DATE\x10\x04\x12\x19\n\x15\x43OLUMN_TYPE_TIMESTAMP\x10\x05\x12\x17\n\x13\x43OLUMN_TYPE_BOOLEAN\x10\x06*\xc5\x01\n\x11\x41ggregateFunction\x12\"\n\x1e\x41GGREGATE_FUNCTION_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41GGREGATE_FUNCTION_COUNT\x10\x01\x12\x1a\n\x16\x41GGREGATE_FUNCTION_SUM\x10\x02\x12\x1a\n\x16\x41GGREGATE_FUNCTION_AVG\x10\x03\x12\x1a\n\x16\x41GGREGATE_FUNCTION_MIN\x10\x04\x12\x1a\n\x16\x41GGREGATE_FUNCTION_MAX\x10\x05\x32\xcb\x06\n\rReportService\x12z\n\x13ListReportTemplates\x12(.erp.sales.v1.ListReportTemplatesRequest\x1a).erp.sales.v1.ListReportTemplatesResponse\"\x0e\x8a\xb5\x18\nsales:read\x12t\n\x11GetReportTemplate\x12&.erp.sales.v1.GetReportTemplateRequest\x1a\'.erp.sales.v1.GetReportTemplateResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\x7f\n\x14\x43reateReportTemplate\x12).erp.sales.v1.CreateReportTemplateRequest\x1a*.erp.sales.v1.CreateReportTemplateResponse\"\x10\x8a\xb5\x18\x0csales:create\x12\x7f\n\x14UpdateReportTemplate\x12).erp.sales.v1.UpdateReportTemplateRequest\x1a*.erp.sales.v1.UpdateReportTemplateResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x7f\n\x14\x44\x65leteReportTemplate\x12).erp.sales.v1.DeleteReportTemplateRequest\x1a*.erp.sales.v1.DeleteReportTemplateResponse\"\x10\x8a\xb5\x18\x0csales:delete\x12\\\n\tRunReport\x12\x1e.erp.sales.v1.RunReportRequest\x1a\x1f.erp.sales.v1.RunReportResponse\"\x0e\x8a\xb5\x18\nsales:read\x12g\n\x0c\x45xportReport\x12!.erp.sales.v1.ExportReportRequest\x1a\".erp.sales.v1.ExportReportResponse\"\x0e\x8a\xb5\x18\nsales:read0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!erp/sales/v1/report_service.proto\x12\x0c\x65rp.sales.v1\x1a\x1e\x65rp/sales/v1/annotations.proto\x1a\x1d\x65rp/sales/v1/commission.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n\x0cReportColumn\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x04type\x18\x02 \x01(\x0e\x32\x18.erp.sales.v1.ColumnType\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\x8a\x04\n\x0eReportTemplate\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x31\n\x07\x63olumns\x18\x04 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumnB\x04\xe2\x41\x01\x03\x12\x1b\n\rfilter_fields\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ndate_field\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\x14\n\x0c\x63olumn_names\x18\x08 \x03(\t\x12\x0e\n\x06\x66ilter\x18\t \x01(\t\x12\x10\n\x08group_by\x18\n \x03(\t\x12\x31\n\naggregates\x18\x0b \x03(\x0b\x32\x1d.erp.sales.v1.ReportAggregate\x12\x10\n\x08order_by\x18\x0c \x01(\t\x12\x18\n\x10shared_with_team\x18\r \x01(\x08\x12\x16\n\x08owner_id\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x62uilt_in\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x10 \x01(\t\x12\x35\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"T\n\x0fReportAggregate\x12\x31\n\x08\x66unction\x18\x01 \x01(\x0e\x32\x1f.erp.sales.v1.AggregateFunction\x12\x0e\n\x06\x63olumn\x18\x02 \x01(\t\"&\n\x18GetReportTemplateRequest\x12\n\n\x02id\x18\x01 \x01(\t\"R\n\x19GetReportTemplateResponse\x12\x35\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"n\n\x1b\x43reateReportTemplateRequest\x12;\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplateB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"U\n\x1c\x43reateReportTemplateResponse\x12\x35\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"\x91\x01\n\x1bUpdateReportTemplateRequest\x12;\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplateB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"U\n\x1cUpdateReportTemplateResponse\x12\x35\n\x0freport_template\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"7\n\x1b\x44\x65leteReportTemplateRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x1e\n\x1c\x44\x65leteReportTemplateResponse\"\x1c\n\x1aListReportTemplatesRequest\"N\n\x1bListReportTemplatesResponse\x12/\n\ttemplates\x18\x01 \x03(\x0b\x32\x1c.erp.sales.v1.ReportTemplate\"\xcd\x01\n\x13\x45xportReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nstart_date\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x05 \x01(\t\x12\x12\n\nas_of_date\x18\x06 \x01(\t\x12\x17\n\x0f\x62yte_order_mark\x18\x07 \x01(\x08\x12\x14\n\x0cresume_token\x18\x08 \x01(\t\"\xa8\x01\n\x14\x45xportReportResponse\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.erp.sales.v1.ExportHeaderH\x00\x12*\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x19.erp.sales.v1.ExportChunkH\x00\x12.\n\x07trailer\x18\x03 \x01(\x0b\x32\x1b.erp.sales.v1.ExportTrailerH\x00\x42\x06\n\x04kind\"\xd6\x01\n\x0c\x45xportHeader\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12*\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1a.erp.sales.v1.ExportFormat\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x11\n\tfile_name\x18\x05 \x01(\t\x12\x1b\n\x13\x65stimated_row_count\x18\x06 \x01(\x03\x12\x14\n\x0cstart_offset\x18\x07 \x01(\x03\"X\n\x0b\x45xportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\trows_done\x18\x02 \x01(\x03\x12\x12\n\nbytes_done\x18\x03 \x01(\x03\x12\x14\n\x0cresume_token\x18\x04 \x01(\t\"F\n\rExportTrailer\x12\x11\n\trow_count\x18\x01 \x01(\x03\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"o\n\x10RunReportRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x12\n\nstart_date\x18\x03 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x04 \x01(\t\x12\x12\n\nas_of_date\x18\x05 \x01(\t\"\x8e\x01\n\x11RunReportResponse\x12\x11\n\treport_id\x18\x01 \x01(\t\x12+\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x1a.erp.sales.v1.ReportColumn\x12%\n\x04rows\x18\x03 \x03(\x0b\x32\x17.erp.sales.v1.ReportRow\x12\x12\n\nas_of_date\x18\x04 \x01(\t\"6\n\tReportRow\x12)\n\x06values\x18\x01 \x03(\x0b\x32\x19.erp.sales.v1.ReportValue\"\xc5\x01\n\x0bReportValue\x12\x16\n\x0cstring_value\x18\x01 \x01(\tH\x00\x12\x17\n\rinteger_value\x18\x02 \x01(\x03H\x00\x12\x17\n\rdecimal_value\x18\x03 \x01(\tH\x00\x12\x14\n\ndate_value\x18\x04 \x01(\tH\x00\x12\x35\n\x0ftimestamp_value\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x17\n\rboolean_value\x18\x06 \x01(\x08H\x00\x42\x06\n\x04kind*\x8c\x01\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x17\n\x13\x45XPORT_FORMAT_JSONL\x10\x02\x12\x16\n\x12\x45XPORT_FORMAT_XLSX\x10\x03\x12\x15\n\x11\x45XPORT_FORMAT_PDF\x10\x04*\xbd\x01\n\nColumnType\x12\x1b\n\x17\x43OLUMN_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43OLUMN_TYPE_STRING\x10\x01\x12\x17\n\x13\x43OLUMN_TYPE_INTEGER\x10\x02\x12\x17\n\x13\x43OLUMN_TYPE_DECIMAL\x10\x03\x12\x14\n\x10\x43OLUMN_TYPE_DATE\x10\x04\x12\x19\n\x15\x43OLUMN_TYPE_TIMESTAMP\x10\x05\x12\x17\n\x13\x43OLUMN_TYPE_BOOLEAN\x10\x06*\xc5\x01\n\x11\x41ggregateFunction\x12\"\n\x1e\x41GGREGATE_FUNCTION_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41GGREGATE_FUNCTION_COUNT\x10\x01\x12\x1a\n\x16\x41GGREGATE_FUNCTION_SUM\x10\x02\x12\x1a\n\x16\x41GGREGATE_FUNCTION_AVG\x10\x03\x12\x1a\n\x16\x41GGREGATE_FUNCTION_MIN\x10\x04\x12\x1a\n\x16\x41GGREGATE_FUNCTION_MAX\x10\x05\x32\xbc\x0c\n\rReportService\x12z\n\x13ListReportTemplates\x12(.erp.sales.v1.ListReportTemplatesRequest\x1a).erp.sales.v1.ListReportTemplatesResponse\"\x0e\x8a\xb5\x18\nsales:read\x12t\n\x11GetReportTemplate\x12&.erp.sales.v1.GetReportTemplateRequest\x1a\'.erp.sales.v1.GetReportTemplateResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\x7f\n\x14\x43reateReportTemplate\x12).erp.sales.v1.CreateReportTemplateRequest\x1a*.erp.sales.v1.CreateReportTemplateResponse\"\x10\x8a\xb5\x18\x0csales:create\x12\x7f\n\x14UpdateReportTemplate\x12).erp.sales.v1.UpdateReportTemplateRequest\x1a*.erp.sales.v1.UpdateReportTemplateResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x7f\n\x14\x44\x65leteReportTemplate\x12).erp.sales.v1.DeleteReportTemplateRequest\x1a*.erp.sales.v1.DeleteReportTemplateResponse\"\x10\x8a\xb5\x18\x0csales:delete\x12\\\n\tRunReport\x12\x1e.erp.sales.v1.RunReportRequest\x1a\x1f.erp.sales.v1.RunReportResponse\"\x0e\x8a\xb5\x18\nsales:read\x12g\n\x0c\x45xportReport\x12!.erp.sales.v1.ExportReportRequest\x1a\".erp.sales.v1.ExportReportResponse\"\x0e\x8a\xb5\x18\nsales:read0\x01\x12\x7f\n\x14\x43reateCommissionPlan\x12).erp.sales.v1.CreateCommissionPlanRequest\x1a*.erp.sales.v1.CreateCommissionPlanResponse\"\x10\x8a\xb5\x18\x0csales:create\x12t\n\x11GetCommissionPlan\x12&.erp.sales.v1.GetCommissionPlanRequest\x1a\'.erp.sales.v1.GetCommissionPlanResponse\"\x0e\x8a\xb5\x18\nsales:read\x12z\n\x13ListCommissionPlans\x12(.erp.sales.v1.ListCommissionPlansRequest\x1a).erp.sales.v1.ListCommissionPlansResponse\"\x0e\x8a\xb5\x18\nsales:read\x12\x7f\n\x14UpdateCommissionPlan\x12).erp.sales.v1.UpdateCommissionPlanRequest\x1a*.erp.sales.v1.UpdateCommissionPlanResponse\"\x10\x8a\xb5\x18\x0csales:update\x12\x7f\n\x14\x44\x65leteCommissionPlan\x12).erp.sales.v1.DeleteCommissionPlanRequest\x1a*.erp.sales.v1.DeleteCommissionPlanResponse\"\x10\x8a\xb5\x18\x0csales:delete\x12z\n\x13GetCommissionReport\x12(.erp.sales.v1.GetCommissionReportRequest\x1a).erp.sales.v1.GetCommissionReportResponse\"\x0e\x8a\xb5\x18\nsales:readb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -71,56 +72,68 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REPORTSERVICE'].methods_by_name['RunReport']._serialized_options = b'\212\265\030\nsales:read'
   _globals['_REPORTSERVICE'].methods_by_name['ExportReport']._loaded_options = None
   _globals['_REPORTSERVICE'].methods_by_name['ExportReport']._serialized_options = b'\212\265\030\nsales:read'
-  _globals['_EXPORTFORMAT']._serialized_start=2915
-  _globals['_EXPORTFORMAT']._serialized_end=3055
-  _globals['_COLUMNTYPE']._serialized_start=3058
-  _globals['_COLUMNTYPE']._serialized_end=3247
-  _globals['_AGGREGATEFUNCTION']._serialized_start=3250
-  _globals['_AGGREGATEFUNCTION']._serialized_end=3447
-  _globals['_REPORTCOLUMN']._serialized_start=183
-  _globals['_REPORTCOLUMN']._serialized_end=272
-  _globals['_REPORTTEMPLATE']._serialized_start=275
-  _globals['_REPORTTEMPLATE']._serialized_end=797
-  _globals['_REPORTAGGREGATE']._serialized_start=799
-  _globals['_REPORTAGGREGATE']._serialized_end=883
-  _globals['_GETREPORTTEMPLATEREQUEST']._serialized_start=885
-  _globals['_GETREPORTTEMPLATEREQUEST']._serialized_end=923
-  _globals['_GETREPORTTEMPLATERESPONSE']._serialized_start=925
-  _globals['_GETREPORTTEMPLATERESPONSE']._serialized_end=1007
-  _globals['_CREATEREPORTTEMPLATEREQUEST']._serialized_start=1009
-  _globals['_CREATEREPORTTEMPLATEREQUEST']._serialized_end=1119
-  _globals['_CREATEREPORTTEMPLATERESPONSE']._serialized_start=1121
-  _globals['_CREATEREPORTTEMPLATERESPONSE']._serialized_end=1206
-  _globals['_UPDATEREPORTTEMPLATEREQUEST']._serialized_start=1209
-  _globals['_UPDATEREPORTTEMPLATEREQUEST']._serialized_end=1354
-  _globals['_UPDATEREPORTTEMPLATERESPONSE']._serialized_start=1356
-  _globals['_UPDATEREPORTTEMPLATERESPONSE']._serialized_end=1441
-  _globals['_DELETEREPORTTEMPLATEREQUEST']._serialized_start=1443
-  _globals['_DELETEREPORTTEMPLATEREQUEST']._serialized_end=1498
-  _globals['_DELETEREPORTTEMPLATERESPONSE']._serialized_start=1500
-  _globals['_DELETEREPORTTEMPLATERESPONSE']._serialized_end=1530
-  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_start=1532
-  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_end=1560
-  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_start=1562
-  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_end=1640
-  _globals['_EXPORTREPORTREQUEST']._serialized_start=1643
-  _globals['_EXPORTREPORTREQUEST']._serialized_end=1848
-  _globals['_EXPORTREPORTRESPONSE']._serialized_start=1851
-  _globals['_EXPORTREPORTRESPONSE']._serialized_end=2019
-  _globals['_EXPORTHEADER']._serialized_start=2022
-  _globals['_EXPORTHEADER']._serialized_end=2236
-  _globals['_EXPORTCHUNK']._serialized_start=2238
-  _globals['_EXPORTCHUNK']._serialized_end=2326
-  _globals['_EXPORTTRAILER']._serialized_start=2328
-  _globals['_EXPORTTRAILER']._serialized_end=2398
-  _globals['_RUNREPORTREQUEST']._serialized_start=2400
-  _globals['_RUNREPORTREQUEST']._serialized_end=2511
-  _globals['_RUNREPORTRESPONSE']._serialized_start=2514
-  _globals['_RUNREPORTRESPONSE']._serialized_end=2656
-  _globals['_REPORTROW']._serialized_start=2658
-  _globals['_REPORTROW']._serialized_end=2712
-  _globals['_REPORTVALUE']._serialized_start=2715
-  _globals['_REPORTVALUE']._serialized_end=2912
-  _globals['_REPORTSERVICE']._serialized_start=3450
-  _globals['_REPORTSERVICE']._serialized_end=4293
+  _globals['_REPORTSERVICE'].methods_by_name['CreateCommissionPlan']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['CreateCommissionPlan']._serialized_options = b'\212\265\030\014sales:create'
+  _globals['_REPORTSERVICE'].methods_by_name['GetCommissionPlan']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['GetCommissionPlan']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_REPORTSERVICE'].methods_by_name['ListCommissionPlans']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['ListCommissionPlans']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_REPORTSERVICE'].methods_by_name['UpdateCommissionPlan']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['UpdateCommissionPlan']._serialized_options = b'\212\265\030\014sales:update'
+  _globals['_REPORTSERVICE'].methods_by_name['DeleteCommissionPlan']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['DeleteCommissionPlan']._serialized_options = b'\212\265\030\014sales:delete'
+  _globals['_REPORTSERVICE'].methods_by_name['GetCommissionReport']._loaded_options = None
+  _globals['_REPORTSERVICE'].methods_by_name['GetCommissionReport']._serialized_options = b'\212\265\030\nsales:read'
+  _globals['_EXPORTFORMAT']._serialized_start=2946
+  _globals['_EXPORTFORMAT']._serialized_end=3086
+  _globals['_COLUMNTYPE']._serialized_start=3089
+  _globals['_COLUMNTYPE']._serialized_end=3278
+  _globals['_AGGREGATEFUNCTION']._serialized_start=3281
+  _globals['_AGGREGATEFUNCTION']._serialized_end=3478
+  _globals['_REPORTCOLUMN']._serialized_start=214
+  _globals['_REPORTCOLUMN']._serialized_end=303
+  _globals['_REPORTTEMPLATE']._serialized_start=306
+  _globals['_REPORTTEMPLATE']._serialized_end=828
+  _globals['_REPORTAGGREGATE']._serialized_start=830
+  _globals['_REPORTAGGREGATE']._serialized_end=914
+  _globals['_GETREPORTTEMPLATEREQUEST']._serialized_start=916
+  _globals['_GETREPORTTEMPLATEREQUEST']._serialized_end=954
+  _globals['_GETREPORTTEMPLATERESPONSE']._serialized_start=956
+  _globals['_GETREPORTTEMPLATERESPONSE']._serialized_end=1038
+  _globals['_CREATEREPORTTEMPLATEREQUEST']._serialized_start=1040
+  _globals['_CREATEREPORTTEMPLATEREQUEST']._serialized_end=1150
+  _globals['_CREATEREPORTTEMPLATERESPONSE']._serialized_start=1152
+  _globals['_CREATEREPORTTEMPLATERESPONSE']._serialized_end=1237
+  _globals['_UPDATEREPORTTEMPLATEREQUEST']._serialized_start=1240
+  _globals['_UPDATEREPORTTEMPLATEREQUEST']._serialized_end=1385
+  _globals['_UPDATEREPORTTEMPLATERESPONSE']._serialized_start=1387
+  _globals['_UPDATEREPORTTEMPLATERESPONSE']._serialized_end=1472
+  _globals['_DELETEREPORTTEMPLATEREQUEST']._serialized_start=1474
+  _globals['_DELETEREPORTTEMPLATEREQUEST']._serialized_end=1529
+  _globals['_DELETEREPORTTEMPLATERESPONSE']._serialized_start=1531
+  _globals['_DELETEREPORTTEMPLATERESPONSE']._serialized_end=1561
+  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_start=1563
+  _globals['_LISTREPORTTEMPLATESREQUEST']._serialized_end=1591
+  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_start=1593
+  _globals['_LISTREPORTTEMPLATESRESPONSE']._serialized_end=1671
+  _globals['_EXPORTREPORTREQUEST']._serialized_start=1674
+  _globals['_EXPORTREPORTREQUEST']._serialized_end=1879
+  _globals['_EXPORTREPORTRESPONSE']._serialized_start=1882
+  _globals['_EXPORTREPORTRESPONSE']._serialized_end=2050
+  _globals['_EXPORTHEADER']._serialized_start=2053
+  _globals['_EXPORTHEADER']._serialized_end=2267
+  _globals['_EXPORTCHUNK']._serialized_start=2269
+  _globals['_EXPORTCHUNK']._serialized_end=2357
+  _globals['_EXPORTTRAILER']._serialized_start=2359
+  _globals['_EXPORTTRAILER']._serialized_end=2429
+  _globals['_RUNREPORTREQUEST']._serialized_start=2431
+  _globals['_RUNREPORTREQUEST']._serialized_end=2542
+  _globals['_RUNREPORTRESPONSE']._serialized_start=2545
+  _globals['_RUNREPORTRESPONSE']._serialized_end=2687
+  _globals['_REPORTROW']._serialized_start=2689
+  _globals['_REPORTROW']._serialized_end=2743
+  _globals['_REPORTVALUE']._serialized_start=2746
+  _globals['_REPORTVALUE']._serialized_end=2943
+  _globals['_REPORTSERVICE']._serialized_start=3481
+  _globals['_REPORTSERVICE']._serialized_end=5077
 # @@protoc_insertion_point(module_scope)

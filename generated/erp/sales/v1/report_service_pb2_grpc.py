@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from erp.sales.v1 import commission_pb2 as erp_dot_sales_dot_v1_dot_commission__pb2
 from erp.sales.v1 import report_service_pb2 as erp_dot_sales_dot_v1_dot_report__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -83,6 +84,36 @@ class ReportServiceStub:
                 '/erp.sales.v1.ReportService/ExportReport',
                 request_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ExportReportRequest.SerializeToString,
                 response_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ExportReportResponse.FromString,
+                _registered_method=True)
+        self.CreateCommissionPlan = channel.unary_unary(
+                '/erp.sales.v1.ReportService/CreateCommissionPlan',
+                request_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.CreateCommissionPlanRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.CreateCommissionPlanResponse.FromString,
+                _registered_method=True)
+        self.GetCommissionPlan = channel.unary_unary(
+                '/erp.sales.v1.ReportService/GetCommissionPlan',
+                request_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionPlanRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionPlanResponse.FromString,
+                _registered_method=True)
+        self.ListCommissionPlans = channel.unary_unary(
+                '/erp.sales.v1.ReportService/ListCommissionPlans',
+                request_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.ListCommissionPlansRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.ListCommissionPlansResponse.FromString,
+                _registered_method=True)
+        self.UpdateCommissionPlan = channel.unary_unary(
+                '/erp.sales.v1.ReportService/UpdateCommissionPlan',
+                request_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.UpdateCommissionPlanRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.UpdateCommissionPlanResponse.FromString,
+                _registered_method=True)
+        self.DeleteCommissionPlan = channel.unary_unary(
+                '/erp.sales.v1.ReportService/DeleteCommissionPlan',
+                request_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.DeleteCommissionPlanRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.DeleteCommissionPlanResponse.FromString,
+                _registered_method=True)
+        self.GetCommissionReport = channel.unary_unary(
+                '/erp.sales.v1.ReportService/GetCommissionReport',
+                request_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionReportRequest.SerializeToString,
+                response_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionReportResponse.FromString,
                 _registered_method=True)
 
 
@@ -213,6 +244,58 @@ class ReportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCommissionPlan(self, request, context):
+        """Creates a commission plan (commission.proto says what plans pay). Sales
+        managers create plans for their team, admins for any team or the whole
+        company. Returns INVALID_ARGUMENT with a field violation per bad value
+        (for example `commission_plan.rules[0].tiers[1].rate`) and
+        PERMISSION_DENIED (reason COMMISSION_PLAN_NOT_ALLOWED) for a sales rep.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCommissionPlan(self, request, context):
+        """Returns a plan the caller can see: their team's or a company-wide one.
+        Returns NOT_FOUND otherwise.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCommissionPlans(self, request, context):
+        """Lists the plans the caller can see, oldest first, one page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCommissionPlan(self, request, context):
+        """Updates a plan's masked fields; `rules` replaces every rule. Returns
+        ABORTED for a stale etag, PERMISSION_DENIED for a plan of another team
+        or for a sales rep.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCommissionPlan(self, request, context):
+        """Deletes a plan. Returns ABORTED for a stale etag.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCommissionReport(self, request, context):
+        """The commission a plan pays for a range of days, per rep and currency, in
+        the caller's scope (a rep sees their own): each rule's base and
+        commission, and the documents' lines, which add up to it exactly.
+        Returns INVALID_ARGUMENT for bad dates or a range over 731 days.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -250,6 +333,36 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     servicer.ExportReport,
                     request_deserializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ExportReportRequest.FromString,
                     response_serializer=erp_dot_sales_dot_v1_dot_report__service__pb2.ExportReportResponse.SerializeToString,
+            ),
+            'CreateCommissionPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCommissionPlan,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.CreateCommissionPlanRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.CreateCommissionPlanResponse.SerializeToString,
+            ),
+            'GetCommissionPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCommissionPlan,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionPlanRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionPlanResponse.SerializeToString,
+            ),
+            'ListCommissionPlans': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCommissionPlans,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.ListCommissionPlansRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.ListCommissionPlansResponse.SerializeToString,
+            ),
+            'UpdateCommissionPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCommissionPlan,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.UpdateCommissionPlanRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.UpdateCommissionPlanResponse.SerializeToString,
+            ),
+            'DeleteCommissionPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCommissionPlan,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.DeleteCommissionPlanRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.DeleteCommissionPlanResponse.SerializeToString,
+            ),
+            'GetCommissionReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCommissionReport,
+                    request_deserializer=erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionReportRequest.FromString,
+                    response_serializer=erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -456,6 +569,168 @@ class ReportService:
             '/erp.sales.v1.ReportService/ExportReport',
             erp_dot_sales_dot_v1_dot_report__service__pb2.ExportReportRequest.SerializeToString,
             erp_dot_sales_dot_v1_dot_report__service__pb2.ExportReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCommissionPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/CreateCommissionPlan',
+            erp_dot_sales_dot_v1_dot_commission__pb2.CreateCommissionPlanRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_commission__pb2.CreateCommissionPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCommissionPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/GetCommissionPlan',
+            erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionPlanRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCommissionPlans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/ListCommissionPlans',
+            erp_dot_sales_dot_v1_dot_commission__pb2.ListCommissionPlansRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_commission__pb2.ListCommissionPlansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCommissionPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/UpdateCommissionPlan',
+            erp_dot_sales_dot_v1_dot_commission__pb2.UpdateCommissionPlanRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_commission__pb2.UpdateCommissionPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCommissionPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/DeleteCommissionPlan',
+            erp_dot_sales_dot_v1_dot_commission__pb2.DeleteCommissionPlanRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_commission__pb2.DeleteCommissionPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCommissionReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.sales.v1.ReportService/GetCommissionReport',
+            erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionReportRequest.SerializeToString,
+            erp_dot_sales_dot_v1_dot_commission__pb2.GetCommissionReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

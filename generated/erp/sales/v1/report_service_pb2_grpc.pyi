@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 from collections import abc as _abc
+from erp.sales.v1 import commission_pb2 as _commission_pb2
 from erp.sales.v1 import report_service_pb2 as _report_service_pb2
 from grpc import aio as _aio
 import abc as _abc_1
@@ -129,6 +130,32 @@ class ReportServiceStub:
     altered. Returns RESOURCE_EXHAUSTED (reason CONCURRENCY_LIMIT, with a
     RetryInfo) when the server already runs as many exports as it allows.
     """
+    CreateCommissionPlan: _grpc.UnaryUnaryMultiCallable[_commission_pb2.CreateCommissionPlanRequest, _commission_pb2.CreateCommissionPlanResponse]
+    """Creates a commission plan (commission.proto says what plans pay). Sales
+    managers create plans for their team, admins for any team or the whole
+    company. Returns INVALID_ARGUMENT with a field violation per bad value
+    (for example `commission_plan.rules[0].tiers[1].rate`) and
+    PERMISSION_DENIED (reason COMMISSION_PLAN_NOT_ALLOWED) for a sales rep.
+    """
+    GetCommissionPlan: _grpc.UnaryUnaryMultiCallable[_commission_pb2.GetCommissionPlanRequest, _commission_pb2.GetCommissionPlanResponse]
+    """Returns a plan the caller can see: their team's or a company-wide one.
+    Returns NOT_FOUND otherwise.
+    """
+    ListCommissionPlans: _grpc.UnaryUnaryMultiCallable[_commission_pb2.ListCommissionPlansRequest, _commission_pb2.ListCommissionPlansResponse]
+    """Lists the plans the caller can see, oldest first, one page at a time."""
+    UpdateCommissionPlan: _grpc.UnaryUnaryMultiCallable[_commission_pb2.UpdateCommissionPlanRequest, _commission_pb2.UpdateCommissionPlanResponse]
+    """Updates a plan's masked fields; `rules` replaces every rule. Returns
+    ABORTED for a stale etag, PERMISSION_DENIED for a plan of another team
+    or for a sales rep.
+    """
+    DeleteCommissionPlan: _grpc.UnaryUnaryMultiCallable[_commission_pb2.DeleteCommissionPlanRequest, _commission_pb2.DeleteCommissionPlanResponse]
+    """Deletes a plan. Returns ABORTED for a stale etag."""
+    GetCommissionReport: _grpc.UnaryUnaryMultiCallable[_commission_pb2.GetCommissionReportRequest, _commission_pb2.GetCommissionReportResponse]
+    """The commission a plan pays for a range of days, per rep and currency, in
+    the caller's scope (a rep sees their own): each rule's base and
+    commission, and the documents' lines, which add up to it exactly.
+    Returns INVALID_ARGUMENT for bad dates or a range over 731 days.
+    """
 
 @_typing.type_check_only
 class ReportServiceAsyncStub(ReportServiceStub):
@@ -230,6 +257,32 @@ class ReportServiceAsyncStub(ReportServiceStub):
     this caller for this same report, filter, range and format, or was
     altered. Returns RESOURCE_EXHAUSTED (reason CONCURRENCY_LIMIT, with a
     RetryInfo) when the server already runs as many exports as it allows.
+    """
+    CreateCommissionPlan: _aio.UnaryUnaryMultiCallable[_commission_pb2.CreateCommissionPlanRequest, _commission_pb2.CreateCommissionPlanResponse]  # type: ignore[assignment]
+    """Creates a commission plan (commission.proto says what plans pay). Sales
+    managers create plans for their team, admins for any team or the whole
+    company. Returns INVALID_ARGUMENT with a field violation per bad value
+    (for example `commission_plan.rules[0].tiers[1].rate`) and
+    PERMISSION_DENIED (reason COMMISSION_PLAN_NOT_ALLOWED) for a sales rep.
+    """
+    GetCommissionPlan: _aio.UnaryUnaryMultiCallable[_commission_pb2.GetCommissionPlanRequest, _commission_pb2.GetCommissionPlanResponse]  # type: ignore[assignment]
+    """Returns a plan the caller can see: their team's or a company-wide one.
+    Returns NOT_FOUND otherwise.
+    """
+    ListCommissionPlans: _aio.UnaryUnaryMultiCallable[_commission_pb2.ListCommissionPlansRequest, _commission_pb2.ListCommissionPlansResponse]  # type: ignore[assignment]
+    """Lists the plans the caller can see, oldest first, one page at a time."""
+    UpdateCommissionPlan: _aio.UnaryUnaryMultiCallable[_commission_pb2.UpdateCommissionPlanRequest, _commission_pb2.UpdateCommissionPlanResponse]  # type: ignore[assignment]
+    """Updates a plan's masked fields; `rules` replaces every rule. Returns
+    ABORTED for a stale etag, PERMISSION_DENIED for a plan of another team
+    or for a sales rep.
+    """
+    DeleteCommissionPlan: _aio.UnaryUnaryMultiCallable[_commission_pb2.DeleteCommissionPlanRequest, _commission_pb2.DeleteCommissionPlanResponse]  # type: ignore[assignment]
+    """Deletes a plan. Returns ABORTED for a stale etag."""
+    GetCommissionReport: _aio.UnaryUnaryMultiCallable[_commission_pb2.GetCommissionReportRequest, _commission_pb2.GetCommissionReportResponse]  # type: ignore[assignment]
+    """The commission a plan pays for a range of days, per rep and currency, in
+    the caller's scope (a rep sees their own): each rule's base and
+    commission, and the documents' lines, which add up to it exactly.
+    Returns INVALID_ARGUMENT for bad dates or a range over 731 days.
     """
 
 class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -371,6 +424,68 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         this caller for this same report, filter, range and format, or was
         altered. Returns RESOURCE_EXHAUSTED (reason CONCURRENCY_LIMIT, with a
         RetryInfo) when the server already runs as many exports as it allows.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateCommissionPlan(
+        self,
+        request: _commission_pb2.CreateCommissionPlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_commission_pb2.CreateCommissionPlanResponse, _abc.Awaitable[_commission_pb2.CreateCommissionPlanResponse]]:
+        """Creates a commission plan (commission.proto says what plans pay). Sales
+        managers create plans for their team, admins for any team or the whole
+        company. Returns INVALID_ARGUMENT with a field violation per bad value
+        (for example `commission_plan.rules[0].tiers[1].rate`) and
+        PERMISSION_DENIED (reason COMMISSION_PLAN_NOT_ALLOWED) for a sales rep.
+        """
+
+    @_abc_1.abstractmethod
+    def GetCommissionPlan(
+        self,
+        request: _commission_pb2.GetCommissionPlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_commission_pb2.GetCommissionPlanResponse, _abc.Awaitable[_commission_pb2.GetCommissionPlanResponse]]:
+        """Returns a plan the caller can see: their team's or a company-wide one.
+        Returns NOT_FOUND otherwise.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCommissionPlans(
+        self,
+        request: _commission_pb2.ListCommissionPlansRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_commission_pb2.ListCommissionPlansResponse, _abc.Awaitable[_commission_pb2.ListCommissionPlansResponse]]:
+        """Lists the plans the caller can see, oldest first, one page at a time."""
+
+    @_abc_1.abstractmethod
+    def UpdateCommissionPlan(
+        self,
+        request: _commission_pb2.UpdateCommissionPlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_commission_pb2.UpdateCommissionPlanResponse, _abc.Awaitable[_commission_pb2.UpdateCommissionPlanResponse]]:
+        """Updates a plan's masked fields; `rules` replaces every rule. Returns
+        ABORTED for a stale etag, PERMISSION_DENIED for a plan of another team
+        or for a sales rep.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteCommissionPlan(
+        self,
+        request: _commission_pb2.DeleteCommissionPlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_commission_pb2.DeleteCommissionPlanResponse, _abc.Awaitable[_commission_pb2.DeleteCommissionPlanResponse]]:
+        """Deletes a plan. Returns ABORTED for a stale etag."""
+
+    @_abc_1.abstractmethod
+    def GetCommissionReport(
+        self,
+        request: _commission_pb2.GetCommissionReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_commission_pb2.GetCommissionReportResponse, _abc.Awaitable[_commission_pb2.GetCommissionReportResponse]]:
+        """The commission a plan pays for a range of days, per rep and currency, in
+        the caller's scope (a rep sees their own): each rule's base and
+        commission, and the documents' lines, which add up to it exactly.
+        Returns INVALID_ARGUMENT for bad dates or a range over 731 days.
         """
 
 def add_ReportServiceServicer_to_server(servicer: ReportServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
