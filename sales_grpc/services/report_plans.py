@@ -13,7 +13,8 @@ from typing import Any, Protocol
 from ..domain.access import Principal, Scope, scope_of
 from ..domain.errors import InvalidArgument
 from ..domain.listing import Condition, SortKey, parse_filter
-from ..domain.report_shapes import IDENTITY, Grouper, Shape
+from ..domain.report_grouping import Grouper
+from ..domain.report_shapes import IDENTITY, Shape
 from ..domain.reports import DateRange, Report
 from .clock import now
 from .report_catalog import report_named

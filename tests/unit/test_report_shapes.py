@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from sales_grpc.domain import report_shapes
+from sales_grpc.domain import report_grouping
 from sales_grpc.domain.errors import FailedPrecondition
-from sales_grpc.domain.report_shapes import Aggregate, Grouper, Shape
+from sales_grpc.domain.report_grouping import Grouper
+from sales_grpc.domain.report_shapes import Aggregate, Shape
 
 SUM_AVG = Shape(grouped=True, group_by=(0,), aggregates=(
     (Aggregate.SUM, 1), (Aggregate.AVG, 1), (Aggregate.COUNT, -1), (Aggregate.COUNT, 1)))
@@ -28,7 +29,7 @@ def test_sums_are_exact_and_averages_round_half_up_to_six_places() -> None:
 
 def test_more_groups_than_the_cap_is_failed_precondition(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report_shapes, "MAX_GROUPS", 3)
+    monkeypatch.setattr(report_grouping, "MAX_GROUPS", 3)
     grouper = Grouper(SUM_AVG)
     for key in "abc":
         grouper.add([key, Decimal(1)])
