@@ -8,7 +8,14 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ..domain.access import Principal
-from ..domain.errors import Aborted, InvalidArgument, NotFound, Violations
+from ..domain.errors import (
+    Aborted,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PreconditionViolation,
+    Violations,
+)
 from ..domain.listing import Condition, parse_filter
 from ..domain.report_shapes import IDENTITY, Shape, TemplateSpec, shape_of
 from ..domain.report_templates import SavedTemplate, check_text
@@ -123,8 +130,7 @@ class TemplateService:
         if unknown or not mask:
             raise InvalidArgument.of("update_mask", f"must name fields among "
                                      f"{', '.join(sorted(MASKABLE))}")
-        current = await self.get(principal, template_id)
-        current.require_owner(principal)
+        current = await self._own(principal, template_id)
         current.check_etag(etag)
         spec = replace(current.spec, **{p: getattr(given.spec, p) for p in mask
                                         if p in _SPEC_FIELDS})
@@ -142,11 +148,21 @@ class TemplateService:
         return changed
 
     async def delete(self, principal: Principal, template_id: str, etag: str) -> None:
-        current = await self.get(principal, template_id)
-        current.require_owner(principal)
+        current = await self._own(principal, template_id)
         current.check_etag(etag)
         if not await self._records.delete(template_id, current.version):
             raise Aborted("the report template changed meanwhile; re-read and retry")
+
+    async def _own(self, principal: Principal, template_id: str) -> SavedTemplate:
+        if template_id in BUILT_IN:
+            raise FailedPrecondition(
+                f"{template_id} is a built-in report and cannot be changed; save a template "
+                "of your own instead", violations=[PreconditionViolation(
+                    "BUILT_IN_TEMPLATE", "id", "built-in reports are read-only")],
+                reason="BUILT_IN_TEMPLATE")
+        current = await self.get(principal, template_id)
+        current.require_owner(principal)
+        return current
 
     async def saved(self, principal: Principal) -> list[SavedTemplate]:
         return await self._records.visible(principal.subject, principal.team_id)

@@ -192,3 +192,15 @@ async def test_a_create_retried_with_its_request_id_returns_the_first_template(
     listed = await reporting.reports.ListReportTemplates(rpb.ListReportTemplatesRequest(),
                                                          metadata=book.rep2)
     assert [t.id for t in listed.templates if t.display_name == "Once"] == [first.id]
+
+
+async def test_a_built_in_report_cannot_be_changed_or_deleted(
+        reporting: Reporting, book: Book) -> None:
+    got = (await reporting.reports.GetReportTemplate(rpb.GetReportTemplateRequest(
+        id="payments"), metadata=book.rep1)).report_template
+    assert got.built_in and [c.name for c in got.columns][:2] == ["payment_id",
+                                                                  "invoice_number"]
+    failure = await fails(reporting.reports.DeleteReportTemplate(
+        rpb.DeleteReportTemplateRequest(id="payments"), metadata=book.rep1),
+        grpc.StatusCode.FAILED_PRECONDITION)
+    assert failure.info is not None and failure.info.reason == "BUILT_IN_TEMPLATE"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from erp.sales.v1 import report_service_pb2 as pb
 
+from ...domain.errors import InvalidArgument
 from ...domain.report_shapes import Aggregate, AggregateSpec, TemplateSpec
 from ...domain.report_templates import SavedTemplate
 from ...services.report_templates import TemplateInput, compile_spec
@@ -26,16 +27,21 @@ def template_in(message: pb.ReportTemplate) -> TemplateInput:
 
 
 def saved_out(t: SavedTemplate) -> pb.ReportTemplate:
-    compiled = compile_spec(t.spec, t.id, t.display_name, t.description)
     s = t.spec
-    return pb.ReportTemplate(
-        id=t.id, display_name=t.display_name, source=s.source,
-        columns=[column_out(c) for c in compiled.report.columns],
-        filter_fields=sorted(compiled.base.filters), date_field=compiled.base.date_field,
-        description=t.description, column_names=list(s.column_names), filter=s.filter,
-        group_by=list(s.group_by),
+    message = pb.ReportTemplate()
+    try:
+        compiled = compile_spec(s, t.id, t.display_name, t.description)
+        message.columns.extend(column_out(c) for c in compiled.report.columns)
+        message.filter_fields.extend(sorted(compiled.base.filters))
+        message.date_field = compiled.base.date_field
+    except InvalidArgument:
+        pass  # saved by an older version, no longer valid: listed without its columns
+    message.MergeFrom(pb.ReportTemplate(
+        id=t.id, display_name=t.display_name, source=s.source, description=t.description,
+        column_names=list(s.column_names), filter=s.filter, group_by=list(s.group_by),
         aggregates=[pb.ReportAggregate(function=_FUNCTIONS_OUT[a.function], column=a.column)
                     for a in s.aggregates if a.function is not None],
         order_by=s.order_by, shared_with_team=t.shared_with_team, owner_id=t.owner_id,
         etag=t.etag, create_time=timestamp(t.create_time),
-        update_time=timestamp(t.update_time))
+        update_time=timestamp(t.update_time)))
+    return message

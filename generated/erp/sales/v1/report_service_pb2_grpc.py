@@ -185,7 +185,8 @@ class ReportServiceServicer:
         Returns NOT_FOUND as GetReportTemplate, PERMISSION_DENIED (reason
         NOT_TEMPLATE_OWNER) for a shared template of another member, ABORTED when
         `etag` is stale, INVALID_ARGUMENT as CreateReportTemplate or for an empty
-        or unknown mask path. Built-in templates cannot be changed (NOT_FOUND).
+        or unknown mask path, and FAILED_PRECONDITION (reason BUILT_IN_TEMPLATE)
+        for a built-in report's name: built-in reports cannot be changed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -195,7 +196,8 @@ class ReportServiceServicer:
         """Deletes a saved template for good (templates are settings, not business
         records: nothing refers to them). Only its owner may delete it.
 
-        Returns NOT_FOUND, PERMISSION_DENIED and ABORTED as UpdateReportTemplate.
+        Returns NOT_FOUND, PERMISSION_DENIED, ABORTED and FAILED_PRECONDITION as
+        UpdateReportTemplate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -87,13 +87,15 @@ class ReportServiceStub:
     Returns NOT_FOUND as GetReportTemplate, PERMISSION_DENIED (reason
     NOT_TEMPLATE_OWNER) for a shared template of another member, ABORTED when
     `etag` is stale, INVALID_ARGUMENT as CreateReportTemplate or for an empty
-    or unknown mask path. Built-in templates cannot be changed (NOT_FOUND).
+    or unknown mask path, and FAILED_PRECONDITION (reason BUILT_IN_TEMPLATE)
+    for a built-in report's name: built-in reports cannot be changed.
     """
     DeleteReportTemplate: _grpc.UnaryUnaryMultiCallable[_report_service_pb2.DeleteReportTemplateRequest, _report_service_pb2.DeleteReportTemplateResponse]
     """Deletes a saved template for good (templates are settings, not business
     records: nothing refers to them). Only its owner may delete it.
 
-    Returns NOT_FOUND, PERMISSION_DENIED and ABORTED as UpdateReportTemplate.
+    Returns NOT_FOUND, PERMISSION_DENIED, ABORTED and FAILED_PRECONDITION as
+    UpdateReportTemplate.
     """
     RunReport: _grpc.UnaryUnaryMultiCallable[_report_service_pb2.RunReportRequest, _report_service_pb2.RunReportResponse]
     """Runs a report and returns its rows at once, each value typed, for results
@@ -215,13 +217,15 @@ class ReportServiceAsyncStub(ReportServiceStub):
     Returns NOT_FOUND as GetReportTemplate, PERMISSION_DENIED (reason
     NOT_TEMPLATE_OWNER) for a shared template of another member, ABORTED when
     `etag` is stale, INVALID_ARGUMENT as CreateReportTemplate or for an empty
-    or unknown mask path. Built-in templates cannot be changed (NOT_FOUND).
+    or unknown mask path, and FAILED_PRECONDITION (reason BUILT_IN_TEMPLATE)
+    for a built-in report's name: built-in reports cannot be changed.
     """
     DeleteReportTemplate: _aio.UnaryUnaryMultiCallable[_report_service_pb2.DeleteReportTemplateRequest, _report_service_pb2.DeleteReportTemplateResponse]  # type: ignore[assignment]
     """Deletes a saved template for good (templates are settings, not business
     records: nothing refers to them). Only its owner may delete it.
 
-    Returns NOT_FOUND, PERMISSION_DENIED and ABORTED as UpdateReportTemplate.
+    Returns NOT_FOUND, PERMISSION_DENIED, ABORTED and FAILED_PRECONDITION as
+    UpdateReportTemplate.
     """
     RunReport: _aio.UnaryUnaryMultiCallable[_report_service_pb2.RunReportRequest, _report_service_pb2.RunReportResponse]  # type: ignore[assignment]
     """Runs a report and returns its rows at once, each value typed, for results
@@ -364,7 +368,8 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         Returns NOT_FOUND as GetReportTemplate, PERMISSION_DENIED (reason
         NOT_TEMPLATE_OWNER) for a shared template of another member, ABORTED when
         `etag` is stale, INVALID_ARGUMENT as CreateReportTemplate or for an empty
-        or unknown mask path. Built-in templates cannot be changed (NOT_FOUND).
+        or unknown mask path, and FAILED_PRECONDITION (reason BUILT_IN_TEMPLATE)
+        for a built-in report's name: built-in reports cannot be changed.
         """
 
     @_abc_1.abstractmethod
@@ -376,7 +381,8 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         """Deletes a saved template for good (templates are settings, not business
         records: nothing refers to them). Only its owner may delete it.
 
-        Returns NOT_FOUND, PERMISSION_DENIED and ABORTED as UpdateReportTemplate.
+        Returns NOT_FOUND, PERMISSION_DENIED, ABORTED and FAILED_PRECONDITION as
+        UpdateReportTemplate.
         """
 
     @_abc_1.abstractmethod
