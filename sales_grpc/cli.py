@@ -77,13 +77,17 @@ class _EarlySignals:
 
 
 async def _serve(settings: Settings, host: str, port: int, early: _EarlySignals,
-                 ready: Callable[[App, int], Any] | None = None) -> None:
-    """Serves until SIGTERM or SIGINT, then drains in-flight calls and closes the clients."""
+                 ready: Callable[[App, int], Any] | None = None,
+                 prepare: Callable[[App], Any] | None = None) -> None:
+    """Serves until SIGTERM or SIGINT, then drains in-flight calls and closes the clients.
+    `prepare` runs before the server starts: before its background jobs too."""
     try:
         app = await build(settings)
     except PyMongoError as exc:
         _fail(f"cannot prepare the database {settings.database_name}: {exc}", 1)
     try:
+        if prepare is not None:
+            await prepare(app)
         server = SalesServer(app)
         try:
             bound = await server.start(_address(host, port))
@@ -180,19 +184,24 @@ def cmd_dev(args: argparse.Namespace) -> int:
         configure_logging(settings.log_level)
         embedded = servers
 
-        async def ready(app: App, bound: int) -> None:
+        async def prepare(app: App) -> None:
+            # Before the server starts: its quote expiry and overdue jobs run on today's
+            # clock and would close the back-dated quotes the history is still answering.
             if args.history and not await seed_history.has_orders(app):
-                log.info("loading %d months of demo history: a few minutes", args.history)
+                log.info("loading %d months of demo history before serving: a few minutes",
+                         args.history)
                 past = await seed_history.load_history(app, args.history)
                 log.info("loaded demo history: %d orders, %d invoices", past.orders,
                          past.invoices)
+
+        async def ready(app: App, bound: int) -> None:
             if args.seed and await seed.is_empty(app):
                 report = await seed.load(app)
                 log.info("loaded demo data: %d customers, %d products",
                          report.customers, report.products)
             print(_banner(_address(args.host, bound), embedded, data_dir), flush=True)
 
-        asyncio.run(_serve(settings, args.host, port, early, ready))
+        asyncio.run(_serve(settings, args.host, port, early, ready, prepare))
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):  # let the children stop undisturbed
             signal.signal(sig, signal.SIG_IGN)
