@@ -2,12 +2,13 @@
 domain builds them and written by the stores' own `to_doc`, inserted in bulk, then the rollups
 made by the service's own rebuild (`sales-grpc analytics rebuild`), so they are the real ones.
 
-The history spans the two years before now, whatever its size: a larger history is a busier
-business over the same calendar, so both sizes fill every bucket a dashboard reads and differ
-only in how much lies in and under them. Six reps in three teams, 500 customers, 40 products,
-USD and EUR; 5% of orders cancelled; orders older than ten days delivered and invoiced a week
-after confirming (paid after 60 days, else open, some of those overdue). Open work does not
-grow with the history: 200 SENT quotes valid for a month, in both sizes.
+A larger history is a longer one: both sizes hold the same orders in the two years before now
+(all a dashboard reads: this year and the last), and the larger one as many a year again in
+the years before, so they differ only in history the dashboard should not pay for. Six reps in
+three teams, 500 customers, 40 products, USD and EUR; 5% of orders cancelled; orders older than
+ten days delivered and invoiced a week after confirming (paid after 60 days, else open, some of
+those overdue). Open work does not grow with the history: 200 SENT quotes valid for a month,
+in both sizes.
 """
 
 from __future__ import annotations
@@ -79,13 +80,15 @@ def _document(kind: type[D], rng: random.Random, moment: datetime, number: str, 
                 team_id=team, audit=Audit.new(owner, moment), state=state, **extra)
 
 
-def orders_and_invoices(count: int, now: datetime, seed: int
+def orders_and_invoices(count: int, recent: int, now: datetime, seed: int
                         ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """`count` order documents confirmed over SPAN before `now`, each with its invoice's
-    document when it has one."""
+    """`count` order documents, each with its invoice's document when it has one: the first
+    `recent` confirmed over SPAN before `now` (the same ones for the same seed, whatever
+    `count`), the rest as densely in the years before."""
     rng = random.Random(seed)
+    older = SPAN * (count / recent - 1)
     for n in range(count):
-        confirmed = now - SPAN * rng.random()
+        confirmed = now - (SPAN * rng.random() if n < recent else SPAN + older * rng.random())
         cancelled = rng.random() < 0.05
         delivered = not cancelled and now - confirmed > timedelta(days=10)
         state = (OrderState.CANCELLED if cancelled else OrderState.DELIVERED if delivered
@@ -125,8 +128,8 @@ def open_quotes(now: datetime, seed: int) -> list[dict[str, Any]]:
         for n in range(OPEN_QUOTES)]
 
 
-async def load(settings: Settings, count: int, now: datetime | None = None, seed: int = 11
-               ) -> Loaded:
+async def load(settings: Settings, count: int, recent: int, now: datetime | None = None,
+               seed: int = 11) -> Loaded:
     """Loads the history into `settings.database_name`, a new database, and rebuilds its
     rollups. As a bulk load would, it writes the documents before their indexes exist (then
     made by the server's own `ensure_indexes`) and the rollups before theirs: SecantusDB
@@ -137,7 +140,7 @@ async def load(settings: Settings, count: int, now: datetime | None = None, seed
         db = raw[settings.database_name]
         invoices = 0
         batch: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
-        for pair in orders_and_invoices(count, now, seed):
+        for pair in orders_and_invoices(count, min(recent, count), now, seed):
             batch.append(pair)
             if len(batch) == BATCH:
                 invoices += await _insert(db, batch)
