@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from .errors import InvalidArgument, shown
@@ -158,6 +158,14 @@ def bool_converter(raw: str) -> bool:
     if raw not in ("true", "false"):
         raise ValueError(f"{shown(raw)} is not true or false")
     return raw == "true"
+
+
+def day_converter(raw: str) -> str:
+    """An ISO calendar day, as stored (`2026-12-31`): a day's text sorts by day."""
+    try:
+        return date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise ValueError(f"{shown(raw)} is not an ISO date such as 2026-12-31") from None
 
 
 def text_converter(raw: str) -> str:

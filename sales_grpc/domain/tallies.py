@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from .documents.lines import DocumentLine
-from .errors import FailedPrecondition, InvalidArgument, PreconditionViolation, Violations
+from .errors import FailedPrecondition, PreconditionViolation, Violations
 from .pricing import LineAmounts, price_line
 
 
@@ -130,8 +130,3 @@ def give_back(tallies: list[LineTally], lines: list[DocumentLine], sources: list
         after[number - 1] = after[number - 1].plus(line.quantity, line.amounts, -1)
     return after
 
-
-def no_selection_and_amount(path_lines: str, has_lines: bool, has_amount: bool) -> None:
-    if has_lines == has_amount:
-        raise InvalidArgument.of(path_lines, "give either lines or an amount to credit, "
-                                 "not both" if has_lines else "give lines or an amount")

@@ -25,6 +25,8 @@ from ..domain.invoices import (
 )
 from ..domain.listing import (
     FilterField,
+    bool_converter,
+    day_converter,
     decimal_converter,
     enum_converter,
     page_size,
@@ -66,19 +68,6 @@ class InvoiceInput(DraftInput):
     due_date: str = ""  # an ISO date; empty means from the payment terms at finalize
 
 
-def _day(raw: str) -> str:
-    try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError:
-        raise ValueError(f"{raw[:40]!r} is not an ISO date such as 2026-12-31") from None
-
-
-def _flag(raw: str) -> bool:
-    if raw not in ("true", "false"):
-        raise ValueError(f"{raw[:40]!r} is not true or false")
-    return raw == "true"
-
-
 _EQ = frozenset({"=", "!="})
 _RANGE = frozenset({"=", "<", "<=", ">", ">="})
 FILTERS = {
@@ -87,12 +76,12 @@ FILTERS = {
     "owner_id": FilterField("owner_id", _EQ, text_converter),
     "team_id": FilterField("team_id", _EQ, text_converter),
     "order_id": FilterField("order_id", _EQ, text_converter),
-    "issue_date": FilterField("issue_date", _RANGE, _day),
-    "due_date": FilterField("due_date", _RANGE, _day),
+    "issue_date": FilterField("issue_date", _RANGE, day_converter),
+    "due_date": FilterField("due_date", _RANGE, day_converter),
     "create_time": FilterField("create_time", _RANGE - {"="}, time_converter),
     "amount_due": FilterField("amount_due", _RANGE, decimal_converter),
     "grand_total": FilterField("totals.grand_total", _RANGE, decimal_converter),
-    "overdue": FilterField("overdue", _EQ, _flag),
+    "overdue": FilterField("overdue", _EQ, bool_converter),
     "text": FilterField("text", frozenset({":"}), text_converter),
 }
 ORDER_BY = {"create_time": "create_time", "number": "number", "issue_date": "issue_date",

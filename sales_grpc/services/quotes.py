@@ -16,6 +16,7 @@ from ..domain.documents.lines import totals_of
 from ..domain.errors import InvalidArgument, Violations
 from ..domain.listing import (
     FilterField,
+    day_converter,
     decimal_converter,
     enum_converter,
     page_size,
@@ -66,13 +67,6 @@ EDITABLE = PRICING_FIELDS | {"terms", "valid_until"}
 PREFIX = "quote"
 
 
-def _day(raw: str) -> str:
-    try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError:
-        raise ValueError(f"{raw[:40]!r} is not an ISO date such as 2026-12-31") from None
-
-
 _EQ = frozenset({"=", "!="})
 _RANGE = frozenset({"=", "<", "<=", ">", ">="})
 FILTERS = {
@@ -80,7 +74,7 @@ FILTERS = {
     "customer_id": FilterField("customer_id", _EQ, text_converter),
     "owner_id": FilterField("owner_id", _EQ, text_converter),
     "team_id": FilterField("team_id", _EQ, text_converter),
-    "valid_until": FilterField("valid_until", _RANGE, _day),
+    "valid_until": FilterField("valid_until", _RANGE, day_converter),
     "create_time": FilterField("create_time", _RANGE - {"="}, time_converter),
     "grand_total": FilterField("totals.grand_total", _RANGE, decimal_converter),
     "text": FilterField("text", frozenset({":"}), text_converter),
