@@ -9,10 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 # Only what the package needs: pyproject (with README.md as its readme), the code, generated/.
+# The `server` extra: a plain `pip install .` is the client for other services alone.
 COPY pyproject.toml README.md ./
 COPY sales_grpc ./sales_grpc
 COPY generated ./generated
-RUN pip install . \
+RUN pip install '.[server]' \
     && rm -rf /app/sales_grpc /app/generated /app/build \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin sales
 

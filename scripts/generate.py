@@ -45,6 +45,10 @@ def generate(out: Path) -> None:
     for package in {p.parent for p in out.rglob("*_pb2.py")}:
         while package != out:
             (package / "__init__.py").touch()
+            if package.parent == out:
+                # PEP 561: type checkers read an installed package's .pyi stubs only with it,
+                # so a service that installs sales-grpc for its client gets typed messages.
+                (package / "py.typed").touch()
             package = package.parent
 
 

