@@ -122,7 +122,8 @@ def build_analytics(settings: Settings, mongo: Mongo, redis: aioredis.Redis) -> 
     rollups, sources = RollupStore(mongo), RevenueSources(mongo)
     queue, gate = ProjectionQueue(mongo), ProjectorGate(mongo)
     forecaster = Forecaster()
-    answers = AnswerCache(redis, f"{settings.database_name}:analytics")
+    answers = AnswerCache(redis, f"{settings.database_name}:analytics",
+                          last_commit=lambda: mongo.last_commit)
     return AnalyticsParts(
         AnalyticsService(RollupStore(mongo, settings.read_preference),
                          OpenWork(mongo, settings.read_preference),

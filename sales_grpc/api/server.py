@@ -44,6 +44,11 @@ from .reports import ReportServicer
 log = logging.getLogger(__name__)
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+# The health name a liveness probe asks for (deploy/k8s/deployment.yaml): SERVING from the
+# start until a graceful shutdown, whatever the database does. The overall service ("") and
+# the sales services go NOT_SERVING while MongoDB is unreachable, which is for readiness: a
+# liveness probe on them would restart every replica during a database outage.
+LIVENESS = "liveness"
 
 # The most request metadata (headers) a call may carry, soft and hard limit alike. gRPC's
 # defaults (8 KiB soft, where calls start failing at random with RESOURCE_EXHAUSTED, and
@@ -105,6 +110,7 @@ class SalesServer:
         port = self.server.add_insecure_port(address)
         await self.server.start()
         await self._set_all(SERVING if await self.app.mongo.ping() else NOT_SERVING)
+        await self.health.set(LIVENESS, SERVING)
         self._tasks = [asyncio.create_task(self._watch_database()),
                        asyncio.create_task(self.relay.run()),
                        asyncio.create_task(self._expire_quotes()),

@@ -1,15 +1,27 @@
 """Analytics answers cached briefly in Redis, keyed by the question, the caller's scope, the
 day and the rollups' version: every projector pass that applies events bumps the version, so
 an answer never outlives the change that alters it by more than a pass. Redis trouble costs a
-cache miss, never a failed call."""
+cache miss, never a failed call.
+
+The version lives in one hash (`<namespace>:rollups`) with the commit point of the latest
+projection behind it (store/mongo.py CommitPoint): a call that reads the version reads
+analytics at or after that point (store/reads.py `read_after`), so with READ_PREFERENCE on a
+secondary an answer is never computed from rollups older than its version and then cached for
+everyone. One key, one Lua script: Redis Cluster needs nothing more (docs/scaling.md)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
+import bson
 import redis.asyncio as aioredis
+from bson.timestamp import Timestamp
 from redis.exceptions import RedisError
+
+from .mongo import CommitPoint
+from .reads import read_after
 
 log = logging.getLogger(__name__)
 
@@ -17,25 +29,53 @@ log = logging.getLogger(__name__)
 # cannot see (time passing: what is overdue today, a forecast's default end date).
 ANSWER_SECONDS = 30
 
+# KEYS[1] the hash; ARGV the commit point (seconds, increment, BSON cluster time) or three
+# empty strings. Keeps the later of the stored point and this one (replicas bump in any
+# order), then increments the version.
+_BUMP = """
+if ARGV[1] ~= '' then
+  local t = tonumber(redis.call('HGET', KEYS[1], 't') or '-1')
+  local i = tonumber(redis.call('HGET', KEYS[1], 'i') or '-1')
+  local nt, ni = tonumber(ARGV[1]), tonumber(ARGV[2])
+  if nt > t or (nt == t and ni > i) then
+    redis.call('HSET', KEYS[1], 't', ARGV[1], 'i', ARGV[2], 'ct', ARGV[3])
+  end
+end
+return redis.call('HINCRBY', KEYS[1], 'version', 1)
+"""
+
 
 class AnswerCache:
-    def __init__(self, redis: aioredis.Redis, namespace: str, ttl: int = ANSWER_SECONDS) -> None:
+    def __init__(self, redis: aioredis.Redis, namespace: str, ttl: int = ANSWER_SECONDS,
+                 last_commit: Callable[[], CommitPoint | None] = lambda: None) -> None:
         self._redis = redis
         self._namespace = namespace
+        self._state = f"{namespace}:rollups"
         self._ttl = ttl
+        self._last_commit = last_commit  # the projection a bump publishes (Mongo.last_commit)
+        self._bump = redis.register_script(_BUMP)
 
     async def version(self) -> str | None:
-        """The rollups' version, or None when Redis cannot say (then nothing is cached)."""
+        """The rollups' version, or None when Redis cannot say (then nothing is cached). The
+        rest of the call's analytics reads see the projection that made it."""
         try:
-            raw = await self._redis.get(f"{self._namespace}:version")
+            version, t, i, cluster_time = await self._redis.hmget(
+                self._state, ["version", "t", "i", "ct"])
         except RedisError as exc:
             log.warning("analytics cache: version read failed: %s", exc)
             return None
-        return raw.decode() if isinstance(raw, bytes) else "0"
+        if t is not None and i is not None and isinstance(cluster_time, bytes):
+            read_after(CommitPoint(bson.decode(cluster_time), Timestamp(int(t), int(i))))
+        return version.decode() if isinstance(version, bytes) else "0"
 
     async def bump(self) -> None:
+        point = self._last_commit()
+        args: list[bytes | int | str] = (
+            ["", "", ""] if point is None else
+            [point.operation_time.time, point.operation_time.inc,
+             bson.encode(point.cluster_time)])
         try:
-            await self._redis.incr(f"{self._namespace}:version")
+            await self._bump(keys=[self._state], args=args)
         except RedisError as exc:  # answers then expire within the TTL
             log.warning("analytics cache: version bump failed: %s", exc)
 

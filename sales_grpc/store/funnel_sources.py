@@ -18,7 +18,7 @@ from ..domain.invoices import InvoiceState
 from ..domain.orders import OrderState
 from . import codec, query
 from .mongo import Mongo
-from .reads import reading
+from .reads import AnalyticsReads
 
 _BILLED = [InvoiceState.OPEN.value, InvoiceState.PAID.value, InvoiceState.UNCOLLECTIBLE.value]
 
@@ -29,25 +29,26 @@ def _total(doc: dict[str, Any]) -> Decimal:
 
 class FunnelSources:
     def __init__(self, mongo: Mongo, read_preference: str = "primary") -> None:
-        self._db = reading(mongo, read_preference)
+        self._reads = AnalyticsReads(mongo, read_preference)
 
     async def cohort(self, scope: Scope, narrow: dict[str, str], start: datetime,
                      end: datetime) -> list[Journey]:
         """The journeys of the quotes whose first revision was created in [start, end)."""
         clauses = [*query.scoped(scope), *({k: v} for k, v in narrow.items() if v)]
-        firsts = await self._db.quotes.find(
+        firsts = [d async for d in self._reads.find(
+            "quotes",
             query.all_of([{"create_time": {"$gte": start, "$lt": end}, "revision": 1},
                           *clauses]),
             projection={"number": 1, "currency": 1, "totals.grand_total": 1,
-                        "create_time": 1}, limit=MAX_COHORT + 1).to_list()
+                        "create_time": 1}, limit=MAX_COHORT + 1)]
         if len(firsts) > MAX_COHORT:
             raise InvalidArgument.of("start_date", f"the cohort has more than {MAX_COHORT} "
                                      "quotes; choose a shorter range")
         journeys = {d["number"]: Journey(d["currency"], {
             Step.CREATED: Reached(d["create_time"], _total(d))}) for d in firsts}
         orders: dict[str, Journey] = {}
-        async for rev in self._db.quotes.find(
-                query.all_of([{"number": {"$in": list(journeys)}}, *clauses]),
+        async for rev in self._reads.find(
+                "quotes", query.all_of([{"number": {"$in": list(journeys)}}, *clauses]),
                 projection={"number": 1, "send_time": 1, "accept_time": 1, "order_id": 1,
                             "totals.grand_total": 1}):
             j = journeys[rev["number"]]
@@ -64,17 +65,17 @@ class FunnelSources:
     async def _orders(self, orders: dict[str, Journey], clauses: list[dict[str, Any]]) -> None:
         keys = [ObjectId(o) for o in orders if ObjectId.is_valid(o)]
         confirmed: dict[str, Journey] = {}
-        async for doc in self._db.sales_orders.find(
-                query.all_of([{"_id": {"$in": keys}}, *clauses]),
+        async for doc in self._reads.find(
+                "sales_orders", query.all_of([{"_id": {"$in": keys}}, *clauses]),
                 projection={"confirm_time": 1, "state": 1, "totals.grand_total": 1}):
             if doc.get("confirm_time") and doc["state"] != OrderState.CANCELLED.value:
                 j = orders[str(doc["_id"])]
                 j.steps[Step.ORDER_CONFIRMED] = Reached(doc["confirm_time"], _total(doc))
                 confirmed[str(doc["_id"])] = j
         bills: dict[str, list[dict[str, Any]]] = {}
-        async for doc in self._db.invoices.find(
-                query.all_of([{"order_id": {"$in": list(confirmed)},
-                               "state": {"$in": _BILLED}}, *clauses]),
+        async for doc in self._reads.find(
+                "invoices", query.all_of([{"order_id": {"$in": list(confirmed)},
+                                          "state": {"$in": _BILLED}}, *clauses]),
                 projection={"order_id": 1, "state": 1, "finalize_time": 1, "paid_time": 1,
                             "totals.grand_total": 1, "amount_paid": 1}):
             bills.setdefault(doc["order_id"], []).append(doc)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pymongo
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from bson.timestamp import Timestamp
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReadPreference
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
 
 from ..domain.errors import Aborted
 from ..services.ports import Replayed
@@ -34,6 +38,28 @@ class _WaitForLock(Exception):
         self.lock = lock
 
 RETENTION_SECONDS = 7 * 24 * 3600
+
+# Durability, set here instead of left to the server's defaults (README, "Durability: read
+# and write concerns"). A transaction reads one snapshot of majority-committed data, on the
+# primary, and its commit is acknowledged once a majority of the replica set has it in its
+# journal: an acknowledged commit survives the loss of the primary and a power cut.
+TRANSACTION_READ_CONCERN = ReadConcern("snapshot")
+TRANSACTION_WRITE_CONCERN = WriteConcern("majority", j=True)
+TRANSACTION_READ_PREFERENCE = ReadPreference.PRIMARY
+# Every write outside a transaction (creates without a request_id, block number draws, mail
+# claims, outbox marks) gets the same acknowledgement: the client's default, whatever
+# MONGODB_URL says.
+CLIENT_WRITE_CONCERN: dict[str, Any] = {"w": "majority", "journal": True}
+
+
+@dataclass(frozen=True)
+class CommitPoint:
+    """Where a commit sits in the replica set's history (the session's cluster time and
+    operation time after it): a causally consistent read advanced to it sees that commit and
+    everything committed before it, on whichever member answers (store/reads.py)."""
+
+    cluster_time: Mapping[str, Any]
+    operation_time: Timestamp
 
 
 def _listing(equal: list[str], sort_keys: list[str]) -> list[IndexModel]:
@@ -140,9 +166,13 @@ class Mongo:
 
     def __init__(self, url: str, database: str, **client_options: Any) -> None:
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            url, tz_aware=True, serverSelectionTimeoutMS=5000, **client_options)
+            url, tz_aware=True, serverSelectionTimeoutMS=5000,
+            **{**CLIENT_WRITE_CONCERN, **client_options})
         self.db: AsyncDatabase[dict[str, Any]] = self.client[database]
         self.reachable = True  # as of the last ping
+        # The latest transaction this process committed (None before the first, or on a
+        # server that reports no cluster time): analytics reads on secondaries wait for it.
+        self.last_commit: CommitPoint | None = None
 
     async def ping(self) -> bool:
         try:
@@ -188,7 +218,11 @@ class Mongo:
             while True:
                 try:
                     async with self.client.start_session() as session:
-                        result = await session.with_transaction(attempt)
+                        result = await session.with_transaction(
+                            attempt, read_concern=TRANSACTION_READ_CONCERN,
+                            write_concern=TRANSACTION_WRITE_CONCERN,
+                            read_preference=TRANSACTION_READ_PREFERENCE)
+                        self._committed(session)
                     break
                 except _WaitForLock as wait:
                     # The attempt was aborted, so this run holds no uncommitted write while
@@ -203,6 +237,14 @@ class Mongo:
         for hook in hooks:
             await hook()
         return result
+
+    def _committed(self, session: AsyncClientSession) -> None:
+        """Remembers the commit `session` just made if it is this process's latest."""
+        cluster_time, operation_time = session.cluster_time, session.operation_time
+        if cluster_time is None or operation_time is None:
+            return
+        if self.last_commit is None or operation_time > self.last_commit.operation_time:
+            self.last_commit = CommitPoint(cluster_time, operation_time)
 
     @staticmethod
     async def hold(lock: asyncio.Lock) -> None:

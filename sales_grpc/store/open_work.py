@@ -17,7 +17,7 @@ from ..domain.rollups import Tally
 from ..services.analytics_ports import ProductLabel
 from . import codec, query
 from .mongo import Mongo
-from .reads import reading
+from .reads import AnalyticsReads
 
 
 def _add(amounts: Amounts, doc: dict[str, Any], value: Any) -> None:
@@ -31,7 +31,7 @@ def _scoped(scope: Scope, narrow: dict[str, str] | None) -> list[dict[str, Any]]
 
 class OpenWork:
     def __init__(self, mongo: Mongo, read_preference: str = "primary") -> None:
-        self._db = reading(mongo, read_preference)
+        self._reads = AnalyticsReads(mongo, read_preference)
 
     async def open_quotes(self, scope: Scope, today: date,
                           narrow: dict[str, str] | None = None) -> Amounts:
@@ -39,7 +39,7 @@ class OpenWork:
         clauses = [{"state": QuoteState.SENT.value,
                     "valid_until": {"$gte": today.isoformat()}}, *_scoped(scope, narrow)]
         amounts: Amounts = {}
-        async for doc in self._db.quotes.find(query.all_of(clauses), projection={
+        async for doc in self._reads.find("quotes", query.all_of(clauses), projection={
                 "currency": 1, "totals.grand_total": 1}):
             _add(amounts, doc, doc["totals"]["grand_total"])
         return dict(sorted(amounts.items()))
@@ -52,7 +52,7 @@ class OpenWork:
                              "valid_until": {"$gte": today.isoformat()}}]},
                    *_scoped(scope, narrow)]
         amounts: Amounts = {}
-        async for doc in self._db.quotes.find(query.all_of(clauses), projection={
+        async for doc in self._reads.find("quotes", query.all_of(clauses), projection={
                 "currency": 1, "totals.grand_total": 1}):
             _add(amounts, doc, doc["totals"]["grand_total"])
         return dict(sorted(amounts.items()))
@@ -64,7 +64,7 @@ class OpenWork:
         clauses = [{"state": {"$in": [s.value for s in OWING]}}, *_scoped(scope, narrow)]
         outstanding: Amounts = {}
         overdue: Amounts = {}
-        async for doc in self._db.invoices.find(query.all_of(clauses), projection={
+        async for doc in self._reads.find("invoices", query.all_of(clauses), projection={
                 "currency": 1, "amount_due": 1, "state": 1, "due_date": 1}):
             _add(outstanding, doc, doc["amount_due"])
             if doc["state"] == InvoiceState.OPEN.value and doc["due_date"] < today.isoformat():
@@ -73,15 +73,16 @@ class OpenWork:
 
     async def products_in(self, category: str) -> list[str]:
         """Ids of the catalog's products in `category` (deleted ones included: they sold)."""
-        cursor = self._db.products.find({"category": {"$eq": category}}, projection={"_id": 1})
+        cursor = self._reads.find("products", {"category": {"$eq": category}},
+                                  projection={"_id": 1})
         return sorted([str(doc["_id"]) async for doc in cursor])
 
     async def product_labels(self, product_ids: list[str]) -> dict[str, ProductLabel]:
         keys: list[Any] = [ObjectId(p) for p in product_ids if ObjectId.is_valid(p)]
         keys += product_ids  # ids that are not ObjectIds (documents loaded by other tools)
-        cursor = self._db.products.find({"_id": {"$in": keys}},
-                                        projection={"sku": 1, "name": 1, "category": 1,
-                                                    "stock.on_hand": 1})
+        cursor = self._reads.find("products", {"_id": {"$in": keys}},
+                                  projection={"sku": 1, "name": 1, "category": 1,
+                                              "stock.on_hand": 1})
         return {str(d["_id"]): ProductLabel(d.get("sku", ""), d.get("name", ""),
                                             d.get("category", ""),
                                             (d.get("stock") or {}).get("on_hand"))

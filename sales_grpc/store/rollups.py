@@ -26,7 +26,7 @@ from ..domain.rollups import (
 from ..services.ports import Session
 from . import codec, query
 from .mongo import Mongo
-from .reads import reading
+from .reads import AnalyticsReads
 from .sessions import driver_session
 
 COLLECTION = "analytics_rollups"  # indexed in store/mongo.py
@@ -79,7 +79,7 @@ def tally_of(doc: dict[str, Any]) -> Tally:
 class RollupStore:
     def __init__(self, mongo: Mongo, read_preference: str = "primary") -> None:
         self._docs = mongo.db[COLLECTION]
-        self._reads = reading(mongo, read_preference)[COLLECTION]  # the answers' queries
+        self._reads = AnalyticsReads(mongo, read_preference)  # the answers' queries
 
     async def apply(self, rows: dict[RollupKey, Tally], session: Session) -> None:
         """Adds each tally to its rollup, creating it at zero first; in the caller's
@@ -124,7 +124,7 @@ class RollupStore:
             for i in range(0, len(starts), _IN_CHUNK):
                 found = [{"basis": basis.value, "level": level.value,
                           "start": {"$in": starts[i:i + _IN_CHUNK]}}, *clauses]
-                async for doc in self._reads.find(query.all_of(found)):
+                async for doc in self._reads.find(COLLECTION, query.all_of(found)):
                     yield _key(doc), tally_of(doc)
 
     async def order_times(self, scope: Scope, narrow: dict[str, str], subjects: list[str] | None,
@@ -142,7 +142,7 @@ class RollupStore:
         if start is not None and end is not None:
             clauses.append({"start": {"$gte": start, "$lt": end}})
         pick = "$max" if latest else "$min"
-        cursor = await self._reads.aggregate([
+        cursor = self._reads.aggregate(COLLECTION, [
             {"$match": query.all_of(clauses)},
             {"$group": {"_id": "$subject", "moment": {pick: "$start"}}}])
         return {d["_id"]: d["moment"].astimezone(UTC) async for d in cursor}

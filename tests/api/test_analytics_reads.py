@@ -63,9 +63,9 @@ async def test_analytics_reads_carry_the_read_preference_and_projection_stays_on
         # A direct connection to one server (as here) sends every read as primaryPreferred,
         # so the wire cannot tell; the driver's collections say what a replica set would get.
         service: Any = app.analytics.service
-        assert service._rollups._reads.read_preference.mongos_mode == "secondaryPreferred"
-        assert service._open._db.read_preference.mongos_mode == "secondaryPreferred"
-        assert service._cohorts._db.read_preference.mongos_mode == "secondaryPreferred"
+        assert service._rollups._reads.db.read_preference.mongos_mode == "secondaryPreferred"
+        assert service._open._reads.db.read_preference.mongos_mode == "secondaryPreferred"
+        assert service._cohorts._reads.db.read_preference.mongos_mode == "secondaryPreferred"
         projector: Any = app.analytics.projector
         assert projector._rollups._docs.read_preference.mongos_mode == "primary"
         assert {(n, c) for n, c, _ in reads.seen} >= {("find", "analytics_rollups"),

@@ -15,7 +15,7 @@ SALES_SERVICES = {"erp.sales.v1.CustomerService", "erp.sales.v1.ProductService"}
 
 
 @pytest.mark.parametrize("service", ["", "erp.sales.v1.CustomerService",
-                                     "erp.sales.v1.ProductService"])
+                                     "erp.sales.v1.ProductService", "liveness"])
 async def test_health_reports_serving_without_a_token(running, service):
     stub = health_pb2_grpc.HealthStub(running.channel)
     reply = await stub.Check(health_pb2.HealthCheckRequest(service=service))

@@ -52,6 +52,9 @@ async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_
             await asyncio.sleep(0.1)
         assert await _health(channel, "erp.sales.v1.OrderService") == \
             health_pb2.HealthCheckResponse.NOT_SERVING
+        assert await _health(channel) == health_pb2.HealthCheckResponse.NOT_SERVING
+        # What a liveness probe asks: the process is fine, so it must not be restarted.
+        assert await _health(channel, "liveness") == health_pb2.HealthCheckResponse.SERVING
         token = mint_token(settings, "admin-r", Role.ADMIN)
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await cgrpc.CustomerServiceStub(channel).GetCustomer(
