@@ -1,6 +1,7 @@
 """`sales-grpc dashboard`: the sales dashboard at a terminal, in the caller's scope. A client of
 the public RPCs (GetSalesDashboard, GetRevenue, GetSalesForecast) like any other: tables of the
-figures, a sparkline of monthly bookings and the forecast with its interval band."""
+figures per currency and converted into `--currency`, a sparkline of monthly bookings and the
+forecast with its interval band."""
 
 from __future__ import annotations
 
@@ -46,6 +47,16 @@ def _amounts(amounts: list[pb.CurrencyAmount]) -> str:
                      for a in amounts) or "-"
 
 
+def _converted(c: pb.ConvertedAmount) -> str:
+    """A converted figure, and the currencies it could not include (no rate set)."""
+    if not c.amount.currency_code:  # not converted (an older server)
+        return "-"
+    text = f"{c.amount.currency_code} {c.amount.amount}"
+    if c.unconverted_currencies:
+        text += f"\n(without {', '.join(c.unconverted_currencies)}: no rate)"
+    return text
+
+
 def _amount_of(amounts: list[pb.CurrencyAmount], currency: str) -> Decimal:
     return next((Decimal(a.amount.amount) for a in amounts
                  if a.amount.currency_code == currency), Decimal(0))
@@ -69,18 +80,24 @@ def band(low: Decimal, value: Decimal, high: Decimal, lowest: Decimal, highest: 
 def render(console: Console, f: Figures, currency: str) -> None:
     b = f.board
     console.print(f"[bold]Sales dashboard[/bold]  {b.today} ({b.time_zone})")
-    bookings = Table(title="Bookings: amount (orders), against the period before")
-    for column in ("period", "current", "previous"):
+    bookings = Table(title="Bookings: amount (orders), against the period before; and both "
+                     f"converted into {currency}")
+    for column in ("period", "current", "previous", f"current in {currency}",
+                   f"previous in {currency}"):
         bookings.add_column(column)
     for r in b.revenue:
         bookings.add_row(PERIOD_NAMES.get(r.period, str(r.period)), _amounts(list(r.current)),
-                         _amounts(list(r.previous)))
+                         _amounts(list(r.previous)), _converted(r.converted_current),
+                         _converted(r.converted_previous))
     console.print(bookings)
-    work = Table(title="Open work")
-    for column in ("open quotes", "pipeline", "receivables", "overdue"):
+    work = Table(title=f"Open work (and in {currency} at today's rate)")
+    for column in ("", "open quotes", "pipeline", "receivables", "overdue"):
         work.add_column(column)
-    work.add_row(_amounts(list(b.open_quotes)), _amounts(list(b.pipeline)),
+    work.add_row("", _amounts(list(b.open_quotes)), _amounts(list(b.pipeline)),
                  _amounts(list(b.receivables_outstanding)), _amounts(list(b.receivables_overdue)))
+    now = b.converted
+    work.add_row(currency, _converted(now.open_quotes), _converted(now.pipeline),
+                 _converted(now.receivables_outstanding), _converted(now.receivables_overdue))
     console.print(work)
     tops = Table(title="This month's top customers and products")
     for column in ("rank", "customer", "bookings", "product", "units"):
@@ -120,8 +137,8 @@ async def fetch(channel: grpc.aio.Channel, token: str, time_zone: str, currency:
                 months: int, horizon: int, today: date) -> Figures:
     stub = pb_grpc.AnalyticsServiceStub(channel)
     md = (("authorization", f"Bearer {token}"),)
-    board = await stub.GetSalesDashboard(pb.GetSalesDashboardRequest(time_zone=time_zone),
-                                         metadata=md)
+    board = await stub.GetSalesDashboard(pb.GetSalesDashboardRequest(
+        time_zone=time_zone, reporting_currency=currency), metadata=md)
     year, month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
     revenue = await stub.GetRevenue(pb.GetRevenueRequest(
         start_date=date(year, month + 1, 1).isoformat(), end_date=board.today,
@@ -163,7 +180,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                            "caller's scope")
     board.add_argument("--time-zone", default="UTC", help="the IANA zone of today, weeks...")
     board.add_argument("--currency", default="USD", help="the currency of the sparkline and "
-                       "the forecast")
+                       "the forecast, and the one the figures are also converted into (at the "
+                       "rates admins set)")
     board.add_argument("--months", type=int, default=12, help="months in the sparkline")
     board.add_argument("--horizon", type=int, default=6, help="months forecast")
     board.add_argument("--address", default=None, metavar="HOST:PORT",

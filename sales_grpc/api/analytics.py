@@ -65,7 +65,7 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
                                 ) -> pb.GetSalesDashboardResponse:
         async def answer() -> pb.GetSalesDashboardResponse:
             return dashboard_view_out(await self._analytics.dashboard_view(
-                caller(), request.time_zone))
+                caller(), request.time_zone, request.reporting_currency))
         return await self._cached(request, pb.GetSalesDashboardResponse, answer)
 
     async def GetSalesTrends(self, request: pb.GetSalesTrendsRequest, context: Context
@@ -103,10 +103,10 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         return await self._cached(request, pb.ListTopProductsResponse, answer)
 
     async def GetKpis(self, request: pb.GetKpisRequest, context: Context) -> pb.GetKpisResponse:
-        query = query_in(request, basis=Basis.BOOKINGS, reporting=request.reporting_currency)
+        query = query_in(request, basis=Basis.BOOKINGS)
 
         async def answer() -> pb.GetKpisResponse:
-            return kpis_out(await self._analytics.kpis(caller(), query), query.reporting)
+            return kpis_out(await self._analytics.kpis(caller(), query))
         return await self._cached(request, pb.GetKpisResponse, answer)
 
     async def GetConversionFunnel(self, request: pb.GetConversionFunnelRequest,
@@ -114,8 +114,7 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         query = query_in(request, basis=Basis.BOOKINGS, customer_id=request.customer_id)
 
         async def answer() -> pb.GetConversionFunnelResponse:
-            size, stages = await self._analytics.funnel(caller(), query)
-            return funnel_out(query.zone_name, size, stages)
+            return funnel_out(query.zone_name, *await self._analytics.funnel(caller(), query))
         return await self._cached(request, pb.GetConversionFunnelResponse, answer)
 
     async def GetSalesForecast(self, request: pb.GetSalesForecastRequest, context: Context

@@ -8,8 +8,7 @@ from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InvalidArgument, Violations, shown
-from .exchange import Converted
-from .money import MINOR_UNITS
+from .exchange import Converted, check_reporting
 from .rollups import Basis, Bucket, NotAligned, Tally, cover, day_start, levels_of
 
 # A range may hold at most this many periods (days over ten years is about 3650): an answer
@@ -124,9 +123,7 @@ class RevenueQuery:
                             ("category", category)):
             if len(value) > MAX_ID:
                 v.add(path, f"must be at most {MAX_ID} characters")
-        if reporting and reporting not in MINOR_UNITS:
-            v.add("reporting_currency", f"{shown(reporting)} is not a supported ISO 4217 "
-                  "currency code")
+        check_reporting(v, reporting)
         period, basis = period or Period.MONTH, basis or Basis.BOOKINGS
         spans: list[tuple[date, date]] | None = []
         if first and last:
@@ -206,6 +203,18 @@ class DashboardRevenue:
 
 
 @dataclass(frozen=True)
+class DashboardConverted:
+    """The dashboard in a reporting currency: each period's bookings at the rate of its last
+    day, the figures as of now at today's."""
+
+    revenue: list[tuple[Converted, Converted]]  # current, previous; per DashboardRevenue
+    open_quotes: Converted
+    receivables_outstanding: Converted
+    receivables_overdue: Converted
+    pipeline: Converted
+
+
+@dataclass(frozen=True)
 class Dashboard:
     zone_name: str
     today: date
@@ -214,6 +223,7 @@ class Dashboard:
     receivables_outstanding: Amounts
     receivables_overdue: Amounts
     pipeline: Amounts = field(default_factory=dict)
+    converted: DashboardConverted | None = None  # with a reporting currency
 
 
 def summed(parts: list[Amounts], every_measure: bool = False) -> Amounts:

@@ -1,6 +1,7 @@
-"""Exchange rates an admin keeps, and revenue converted with them into a reporting currency:
-each currency at the rate in effect on a period's last day, rounded before adding; a currency
-without a rate is left out and named, never guessed."""
+"""Exchange rates an admin keeps, and amounts converted with them into a reporting currency:
+each currency at the rate in effect on a figure's day (a period's last day, today for a figure
+as of now), rounded before adding; a currency without a rate is left out and named, never
+guessed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from .errors import Violations, shown
-from .money import MoneyError, check_currency, parse_decimal, round_to_minor
+from .money import MINOR_UNITS, MoneyError, check_currency, parse_decimal, round_to_minor
 from .rollups import Tally
 
 RATE_PLACES = 12
@@ -87,23 +88,35 @@ class RateBook:
         return self.rates[currency][at - 1] if at else None
 
 
+def check_reporting(v: Violations, code: str) -> None:
+    """An optional reporting currency: empty, or one the service knows."""
+    if code and code not in MINOR_UNITS:
+        v.add("reporting_currency", f"{shown(code)} is not a supported ISO 4217 currency code")
+
+
 @dataclass(frozen=True)
 class Converted:
+    currency: str  # the reporting currency
     amount: Decimal
-    unconverted: tuple[str, ...]
+    unconverted: tuple[str, ...]  # currencies with an amount but no rate, by code
 
 
 def convert(amounts: dict[str, Tally], book: RateBook, day: date) -> Converted:
+    """The amounts at the rates in effect on `day`, each rounded before adding; a currency
+    without a rate is named, never guessed (one whose amount is zero needs none)."""
     total, missing = Decimal(0), []
     for currency, tally in sorted(amounts.items()):
+        if not tally.amount:
+            continue
         rate = book.on(currency, day)
         if rate is None:
             missing.append(currency)
         else:
             total += round_to_minor(tally.amount * rate, book.reporting)
-    return Converted(round_to_minor(total, book.reporting), tuple(missing))
+    return Converted(book.reporting, round_to_minor(total, book.reporting), tuple(missing))
 
 
 def added(parts: list[Converted], reporting: str) -> Converted:
-    return Converted(round_to_minor(sum((p.amount for p in parts), Decimal(0)), reporting),
+    return Converted(reporting,
+                     round_to_minor(sum((p.amount for p in parts), Decimal(0)), reporting),
                      tuple(sorted({c for p in parts for c in p.unconverted})))

@@ -88,6 +88,7 @@ class Performance:
     revenue: Amounts = field(default_factory=dict)
     customers: dict[str, int] = field(default_factory=dict)  # orders kept per customer
     quotes: dict[str, int] = field(default_factory=dict)  # per outcome: sent, accepted...
+    converted: Converted | None = None  # the revenue, with a reporting currency
 
     @property
     def orders(self) -> int:
@@ -114,6 +115,22 @@ def ranked(totals: dict[str, Tally], limit: int, key: str = "amount"
     kept = [(subject, t) for subject, t in totals.items() if t.amount or t.count or t.units]
     kept.sort(key=lambda item: (-getattr(item[1], key), item[0]))
     return kept[:limit]
+
+
+def ranked_converted(subjects: dict[str, Amounts], converted: list[Converted], limit: int
+                     ) -> tuple[list[tuple[str, Converted]], tuple[str, ...]]:
+    """The `limit` subjects with the most converted revenue across currencies (ties by subject
+    id, those with nothing left out), and the currencies that had no rate. A ranking of partial
+    sums would put a subject whose revenue did not convert below where it belongs, so with any
+    such currency there is no ranking, only the currencies named."""
+    missing = tuple(sorted({c for x in converted for c in x.unconverted}))
+    if missing:
+        return [], missing
+    kept = [(subject, c) for (subject, amounts), c in zip(subjects.items(), converted,
+                                                           strict=True)
+            if any(t.amount or t.count or t.units for t in amounts.values())]
+    kept.sort(key=lambda item: (-item[1].amount, item[0]))
+    return kept[:limit], ()
 
 
 def per_currency(rows: Iterable[tuple[str, str, Tally]]) -> dict[str, dict[str, Tally]]:

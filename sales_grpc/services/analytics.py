@@ -11,6 +11,7 @@ from ..domain.access import Principal, scope_of
 from ..domain.analytics import (
     Amounts,
     Dashboard,
+    DashboardConverted,
     DashboardRevenue,
     Period,
     PeriodRevenue,
@@ -22,8 +23,9 @@ from ..domain.analytics import (
     summed,
     zone_of,
 )
-from ..domain.errors import InvalidArgument, shown
-from ..domain.rollups import Basis, Bucket, Tally
+from ..domain.errors import Violations, shown
+from ..domain.exchange import check_reporting
+from ..domain.rollups import Basis, Bucket
 from .analytics_ports import (
     Answers,
     ForecastPort,
@@ -34,10 +36,10 @@ from .analytics_ports import (
 )
 from .clock import now as system_now
 from .customer_analytics import CustomerAnalytics
-from .exchange_rates import ExchangeRateCases
+from .exchange_rates import ExchangeRateCases, conversions
 from .funnel_forecast import FunnelAndForecast
 from .product_analytics import ProductAnalytics
-from .sales_figures import RankedProduct
+from .sales_figures import TopCustomers, TopProducts
 
 TOP = 5
 DASHBOARD_PERIODS = (Period.DAY, Period.WEEK, Period.MONTH, Period.QUARTER, Period.YEAR)
@@ -88,11 +90,16 @@ class AnalyticsService(CustomerAnalytics, FunnelAndForecast, ProductAnalytics,
         return await self.converted(RevenueReport(query, spans,
                                                   summed([s.amounts for s in spans])))
 
-    async def dashboard(self, principal: Principal, time_zone: str) -> Dashboard:
+    async def dashboard(self, principal: Principal, time_zone: str, reporting: str = ""
+                        ) -> Dashboard:
+        v = Violations()
         zone = zone_of(time_zone)
         if zone is None:
-            raise InvalidArgument.of("time_zone", f"{shown(time_zone)} is not an IANA time "
-                                     "zone such as America/New_York")
+            v.add("time_zone", f"{shown(time_zone)} is not an IANA time zone such as "
+                  "America/New_York")
+        check_reporting(v, reporting)
+        v.raise_if_any()
+        assert zone is not None
         moment = self._clock()
         today = moment.astimezone(zone).date()
         pairs = []
@@ -112,16 +119,26 @@ class AnalyticsService(CustomerAnalytics, FunnelAndForecast, ProductAnalytics,
             for period, current, previous in pairs]
         utc_today = moment.date()
         outstanding, overdue = await self._open.receivables(scope, utc_today)
-        return Dashboard(time_zone or "UTC", today, revenue,
-                         await self._open.open_quotes(scope, utc_today), outstanding, overdue,
-                         await self._open.pipeline(scope, utc_today))
+        quotes = await self._open.open_quotes(scope, utc_today)
+        pipeline = await self._open.pipeline(scope, utc_today)
+        # Each period at the rate of its last day, the figures as of now at today's.
+        converted = await conversions(self._rates, reporting, [
+            *((p.amounts, p.last) for r in revenue for p in (r.current, r.previous)),
+            *((amounts, utc_today) for amounts in (quotes, outstanding, overdue, pipeline))])
+        board = None
+        if converted is not None:
+            spans, now = converted[:len(revenue) * 2], converted[len(revenue) * 2:]
+            board = DashboardConverted(list(zip(spans[::2], spans[1::2], strict=True)), *now)
+        return Dashboard(time_zone or "UTC", today, revenue, quotes, outstanding, overdue,
+                         pipeline, board)
 
-    async def dashboard_view(self, principal: Principal, time_zone: str) -> DashboardView:
+    async def dashboard_view(self, principal: Principal, time_zone: str, reporting: str = ""
+                             ) -> DashboardView:
         """The dashboard and the month's top 5 customers and products."""
-        board = await self.dashboard(principal, time_zone)
+        board = await self.dashboard(principal, time_zone, reporting)
         month = next(r.current for r in board.revenue if r.period is Period.MONTH)
         query = RevenueQuery.parse(month.first.isoformat(), month.last.isoformat(), time_zone,
-                                   Period.MONTH, Basis.BOOKINGS, "", "")
+                                   Period.MONTH, Basis.BOOKINGS, "", "", reporting=reporting)
         return DashboardView(board, await self.top_customers(principal, query, TOP),
                              await self.top_products(principal, query, TOP, True))
 
@@ -129,8 +146,8 @@ class AnalyticsService(CustomerAnalytics, FunnelAndForecast, ProductAnalytics,
 @dataclass(frozen=True)
 class DashboardView:
     board: Dashboard
-    top_customers: dict[str, list[tuple[str, Tally]]]
-    top_products: list[RankedProduct]
+    top_customers: TopCustomers
+    top_products: TopProducts
 
 
 def _last_day(first: date, period: Period) -> date:

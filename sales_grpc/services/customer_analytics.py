@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 from ..domain.access import Principal, scope_of
 from ..domain.analytics import RevenueQuery, local_midnight
-from ..domain.rollups import Basis, Bucket, Dimension, Tally
+from ..domain.rollups import Basis, Bucket, Dimension
 from ..domain.sales_figures import ratio
-from .sales_figures import SalesFigures
+from .sales_figures import SalesFigures, TopCustomers
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class CustomerReport:
     new: int
     repeat: int
     quiet: list[tuple[str, date]]  # customer, last order day (local), oldest first
-    top: dict[str, list[tuple[str, Tally]]]
+    top: TopCustomers
 
     @property
     def repeat_rate(self) -> str:

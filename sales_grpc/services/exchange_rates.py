@@ -1,16 +1,42 @@
 """Exchange-rate use cases: admins set and delete rates, anyone with read access lists them,
-and revenue is converted with them into a reporting currency."""
+and every analytics answer converts its amounts with them into a reporting currency through
+`conversions`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 from ..domain.access import Principal
-from ..domain.analytics import RevenueReport
+from ..domain.analytics import Amounts, RevenueReport
 from ..domain.authorization import Move, authorize
 from ..domain.errors import InvalidArgument, NotFound, Violations
-from ..domain.exchange import ExchangeRate, added, convert, iso_day, rate_pair
+from ..domain.exchange import Converted, ExchangeRate, added, convert, iso_day, rate_pair
 from .analytics_ports import Answers, RateStore
 
 MAX_PAGE, DEFAULT_PAGE = 1000, 100
+
+
+def _configured(rates: RateStore | None) -> RateStore:
+    if rates is None:
+        raise InvalidArgument.of("reporting_currency", "exchange rates are not configured")
+    return rates
+
+
+async def conversions(rates: RateStore | None, reporting: str,
+                      wanted: Sequence[tuple[Amounts, date]]) -> list[Converted] | None:
+    """Each of `wanted`'s amounts converted into `reporting` at the rate in effect on its day,
+    in order, with one look-up of the rates of every currency and day they need; None without
+    a reporting currency. The one way an analytics answer converts."""
+    if not reporting:
+        return None
+    store = _configured(rates)
+    if not wanted:
+        return []
+    days = [day for _, day in wanted]
+    currencies = sorted({c for amounts, _ in wanted for c, t in amounts.items() if t.amount})
+    book = await store.book(reporting, currencies, min(days), max(days))
+    return [convert(amounts, book, day) for amounts, day in wanted]
 
 
 class ExchangeRateCases:
@@ -23,9 +49,7 @@ class ExchangeRateCases:
             await self._answers.bump()
 
     def _store(self) -> RateStore:
-        if self._rates is None:
-            raise InvalidArgument.of("reporting_currency", "exchange rates are not configured")
-        return self._rates
+        return _configured(self._rates)
 
     async def set_rate(self, principal: Principal, rate: ExchangeRate) -> ExchangeRate:
         authorize(principal, Move.MANAGE_EXCHANGE_RATES)
@@ -54,10 +78,9 @@ class ExchangeRateCases:
     async def converted(self, report: RevenueReport) -> RevenueReport:
         """The report with every period converted at the rate of its last day."""
         q = report.query
-        if not q.reporting:
+        periods = await conversions(self._rates, q.reporting,
+                                    [(p.amounts, p.last) for p in report.periods])
+        if periods is None:
             return report
-        book = await self._store().book(q.reporting, sorted(report.totals), q.spans[0][1],
-                                        q.last)
-        periods = [convert(p.amounts, book, p.last) for p in report.periods]
         return RevenueReport(q, report.periods, report.totals, periods,
                              added(periods, q.reporting))

@@ -9,10 +9,12 @@ from decimal import Decimal
 from ..domain.access import Principal, scope_of
 from ..domain.analytics import RevenueQuery, local_midnight, zone_of
 from ..domain.errors import Unavailable, Violations
+from ..domain.exchange import Converted
 from ..domain.forecast import ForecastResult
 from ..domain.forecast_query import ForecastAsk, ForecastQuery
 from ..domain.funnel import Stage, funnel
 from .analytics_ports import ForecastPort, FunnelReader
+from .exchange_rates import conversions
 from .sales_figures import SalesFigures
 
 
@@ -42,13 +44,17 @@ class FunnelAndForecast(SalesFigures):
         result = await self._forecaster.forecast(values, fq.season, fq.horizon, fq.currency)
         return fq, values, result
 
-    async def funnel(self, principal: Principal, query: RevenueQuery) -> tuple[int, list[Stage]]:
+    async def funnel(self, principal: Principal, query: RevenueQuery
+                     ) -> tuple[int, list[Stage], list[Converted] | None]:
         """The funnel of the quotes first created in the range (read from the cohort's
-        documents, not from rollups: its cost follows the cohort's size)."""
+        documents, not from rollups: its cost follows the cohort's size), and with a reporting
+        currency each step's values converted at the rate of the range's last day."""
         if self._cohorts is None:
             raise Unavailable("the conversion funnel is not configured")
         journeys = await self._cohorts.cohort(
             scope_of(principal), {**query.narrow, "customer_id": query.customer_id},
             local_midnight(query.first, query.zone),
             local_midnight(query.last + timedelta(days=1), query.zone))
-        return len(journeys), funnel(journeys)
+        stages = funnel(journeys)
+        return len(journeys), stages, await conversions(
+            self._rates, query.reporting, [(s.values, query.last) for s in stages])

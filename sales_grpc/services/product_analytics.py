@@ -9,9 +9,11 @@ from datetime import date, timedelta
 
 from ..domain.access import Principal, scope_of
 from ..domain.analytics import Amounts, RevenueQuery, summed
+from ..domain.exchange import Converted
 from ..domain.rollups import Basis, Bucket, Dimension, Tally
 from ..domain.sales_figures import ratio
-from .analytics_ports import OpenWorkReader, ProductLabel, Rollups
+from .analytics_ports import OpenWorkReader, ProductLabel, RateStore, Rollups
+from .exchange_rates import conversions
 
 
 @dataclass
@@ -21,6 +23,7 @@ class ProductFigure:
     units: int = 0
     revenue: Amounts = field(default_factory=dict)
     previous_units: int = 0
+    converted: Converted | None = None  # the revenue, with a reporting currency
 
     @property
     def change(self) -> int:
@@ -43,11 +46,14 @@ class ProductReport:
     best: list[str]
     worst: list[str]
     previous: tuple[date, date]
+    # each category's revenue, with a reporting currency
+    converted_categories: dict[str, Converted] | None = None
 
 
 class ProductAnalytics:
     _rollups: Rollups
     _open: OpenWorkReader
+    _rates: RateStore | None
 
     async def _units(self, principal: Principal, query: RevenueQuery, cover: list[Bucket],
                      subjects: list[str] | None, into: dict[str, ProductFigure],
@@ -79,8 +85,17 @@ class ProductAnalytics:
             units, amounts = categories.get(f.label.category, (0, {}))
             categories[f.label.category] = (units + f.units, summed([amounts, f.revenue]))
         kept.sort(key=lambda f: (-f.units, f.product_id))
+        converted = await conversions(self._rates, query.reporting, [
+            (a, query.last) for a in [*(f.revenue for f in kept),
+                                      *(amounts for _, amounts in categories.values())]])
+        by_category = None
+        if converted is not None:
+            for f, c in zip(kept, converted, strict=False):
+                f.converted = c
+            by_category = dict(zip(categories, converted[len(kept):], strict=True))
         best = sorted((f for f in kept if f.change > 0), key=lambda f: (-f.change, f.product_id))
         worst = sorted((f for f in kept if f.change < 0), key=lambda f: (f.change, f.product_id))
         return ProductReport(kept, dict(sorted(categories.items())),
                              [f.product_id for f in best[:movers]],
-                             [f.product_id for f in worst[:movers]], previous)
+                             [f.product_id for f in worst[:movers]], previous,
+                             None if by_category is None else dict(sorted(by_category.items())))

@@ -5,8 +5,9 @@ follows the range and the answer, not the history."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Generic, TypeVar
 
 from ..domain.access import Principal, scope_of
 from ..domain.analytics import (
@@ -16,7 +17,7 @@ from ..domain.analytics import (
     summed,
 )
 from ..domain.errors import InvalidArgument
-from ..domain.exchange import Converted, RateBook, convert
+from ..domain.exchange import Converted
 from ..domain.rollups import Basis, Bucket, Dimension, Tally
 from ..domain.sales_figures import (
     DEFAULT_WINDOW,
@@ -27,11 +28,14 @@ from ..domain.sales_figures import (
     TrendPeriod,
     per_currency,
     ranked,
+    ranked_converted,
     trend,
     year_before,
 )
 from .analytics_ports import OpenWorkReader, ProductLabel, RateStore, Rollups
+from .exchange_rates import conversions
 
+T = TypeVar("T")
 QUOTE_BASES = {Basis.QUOTES_SENT: "sent", Basis.QUOTES_ACCEPTED: "accepted",
                Basis.QUOTES_REJECTED: "rejected", Basis.QUOTES_EXPIRED: "expired"}
 
@@ -41,7 +45,14 @@ class TrendReport:
     query: RevenueQuery
     window: int
     periods: list[TrendPeriod]
-    converted: list[Converted | None] | None = None  # per period, with a reporting currency
+    converted: list[Converted] | None = None  # per period, with a reporting currency
+
+
+@dataclass(frozen=True)
+class RankedCustomer:
+    customer_id: str
+    revenue: Amounts  # the ranking's currency's, or every currency's on a converted ranking
+    converted: Converted | None = None  # `revenue`, with a reporting currency
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,39 @@ class RankedProduct:
     label: ProductLabel
     units: int
     revenue: Amounts
-    currency: str  # the ranking's, on a revenue ranking
+    currency: str  # the ranking's, on a revenue ranking (the reporting one across currencies)
+    converted: Converted | None = None  # `revenue`, with a reporting currency
+
+
+@dataclass(frozen=True)
+class ConvertedRanking(Generic[T]):
+    """A ranking across currencies by converted revenue: empty when some currency had no
+    rate (`unconverted` names them)."""
+
+    entries: list[T]
+    unconverted: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TopCustomers:
+    per_currency: dict[str, list[RankedCustomer]]
+    converted: ConvertedRanking[RankedCustomer] | None = None  # with a reporting currency
+
+
+@dataclass(frozen=True)
+class TopProducts:
+    products: list[RankedProduct]
+    # on a revenue ranking with a reporting currency
+    converted: ConvertedRanking[RankedProduct] | None = None
+
+
+def _by_subject(totals: dict[str, dict[str, Tally]]) -> dict[str, Amounts]:
+    """Per currency and subject, turned into per subject and currency (subjects in order)."""
+    out: dict[str, Amounts] = {}
+    for currency, subjects in totals.items():
+        for subject, tally in subjects.items():
+            out.setdefault(subject, {})[currency] = tally
+    return dict(sorted(out.items()))
 
 
 class SalesFigures:
@@ -58,12 +101,6 @@ class SalesFigures:
     _open: OpenWorkReader
     _clock: Callable[[], datetime]
     _rates: RateStore | None
-
-    async def _book(self, reporting: str, currencies: list[str], first: date, last: date
-                    ) -> RateBook:
-        if self._rates is None:
-            raise InvalidArgument.of("reporting_currency", "exchange rates are not configured")
-        return await self._rates.book(reporting, currencies, first, last)
 
     async def _by_bucket(self, principal: Principal, query: RevenueQuery,
                          buckets: list[Bucket]) -> dict[Bucket, Amounts]:
@@ -109,14 +146,9 @@ class SalesFigures:
 
         spans = trend(query.spans, amounts(query.spans), amounts(before), amounts(year_ago),
                       window)
-        if not query.reporting:
-            return TrendReport(query, window, spans)
-        book = await self._book(query.reporting, sorted({a.currency for p in spans
-                                                          for a in p.amounts}),
-                                query.spans[0][1], query.last)
-        return TrendReport(query, window, spans, [convert(
-            {a.currency: a.revenue for a in p.amounts if a.revenue.amount or a.revenue.count},
-            book, p.last) for p in spans])
+        return TrendReport(query, window, spans, await conversions(
+            self._rates, query.reporting,
+            [({a.currency: a.revenue for a in p.amounts}, p.last) for p in spans]))
 
     def _whole(self, query: RevenueQuery, basis: Basis) -> list[Bucket]:
         return query.cover_of(query.first, query.last, basis)
@@ -142,18 +174,40 @@ class SalesFigures:
             async for key, tally in self._rollups.rows(basis, cover, scope, query.narrow):
                 for row in both(key.owner_id, key.team_id):
                     row.quotes[outcome] = row.quotes.get(outcome, 0) + tally.count
-        return _kept(reps), _kept(teams)
+        rows = (_kept(reps), _kept(teams))
+        every = [*rows[0], *rows[1]]
+        converted = await conversions(self._rates, query.reporting,
+                                      [(r.revenue, query.last) for r in every])
+        for row, c in zip(every, converted or [], strict=converted is not None):
+            row.converted = c
+        return rows
 
     async def top_customers(self, principal: Principal, query: RevenueQuery, limit: int
-                            ) -> dict[str, list[tuple[str, Tally]]]:
+                            ) -> TopCustomers:
         rows = [(key.currency, key.subject, tally) async for key, tally in self._rollups.rows(
             query.basis, self._whole(query, query.basis), scope_of(principal), query.narrow,
             Dimension.CUSTOMER)]
-        return {currency: ranked(totals, limit)
-                for currency, totals in per_currency(rows).items()}
+        totals = per_currency(rows)
+        ranks = {currency: [RankedCustomer(customer, {currency: tally})
+                            for customer, tally in ranked(subjects, limit)]
+                 for currency, subjects in totals.items()}
+        if not query.reporting:
+            return TopCustomers(ranks)
+        customers = _by_subject(totals)
+        entries = [e for ranking in ranks.values() for e in ranking]
+        converted = await conversions(self._rates, query.reporting, [
+            (a, query.last) for a in [*(e.revenue for e in entries), *customers.values()]])
+        assert converted is not None
+        order, missing = ranked_converted(customers, converted[len(entries):], limit)
+        at = iter(converted)
+        return TopCustomers(
+            {currency: [replace(e, converted=next(at)) for e in ranking]
+             for currency, ranking in ranks.items()},
+            ConvertedRanking([RankedCustomer(c, summed([customers[c]]), total)
+                              for c, total in order], missing))
 
     async def top_products(self, principal: Principal, query: RevenueQuery, limit: int,
-                           by_units: bool) -> list[RankedProduct]:
+                           by_units: bool) -> TopProducts:
         subjects = await self._open.products_in(query.category) if query.category else None
         units: dict[str, Tally] = {}
         revenue: dict[str, Amounts] = {}
@@ -168,10 +222,28 @@ class SalesFigures:
             rows = [(c, p, t) for p, amounts in revenue.items() for c, t in amounts.items()]
             order = [(c, p) for c, totals in per_currency(rows).items()
                      for p, _ in ranked(totals, limit)]
-        labels = await self._open.product_labels(sorted({p for _, p in order}))
-        return [RankedProduct(p, labels.get(p, ProductLabel()), units[p].units,
-                              {c: revenue[p][c]} if c else summed([revenue[p]]), c)
-                for c, p in order]
+        shown = [(c, p, {c: revenue[p][c]} if c else summed([revenue[p]])) for c, p in order]
+        # With a reporting currency, each entry's revenue converted and, on a revenue ranking,
+        # every product's for the ranking across currencies.
+        across = dict(sorted(revenue.items())) if query.reporting and not by_units else {}
+        converted = await conversions(self._rates, query.reporting, [
+            (a, query.last) for a in [*(a for _, _, a in shown), *across.values()]])
+        each = converted[:len(shown)] if converted else [None] * len(shown)
+        across_order, missing = ranked_converted(across, (converted or [])[len(shown):], limit)
+        labels = await self._open.product_labels(
+            sorted({p for _, p in order} | {p for p, _ in across_order}))
+
+        def product(p: str, currency: str, amounts: Amounts, c: Converted | None
+                    ) -> RankedProduct:
+            return RankedProduct(p, labels.get(p, ProductLabel()), units[p].units, amounts,
+                                 currency, c)
+
+        ranking = [product(p, c, a, x) for (c, p, a), x in zip(shown, each, strict=True)]
+        if not across:
+            return TopProducts(ranking)
+        return TopProducts(ranking, ConvertedRanking(
+            [product(p, query.reporting, summed([revenue[p]]), c) for p, c in across_order],
+            missing))
 
     async def kpis(self, principal: Principal, query: RevenueQuery) -> Kpis:
         scope = scope_of(principal)
@@ -194,16 +266,13 @@ class SalesFigures:
         rates = KpiRates({outcome: sum(t.count for t in sums[basis].values())
                           for basis, outcome in QUOTE_BASES.items()},
                          sum(t.count for t in bookings), sum(t.cancelled for t in bookings))
-        converted = None
-        if query.reporting:
-            book = await self._book(query.reporting, currencies, min(query.last, today),
-                                    max(query.last, today))
-            converted = (convert(sums[Basis.BOOKINGS], book, query.last),
-                         convert(sums[Basis.BILLINGS], book, query.last),
-                         convert(sums[Basis.COLLECTIONS], book, query.last),
-                         convert(receivables, book, today))
+        converted = await conversions(self._rates, query.reporting, [
+            (sums[Basis.BOOKINGS], query.last), (sums[Basis.BILLINGS], query.last),
+            (sums[Basis.COLLECTIONS], query.last), (receivables, today)])
         return Kpis(query.zone_name, days, figures, rates,
-                    await self._open.open_quotes(scope, today, query.narrow), converted)
+                    await self._open.open_quotes(scope, today, query.narrow),
+                    None if converted is None else (
+                        converted[0], converted[1], converted[2], converted[3]))
 
 
 def _kept(rows: dict[str, Performance]) -> list[Performance]:

@@ -70,6 +70,9 @@ async def test_the_dashboard_shows_the_figures_a_sparkline_and_the_forecast_or_w
                 Decimal("123.40"))
     assert f"(last {month})" in text and "cust-9" in text
     assert "Forecast" in text
+    # Converted into --currency: today's USD order at 1 (no rates are set for the others).
+    assert "current in USD" in text
+    assert any(line.count("USD 123.40") == 2 for line in text.splitlines())
 
 
 async def test_a_reps_screen_holds_none_of_another_reps_customers(

@@ -17,7 +17,7 @@ from ...domain.exchange import Converted
 from ...domain.money import Money, round_to_minor
 from ...domain.rollups import Basis
 from .common import enum_in, enum_names, enum_out, money_out
-from .exchange_rates import converted_out
+from .exchange_rates import converted_out, each_converted
 
 BASES = enum_names(pb.RevenueBasis.DESCRIPTOR, "REVENUE_BASIS_")
 PERIODS = enum_names(pb.CalendarPeriod.DESCRIPTOR, "CALENDAR_PERIOD_")
@@ -43,27 +43,25 @@ def amounts_out(amounts: Amounts) -> list[pb.CurrencyAmount]:
     return out
 
 
-def _period_out(span: PeriodRevenue, converted: Converted | None, reporting: str
-                ) -> pb.PeriodRevenue:
+def _period_out(span: PeriodRevenue, converted: Converted | None) -> pb.PeriodRevenue:
     return pb.PeriodRevenue(start_date=span.first.isoformat(), end_date=span.last.isoformat(),
-                            amounts=amounts_out(span.amounts),
-                            converted=converted_out(converted, reporting))
+                            amounts=amounts_out(span.amounts), converted=converted_out(converted))
 
 
 def revenue_out(report: RevenueReport) -> pb.GetRevenueResponse:
     q = report.query
-    converted: list[Converted | None] = (list(report.converted) if report.converted
-                                         else [None] * len(report.periods))
+    converted = each_converted(report.converted, len(report.periods))
     return pb.GetRevenueResponse(
         basis=enum_out(q.basis, BASES), time_zone=q.zone_name,  # type: ignore[arg-type]
         period=enum_out(q.period, PERIODS),  # type: ignore[arg-type]
-        periods=[_period_out(s, c, q.reporting)
-                 for s, c in zip(report.periods, converted, strict=True)],
+        periods=[_period_out(s, c) for s, c in zip(report.periods, converted, strict=True)],
         totals=amounts_out(report.totals),
-        converted_totals=converted_out(report.converted_totals, q.reporting))
+        converted_totals=converted_out(report.converted_totals))
 
 
 def dashboard_out(d: Dashboard) -> pb.GetSalesDashboardResponse:
+    c = d.converted
+    pairs = c.revenue if c else [(None, None)] * len(d.revenue)
     return pb.GetSalesDashboardResponse(
         time_zone=d.zone_name, today=d.today.isoformat(),
         revenue=[pb.DashboardRevenue(
@@ -72,8 +70,15 @@ def dashboard_out(d: Dashboard) -> pb.GetSalesDashboardResponse:
             current=amounts_out(r.current.amounts),
             previous_start_date=r.previous.first.isoformat(),
             previous_end_date=r.previous.last.isoformat(),
-            previous=amounts_out(r.previous.amounts)) for r in d.revenue],
+            previous=amounts_out(r.previous.amounts),
+            converted_current=converted_out(now), converted_previous=converted_out(before))
+            for r, (now, before) in zip(d.revenue, pairs, strict=True)],
         open_quotes=amounts_out(d.open_quotes),
         receivables_outstanding=amounts_out(d.receivables_outstanding),
         receivables_overdue=amounts_out(d.receivables_overdue),
-        pipeline=amounts_out(d.pipeline))
+        pipeline=amounts_out(d.pipeline),
+        converted=None if c is None else pb.DashboardConverted(
+            open_quotes=converted_out(c.open_quotes),
+            receivables_outstanding=converted_out(c.receivables_outstanding),
+            receivables_overdue=converted_out(c.receivables_overdue),
+            pipeline=converted_out(c.pipeline)))

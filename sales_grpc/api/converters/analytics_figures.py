@@ -12,6 +12,7 @@ from erp.sales.v1 import analytics_service_pb2 as pb
 
 from ...domain.analytics import Period, RevenueQuery
 from ...domain.errors import Violations
+from ...domain.exchange import Converted
 from ...domain.funnel import Stage
 from ...domain.money import Money, round_to_minor
 from ...domain.rollups import Basis, Tally
@@ -29,10 +30,16 @@ from ...domain.sales_figures import (
 from ...services.analytics import DashboardView
 from ...services.customer_analytics import CustomerReport
 from ...services.product_analytics import ProductReport
-from ...services.sales_figures import RankedProduct, TrendReport
+from ...services.sales_figures import (
+    RankedCustomer,
+    RankedProduct,
+    TopCustomers,
+    TopProducts,
+    TrendReport,
+)
 from .analytics import BASES, PERIODS, amounts_out, dashboard_out
 from .common import enum_in, enum_names, enum_out, money_out
-from .exchange_rates import converted_out
+from .exchange_rates import converted_out, each_converted
 
 RANKINGS = enum_names(pb.ProductRanking.DESCRIPTOR, "PRODUCT_RANKING_")
 STEPS = enum_names(pb.FunnelStep.DESCRIPTOR, "FUNNEL_STEP_")
@@ -40,11 +47,14 @@ STEPS = enum_names(pb.FunnelStep.DESCRIPTOR, "FUNNEL_STEP_")
 
 def query_in(message: Any, v: Violations | None = None, basis: Basis | None = None,
              **filters: str) -> RevenueQuery:
-    """A range question: the message's dates, zone, owner and team, and `filters`; one span
-    per year only checks the range (the answers cover it whole)."""
+    """A range question: the message's dates, zone, owner and team, its reporting currency
+    if it has one, and `filters`; one span per year only checks the range (the answers cover
+    it whole)."""
     v = v or Violations()
     if basis is None and hasattr(message, "basis"):
         basis = enum_in(v, "basis", message.basis, BASES, Basis)
+    if hasattr(message, "reporting_currency"):
+        filters.setdefault("reporting", message.reporting_currency)
     return RevenueQuery.parse(message.start_date, message.end_date, message.time_zone,
                               Period.YEAR, basis, message.owner_id, message.team_id, v,
                               **filters)
@@ -92,8 +102,9 @@ def trends_out(r: TrendReport) -> pb.GetSalesTrendsResponse:
                 revenue=amounts_out({a.currency: a.revenue})[0],
                 period_over_period=a.period_over_period, year_over_year=a.year_over_year,
                 moving_average=_money(a.currency, round_to_minor(a.moving_average, a.currency)))
-                for a in p.amounts], converted=converted_out(c, q.reporting))
-            for p, c in zip(r.periods, r.converted or [None] * len(r.periods), strict=True)])
+                for a in p.amounts], converted=converted_out(c))
+            for p, c in zip(r.periods, each_converted(r.converted, len(r.periods)),
+                            strict=True)])
 
 
 def _performance_out(p: Performance) -> pb.Performance:
@@ -104,7 +115,8 @@ def _performance_out(p: Performance) -> pb.Performance:
         quotes_accepted=q.get("accepted", 0), quotes_rejected=q.get("rejected", 0),
         quotes_expired=q.get("expired", 0), win_rate=p.win_rate,
         discount_rates=[pb.Ratio(currency_code=c, value=r)
-                        for c, r in p.discount_rates().items()])
+                        for c, r in p.discount_rates().items()],
+        converted_revenue=converted_out(p.converted))
 
 
 def performance_out(reps: list[Performance], teams: list[Performance]
@@ -113,18 +125,32 @@ def performance_out(reps: list[Performance], teams: list[Performance]
                                           teams=[_performance_out(p) for p in teams])
 
 
-def top_customers_out(basis: Basis, ranks: dict[str, list[tuple[str, Tally]]]
-                      ) -> pb.ListTopCustomersResponse:
-    return pb.ListTopCustomersResponse(
-        basis=enum_out(basis, BASES),  # type: ignore[arg-type]
-        customers=[pb.RankedCustomer(customer_id=customer, rank=i,
-                                     revenue=amounts_out({currency: tally})[0])
-                   for currency, ranked in ranks.items()
-                   for i, (customer, tally) in enumerate(ranked, 1)])
+def _customer_out(c: RankedCustomer, rank: int, across: bool) -> pb.RankedCustomer:
+    amounts = amounts_out(c.revenue)
+    return pb.RankedCustomer(customer_id=c.customer_id, rank=rank,
+                             revenue=None if across else amounts[0],
+                             amounts=amounts if across else [],
+                             converted=converted_out(c.converted))
 
 
-def top_products_out(by_units: bool, products: list[RankedProduct]
-                     ) -> pb.ListTopProductsResponse:
+def ranked_customers_out(top: TopCustomers
+                         ) -> tuple[list[pb.RankedCustomer], pb.ConvertedCustomerRanking | None]:
+    """The rankings within each currency, and the one across currencies if asked for."""
+    ranks = [_customer_out(c, i, False) for ranking in top.per_currency.values()
+             for i, c in enumerate(ranking, 1)]
+    across = top.converted
+    return ranks, None if across is None else pb.ConvertedCustomerRanking(
+        customers=[_customer_out(c, i, True) for i, c in enumerate(across.entries, 1)],
+        unconverted_currencies=list(across.unconverted))
+
+
+def top_customers_out(basis: Basis, top: TopCustomers) -> pb.ListTopCustomersResponse:
+    ranks, across = ranked_customers_out(top)
+    return pb.ListTopCustomersResponse(basis=enum_out(basis, BASES),  # type: ignore[arg-type]
+                                       customers=ranks, converted_ranking=across)
+
+
+def _ranked_products_out(products: list[RankedProduct]) -> list[pb.RankedProduct]:
     ranks: dict[str, int] = {}
     out = []
     for p in products:
@@ -132,17 +158,27 @@ def top_products_out(by_units: bool, products: list[RankedProduct]
         out.append(pb.RankedProduct(
             product_id=p.product_id, sku=p.label.sku, name=p.label.name,
             category=p.label.category, rank=ranks[p.currency], units=p.units,
-            revenue=amounts_out(p.revenue), currency_code=p.currency))
+            revenue=amounts_out(p.revenue), currency_code=p.currency,
+            converted=converted_out(p.converted)))
+    return out
+
+
+def top_products_out(by_units: bool, top: TopProducts) -> pb.ListTopProductsResponse:
     ranking = Ranking.UNITS if by_units else Ranking.REVENUE
-    return pb.ListTopProductsResponse(ranking=enum_out(ranking, RANKINGS),  # type: ignore[arg-type]
-                                      products=out)
+    across = top.converted
+    return pb.ListTopProductsResponse(
+        ranking=enum_out(ranking, RANKINGS),  # type: ignore[arg-type]
+        products=_ranked_products_out(top.products),
+        converted_ranking=None if across is None else pb.ConvertedProductRanking(
+            products=_ranked_products_out(across.entries),
+            unconverted_currencies=list(across.unconverted)))
 
 
 def _one(currency: str, tally: Tally) -> pb.CurrencyAmount:
     return amounts_out({currency: tally})[0]
 
 
-def kpis_out(k: Kpis, reporting: str = "") -> pb.GetKpisResponse:
+def kpis_out(k: Kpis) -> pb.GetKpisResponse:
     r = k.rates
     return pb.GetKpisResponse(
         time_zone=k.zone_name, days=k.days,
@@ -161,14 +197,16 @@ def kpis_out(k: Kpis, reporting: str = "") -> pb.GetKpisResponse:
             cancellation_rate=r.cancellation_rate),
         open_quotes=amounts_out(k.open_quotes),
         converted=None if k.converted is None else pb.KpiConverted(
-            **{name: converted_out(c, reporting) for name, c in zip(
+            **{name: converted_out(c) for name, c in zip(
                 ("bookings", "billings", "collections", "receivables"), k.converted,
                 strict=True)}))
 
 
-def funnel_out(zone_name: str, size: int, stages: list[Stage]) -> pb.GetConversionFunnelResponse:
+def funnel_out(zone_name: str, size: int, stages: list[Stage],
+               converted: list[Converted] | None = None) -> pb.GetConversionFunnelResponse:
     out = []
-    for i, stage in enumerate(stages):
+    for i, (stage, value) in enumerate(zip(stages, each_converted(converted, len(stages)),
+                                           strict=True)):
         wait = None
         if stage.median_seconds is not None:
             wait = Duration()
@@ -177,7 +215,8 @@ def funnel_out(zone_name: str, size: int, stages: list[Stage]) -> pb.GetConversi
             step=enum_out(stage.step, STEPS),  # type: ignore[arg-type]
             count=stage.count, values=amounts_out(stage.values),
             rate_from_previous=ratio(stage.count, stages[i - 1].count) if i else "",
-            rate_from_created=ratio(stage.count, size), median_time_from_previous=wait))
+            rate_from_created=ratio(stage.count, size), median_time_from_previous=wait,
+            converted_values=converted_out(value)))
     return pb.GetConversionFunnelResponse(time_zone=zone_name, cohort_size=size, stages=out)
 
 
@@ -193,9 +232,12 @@ def products_out(r: ProductReport) -> pb.GetProductAnalyticsResponse:
             product_id=f.product_id, sku=f.label.sku, name=f.label.name,
             category=f.label.category, units=f.units, revenue=amounts_out(f.revenue),
             previous_units=f.previous_units, units_change=f.units_change,
-            stock_on_hand=f.label.on_hand, stock_turnover=f.turnover) for f in r.products],
-        categories=[pb.CategoryFigures(category=c, units=units, revenue=amounts_out(amounts))
-                    for c, (units, amounts) in r.categories.items()],
+            stock_on_hand=f.label.on_hand, stock_turnover=f.turnover,
+            converted_revenue=converted_out(f.converted)) for f in r.products],
+        categories=[pb.CategoryFigures(
+            category=c, units=units, revenue=amounts_out(amounts),
+            converted_revenue=converted_out((r.converted_categories or {}).get(c)))
+            for c, (units, amounts) in r.categories.items()],
         best_movers=r.best, worst_movers=r.worst,
         previous_start_date=r.previous[0].isoformat(),
         previous_end_date=r.previous[1].isoformat())
@@ -207,10 +249,12 @@ def customers_in(m: pb.GetCustomerAnalyticsRequest) -> tuple[RevenueQuery, int, 
     limit = bounded(v, "limit", m.limit, 5, MAX_LIMIT)
     period = enum_in(v, "period", m.period, PERIODS, Period)
     return RevenueQuery.parse(m.start_date, m.end_date, m.time_zone, period, Basis.BOOKINGS,
-                              m.owner_id, m.team_id, v), quiet, limit
+                              m.owner_id, m.team_id, v,
+                              reporting=m.reporting_currency), quiet, limit
 
 
 def customers_out(r: CustomerReport) -> pb.GetCustomerAnalyticsResponse:
+    top, across = ranked_customers_out(r.top)
     return pb.GetCustomerAnalyticsResponse(
         periods=[pb.CustomerPeriod(start_date=p.first.isoformat(), end_date=p.last.isoformat(),
                                    new_customers=p.new, returning_customers=p.returning)
@@ -219,11 +263,14 @@ def customers_out(r: CustomerReport) -> pb.GetCustomerAnalyticsResponse:
         repeat_rate=r.repeat_rate,
         quiet_customers=[pb.QuietCustomer(customer_id=c, last_order_date=d.isoformat())
                          for c, d in r.quiet],
-        top_customers=top_customers_out(Basis.BOOKINGS, r.top).customers)
+        top_customers=top, converted_top_customers=across)
 
 
 def dashboard_view_out(view: DashboardView) -> pb.GetSalesDashboardResponse:
     out = dashboard_out(view.board)
-    out.top_customers.extend(top_customers_out(Basis.BOOKINGS, view.top_customers).customers)
-    out.top_products.extend(top_products_out(True, view.top_products).products)
+    top, across = ranked_customers_out(view.top_customers)
+    out.top_customers.extend(top)
+    if across is not None:
+        out.converted.top_customers.CopyFrom(across)
+    out.top_products.extend(_ranked_products_out(view.top_products.products))
     return out

@@ -22,8 +22,14 @@ def rate_out(r: ExchangeRate) -> pb.ExchangeRate:
                            update_actor=r.actor)
 
 
-def converted_out(c: Converted | None, reporting: str) -> pb.ConvertedAmount | None:
+def each_converted(converted: list[Converted] | None, n: int) -> list[Converted | None]:
+    """Per figure, its conversion, or None for each of the `n` without a reporting currency."""
+    return [*converted] if converted is not None else [None] * n
+
+
+def converted_out(c: Converted | None) -> pb.ConvertedAmount | None:
+    """Amounts converted into a reporting currency; None (unset) without one."""
     if c is None:
         return None
-    return pb.ConvertedAmount(amount=money_out(Money(reporting, c.amount)),
+    return pb.ConvertedAmount(amount=money_out(Money(c.currency, c.amount)),
                               unconverted_currencies=list(c.unconverted))

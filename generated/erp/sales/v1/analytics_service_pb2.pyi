@@ -319,7 +319,7 @@ Global___GetRevenueRequest: _TypeAlias = GetRevenueRequest  # noqa: Y015
 
 @_typing.final
 class ConvertedAmount(_message.Message):
-    """Revenue in several currencies converted into a reporting currency."""
+    """Amounts in several currencies converted into a reporting currency."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -334,7 +334,9 @@ class ConvertedAmount(_message.Message):
 
     @_builtins.property
     def unconverted_currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Currencies with revenue but no rate in effect: left out of `amount`."""
+        """Currencies with a non-zero amount but no rate in effect, by code: left
+        out of `amount`.
+        """
 
     def __init__(
         self,
@@ -449,18 +451,24 @@ class GetSalesDashboardRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TIME_ZONE_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
     time_zone: _builtins.str
     """The IANA time zone whose today, week, month, quarter and year the
     dashboard shows; empty means `UTC`.
+    """
+    reporting_currency: _builtins.str
+    """A currency to also give the figures in (see the service's comment);
+    optional.
     """
     def __init__(
         self,
         *,
         time_zone: _builtins.str = ...,
+        reporting_currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reporting_currency", b"reporting_currency", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -479,6 +487,8 @@ class DashboardRevenue(_message.Message):
     PREVIOUS_START_DATE_FIELD_NUMBER: _builtins.int
     PREVIOUS_END_DATE_FIELD_NUMBER: _builtins.int
     PREVIOUS_FIELD_NUMBER: _builtins.int
+    CONVERTED_CURRENT_FIELD_NUMBER: _builtins.int
+    CONVERTED_PREVIOUS_FIELD_NUMBER: _builtins.int
     period: Global___CalendarPeriod.ValueType
     """The kind of period."""
     start_date: _builtins.str
@@ -501,6 +511,18 @@ class DashboardRevenue(_message.Message):
     def previous(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
         """Bookings in the whole previous period, per currency."""
 
+    @_builtins.property
+    def converted_current(self) -> Global___ConvertedAmount:
+        """`current` in the request's `reporting_currency`, at the rate of the
+        current period's last day; unset without one.
+        """
+
+    @_builtins.property
+    def converted_previous(self) -> Global___ConvertedAmount:
+        """`previous` in the request's `reporting_currency`, at the rate of the
+        previous period's last day; unset without one.
+        """
+
     def __init__(
         self,
         *,
@@ -511,10 +533,12 @@ class DashboardRevenue(_message.Message):
         previous_start_date: _builtins.str = ...,
         previous_end_date: _builtins.str = ...,
         previous: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        converted_current: Global___ConvertedAmount | None = ...,
+        converted_previous: Global___ConvertedAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted_current", b"converted_current", "converted_previous", b"converted_previous"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["current", b"current", "end_date", b"end_date", "period", b"period", "previous", b"previous", "previous_end_date", b"previous_end_date", "previous_start_date", b"previous_start_date", "start_date", b"start_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["converted_current", b"converted_current", "converted_previous", b"converted_previous", "current", b"current", "end_date", b"end_date", "period", b"period", "previous", b"previous", "previous_end_date", b"previous_end_date", "previous_start_date", b"previous_start_date", "start_date", b"start_date"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -535,6 +559,7 @@ class GetSalesDashboardResponse(_message.Message):
     PIPELINE_FIELD_NUMBER: _builtins.int
     TOP_CUSTOMERS_FIELD_NUMBER: _builtins.int
     TOP_PRODUCTS_FIELD_NUMBER: _builtins.int
+    CONVERTED_FIELD_NUMBER: _builtins.int
     time_zone: _builtins.str
     """The time zone of the periods."""
     today: _builtins.str
@@ -575,6 +600,10 @@ class GetSalesDashboardResponse(_message.Message):
     def top_products(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedProduct]:
         """The month's top 5 products by units sold."""
 
+    @_builtins.property
+    def converted(self) -> Global___DashboardConverted:
+        """The figures in the request's `reporting_currency`; unset without one."""
+
     def __init__(
         self,
         *,
@@ -587,14 +616,68 @@ class GetSalesDashboardResponse(_message.Message):
         pipeline: _abc.Iterable[Global___CurrencyAmount] | None = ...,
         top_customers: _abc.Iterable[Global___RankedCustomer] | None = ...,
         top_products: _abc.Iterable[Global___RankedProduct] | None = ...,
+        converted: Global___DashboardConverted | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted", b"converted"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["open_quotes", b"open_quotes", "pipeline", b"pipeline", "receivables_outstanding", b"receivables_outstanding", "receivables_overdue", b"receivables_overdue", "revenue", b"revenue", "time_zone", b"time_zone", "today", b"today", "top_customers", b"top_customers", "top_products", b"top_products"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["converted", b"converted", "open_quotes", b"open_quotes", "pipeline", b"pipeline", "receivables_outstanding", b"receivables_outstanding", "receivables_overdue", b"receivables_overdue", "revenue", b"revenue", "time_zone", b"time_zone", "today", b"today", "top_customers", b"top_customers", "top_products", b"top_products"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSalesDashboardResponse: _TypeAlias = GetSalesDashboardResponse  # noqa: Y015
+
+@_typing.final
+class DashboardConverted(_message.Message):
+    """The dashboard's figures as of now converted into a reporting currency at
+    today's rate (UTC), and its top customers ranked across currencies (see
+    ConvertedAmount).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPEN_QUOTES_FIELD_NUMBER: _builtins.int
+    RECEIVABLES_OUTSTANDING_FIELD_NUMBER: _builtins.int
+    RECEIVABLES_OVERDUE_FIELD_NUMBER: _builtins.int
+    PIPELINE_FIELD_NUMBER: _builtins.int
+    TOP_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def open_quotes(self) -> Global___ConvertedAmount:
+        """The open quotes."""
+
+    @_builtins.property
+    def receivables_outstanding(self) -> Global___ConvertedAmount:
+        """The receivables outstanding."""
+
+    @_builtins.property
+    def receivables_overdue(self) -> Global___ConvertedAmount:
+        """The receivables overdue."""
+
+    @_builtins.property
+    def pipeline(self) -> Global___ConvertedAmount:
+        """The pipeline."""
+
+    @_builtins.property
+    def top_customers(self) -> Global___ConvertedCustomerRanking:
+        """The month's top 5 customers by bookings converted at the rate of the
+        month's last day, across currencies.
+        """
+
+    def __init__(
+        self,
+        *,
+        open_quotes: Global___ConvertedAmount | None = ...,
+        receivables_outstanding: Global___ConvertedAmount | None = ...,
+        receivables_overdue: Global___ConvertedAmount | None = ...,
+        pipeline: Global___ConvertedAmount | None = ...,
+        top_customers: Global___ConvertedCustomerRanking | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["open_quotes", b"open_quotes", "pipeline", b"pipeline", "receivables_outstanding", b"receivables_outstanding", "receivables_overdue", b"receivables_overdue", "top_customers", b"top_customers"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["open_quotes", b"open_quotes", "pipeline", b"pipeline", "receivables_outstanding", b"receivables_outstanding", "receivables_overdue", b"receivables_overdue", "top_customers", b"top_customers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DashboardConverted: _TypeAlias = DashboardConverted  # noqa: Y015
 
 @_typing.final
 class Ratio(_message.Message):
@@ -835,6 +918,7 @@ class GetSalesPerformanceRequest(_message.Message):
     TIME_ZONE_FIELD_NUMBER: _builtins.int
     OWNER_ID_FIELD_NUMBER: _builtins.int
     TEAM_ID_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The first day of the range, an ISO date in `time_zone`. Required."""
     end_date: _builtins.str
@@ -845,6 +929,10 @@ class GetSalesPerformanceRequest(_message.Message):
     """Only this owner's documents, within the caller's scope."""
     team_id: _builtins.str
     """Only this team's documents, within the caller's scope."""
+    reporting_currency: _builtins.str
+    """A currency to also give each row's revenue in, at the rate of the
+    range's last day; optional.
+    """
     def __init__(
         self,
         *,
@@ -853,10 +941,11 @@ class GetSalesPerformanceRequest(_message.Message):
         time_zone: _builtins.str = ...,
         owner_id: _builtins.str = ...,
         team_id: _builtins.str = ...,
+        reporting_currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "owner_id", b"owner_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "owner_id", b"owner_id", "reporting_currency", b"reporting_currency", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -879,6 +968,7 @@ class Performance(_message.Message):
     QUOTES_EXPIRED_FIELD_NUMBER: _builtins.int
     WIN_RATE_FIELD_NUMBER: _builtins.int
     DISCOUNT_RATES_FIELD_NUMBER: _builtins.int
+    CONVERTED_REVENUE_FIELD_NUMBER: _builtins.int
     owner_id: _builtins.str
     """The sales rep (on rows per rep; empty on rows per team)."""
     team_id: _builtins.str
@@ -909,6 +999,10 @@ class Performance(_message.Message):
         (line and order discounts) / their subtotals (gross, before discounts).
         """
 
+    @_builtins.property
+    def converted_revenue(self) -> Global___ConvertedAmount:
+        """`revenue` in the request's `reporting_currency`; unset without one."""
+
     def __init__(
         self,
         *,
@@ -923,10 +1017,11 @@ class Performance(_message.Message):
         quotes_expired: _builtins.int = ...,
         win_rate: _builtins.str = ...,
         discount_rates: _abc.Iterable[Global___Ratio] | None = ...,
+        converted_revenue: Global___ConvertedAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted_revenue", b"converted_revenue"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_rates", b"discount_rates", "orders", b"orders", "owner_id", b"owner_id", "quotes_accepted", b"quotes_accepted", "quotes_expired", b"quotes_expired", "quotes_rejected", b"quotes_rejected", "quotes_sent", b"quotes_sent", "revenue", b"revenue", "team_id", b"team_id", "unique_customers", b"unique_customers", "win_rate", b"win_rate"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["converted_revenue", b"converted_revenue", "discount_rates", b"discount_rates", "orders", b"orders", "owner_id", b"owner_id", "quotes_accepted", b"quotes_accepted", "quotes_expired", b"quotes_expired", "quotes_rejected", b"quotes_rejected", "quotes_sent", b"quotes_sent", "revenue", b"revenue", "team_id", b"team_id", "unique_customers", b"unique_customers", "win_rate", b"win_rate"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -977,6 +1072,7 @@ class ListTopCustomersRequest(_message.Message):
     OWNER_ID_FIELD_NUMBER: _builtins.int
     TEAM_ID_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The first day of the range, an ISO date in `time_zone`. Required."""
     end_date: _builtins.str
@@ -990,7 +1086,13 @@ class ListTopCustomersRequest(_message.Message):
     team_id: _builtins.str
     """Only this team's documents, within the caller's scope."""
     limit: _builtins.int
-    """How many customers per currency; 0 means 10; at most 100."""
+    """How many customers per currency (and across currencies); 0 means 10; at
+    most 100.
+    """
+    reporting_currency: _builtins.str
+    """A currency to also rank the customers in, across currencies, at the
+    rate of the range's last day; optional.
+    """
     def __init__(
         self,
         *,
@@ -1001,10 +1103,11 @@ class ListTopCustomersRequest(_message.Message):
         owner_id: _builtins.str = ...,
         team_id: _builtins.str = ...,
         limit: _builtins.int = ...,
+        reporting_currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "end_date", b"end_date", "limit", b"limit", "owner_id", b"owner_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "end_date", b"end_date", "limit", b"limit", "owner_id", b"owner_id", "reporting_currency", b"reporting_currency", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1012,20 +1115,41 @@ Global___ListTopCustomersRequest: _TypeAlias = ListTopCustomersRequest  # noqa: 
 
 @_typing.final
 class RankedCustomer(_message.Message):
-    """A customer's place in one currency's ranking."""
+    """A customer's place in one currency's ranking, or in a ranking across
+    currencies by converted revenue (ConvertedCustomerRanking).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     RANK_FIELD_NUMBER: _builtins.int
     REVENUE_FIELD_NUMBER: _builtins.int
+    CONVERTED_FIELD_NUMBER: _builtins.int
+    AMOUNTS_FIELD_NUMBER: _builtins.int
     customer_id: _builtins.str
     """The customer's id."""
     rank: _builtins.int
-    """1 for the most revenue; ties by customer id."""
+    """1 for the most revenue (converted, on a ranking across currencies);
+    ties by customer id.
+    """
     @_builtins.property
     def revenue(self) -> Global___CurrencyAmount:
-        """The revenue in the ranking's currency and its document count."""
+        """The revenue in the ranking's currency and its document count; unset on
+        a ranking across currencies (see `amounts`).
+        """
+
+    @_builtins.property
+    def converted(self) -> Global___ConvertedAmount:
+        """With a `reporting_currency`: this entry's revenue (`revenue`, or
+        `amounts` across currencies) converted, at the rate of the range's last
+        day; unset without one.
+        """
+
+    @_builtins.property
+    def amounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
+        """On a ranking across currencies: the customer's revenue per currency, by
+        code, with its document count; empty on a ranking within a currency.
+        """
 
     def __init__(
         self,
@@ -1033,14 +1157,54 @@ class RankedCustomer(_message.Message):
         customer_id: _builtins.str = ...,
         rank: _builtins.int = ...,
         revenue: Global___CurrencyAmount | None = ...,
+        converted: Global___ConvertedAmount | None = ...,
+        amounts: _abc.Iterable[Global___CurrencyAmount] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["revenue", b"revenue"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted", b"converted", "revenue", b"revenue"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "rank", b"rank", "revenue", b"revenue"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amounts", b"amounts", "converted", b"converted", "customer_id", b"customer_id", "rank", b"rank", "revenue", b"revenue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RankedCustomer: _TypeAlias = RankedCustomer  # noqa: Y015
+
+@_typing.final
+class ConvertedCustomerRanking(_message.Message):
+    """Customers ranked across currencies by their revenue converted into a
+    reporting currency at the rate of the range's last day.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    UNCONVERTED_CURRENCIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def customers(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedCustomer]:
+        """The customers with the most converted revenue in rank order, each with
+        `amounts` and `converted`. Empty when `unconverted_currencies` is not:
+        a ranking is given only when every amount converted.
+        """
+
+    @_builtins.property
+    def unconverted_currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The currencies with revenue among the customers that could be ranked
+        (all of them in the caller's scope and the filters, not only the top
+        ones) but no rate in effect on the range's last day.
+        """
+
+    def __init__(
+        self,
+        *,
+        customers: _abc.Iterable[Global___RankedCustomer] | None = ...,
+        unconverted_currencies: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "unconverted_currencies", b"unconverted_currencies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConvertedCustomerRanking: _TypeAlias = ConvertedCustomerRanking  # noqa: Y015
 
 @_typing.final
 class ListTopCustomersResponse(_message.Message):
@@ -1050,21 +1214,29 @@ class ListTopCustomersResponse(_message.Message):
 
     BASIS_FIELD_NUMBER: _builtins.int
     CUSTOMERS_FIELD_NUMBER: _builtins.int
+    CONVERTED_RANKING_FIELD_NUMBER: _builtins.int
     basis: Global___RevenueBasis.ValueType
     """The basis ranked by."""
     @_builtins.property
     def customers(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedCustomer]:
         """Per currency (by code), its top customers in rank order."""
 
+    @_builtins.property
+    def converted_ranking(self) -> Global___ConvertedCustomerRanking:
+        """The customers ranked across currencies in the request's
+        `reporting_currency`; unset without one.
+        """
+
     def __init__(
         self,
         *,
         basis: Global___RevenueBasis.ValueType = ...,
         customers: _abc.Iterable[Global___RankedCustomer] | None = ...,
+        converted_ranking: Global___ConvertedCustomerRanking | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted_ranking", b"converted_ranking"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "customers", b"customers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "converted_ranking", b"converted_ranking", "customers", b"customers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1084,6 +1256,7 @@ class ListTopProductsRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The first day of the range, an ISO date in `time_zone`. Required."""
     end_date: _builtins.str
@@ -1099,8 +1272,13 @@ class ListTopProductsRequest(_message.Message):
     category: _builtins.str
     """Only products in this category, as the catalog files them now."""
     limit: _builtins.int
-    """How many products (per currency when ranking by revenue); 0 means 10;
-    at most 100.
+    """How many products (per currency when ranking by revenue, and across
+    currencies); 0 means 10; at most 100.
+    """
+    reporting_currency: _builtins.str
+    """A currency to also give each product's revenue in, at the rate of the
+    range's last day, and on a revenue ranking to also rank across
+    currencies by it; optional.
     """
     def __init__(
         self,
@@ -1113,10 +1291,11 @@ class ListTopProductsRequest(_message.Message):
         team_id: _builtins.str = ...,
         category: _builtins.str = ...,
         limit: _builtins.int = ...,
+        reporting_currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "end_date", b"end_date", "limit", b"limit", "owner_id", b"owner_id", "ranking", b"ranking", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "end_date", b"end_date", "limit", b"limit", "owner_id", b"owner_id", "ranking", b"ranking", "reporting_currency", b"reporting_currency", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1136,6 +1315,7 @@ class RankedProduct(_message.Message):
     UNITS_FIELD_NUMBER: _builtins.int
     REVENUE_FIELD_NUMBER: _builtins.int
     CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    CONVERTED_FIELD_NUMBER: _builtins.int
     product_id: _builtins.str
     """The product's id."""
     sku: _builtins.str
@@ -1149,12 +1329,20 @@ class RankedProduct(_message.Message):
     units: _builtins.int
     """Units sold on confirmed, not cancelled orders."""
     currency_code: _builtins.str
-    """The currency ranked in, on a revenue ranking; empty on a units ranking."""
+    """The currency ranked in, on a revenue ranking (the reporting currency on
+    a ranking across currencies); empty on a units ranking.
+    """
     @_builtins.property
     def revenue(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
         """Net revenue (gross less discounts, before tax and shipping) per currency
         and the number of orders holding the product; on a revenue ranking only
         the ranking's currency.
+        """
+
+    @_builtins.property
+    def converted(self) -> Global___ConvertedAmount:
+        """With a `reporting_currency`: `revenue` converted, at the rate of the
+        range's last day; unset without one.
         """
 
     def __init__(
@@ -1168,14 +1356,54 @@ class RankedProduct(_message.Message):
         units: _builtins.int = ...,
         revenue: _abc.Iterable[Global___CurrencyAmount] | None = ...,
         currency_code: _builtins.str = ...,
+        converted: Global___ConvertedAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted", b"converted"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "currency_code", b"currency_code", "name", b"name", "product_id", b"product_id", "rank", b"rank", "revenue", b"revenue", "sku", b"sku", "units", b"units"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "converted", b"converted", "currency_code", b"currency_code", "name", b"name", "product_id", b"product_id", "rank", b"rank", "revenue", b"revenue", "sku", b"sku", "units", b"units"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RankedProduct: _TypeAlias = RankedProduct  # noqa: Y015
+
+@_typing.final
+class ConvertedProductRanking(_message.Message):
+    """Products ranked across currencies by their net revenue converted into a
+    reporting currency at the rate of the range's last day.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCTS_FIELD_NUMBER: _builtins.int
+    UNCONVERTED_CURRENCIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def products(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedProduct]:
+        """The products with the most converted revenue in rank order, each with
+        its revenue in every currency and `converted`. Empty when
+        `unconverted_currencies` is not: a ranking is given only when every
+        amount converted.
+        """
+
+    @_builtins.property
+    def unconverted_currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The currencies with revenue among the products that could be ranked
+        (all of them in the caller's scope and the filters, not only the top
+        ones) but no rate in effect on the range's last day.
+        """
+
+    def __init__(
+        self,
+        *,
+        products: _abc.Iterable[Global___RankedProduct] | None = ...,
+        unconverted_currencies: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["products", b"products", "unconverted_currencies", b"unconverted_currencies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConvertedProductRanking: _TypeAlias = ConvertedProductRanking  # noqa: Y015
 
 @_typing.final
 class ListTopProductsResponse(_message.Message):
@@ -1185,21 +1413,29 @@ class ListTopProductsResponse(_message.Message):
 
     RANKING_FIELD_NUMBER: _builtins.int
     PRODUCTS_FIELD_NUMBER: _builtins.int
+    CONVERTED_RANKING_FIELD_NUMBER: _builtins.int
     ranking: Global___ProductRanking.ValueType
     """What the products are ranked by."""
     @_builtins.property
     def products(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedProduct]:
         """The ranking (per currency, by code, when ranking by revenue)."""
 
+    @_builtins.property
+    def converted_ranking(self) -> Global___ConvertedProductRanking:
+        """On a revenue ranking with a `reporting_currency`, the products ranked
+        across currencies by converted revenue; unset otherwise.
+        """
+
     def __init__(
         self,
         *,
         ranking: Global___ProductRanking.ValueType = ...,
         products: _abc.Iterable[Global___RankedProduct] | None = ...,
+        converted_ranking: Global___ConvertedProductRanking | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted_ranking", b"converted_ranking"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["products", b"products", "ranking", b"ranking"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["converted_ranking", b"converted_ranking", "products", b"products", "ranking", b"ranking"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1478,6 +1714,7 @@ class GetConversionFunnelRequest(_message.Message):
     OWNER_ID_FIELD_NUMBER: _builtins.int
     TEAM_ID_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The first day quotes of the cohort were created on, an ISO date in
     `time_zone`. Required.
@@ -1492,6 +1729,10 @@ class GetConversionFunnelRequest(_message.Message):
     """Only this team's documents, within the caller's scope."""
     customer_id: _builtins.str
     """Only this customer's quotes."""
+    reporting_currency: _builtins.str
+    """A currency to also give each step's values in, at the rate of the
+    range's last day; optional.
+    """
     def __init__(
         self,
         *,
@@ -1501,10 +1742,11 @@ class GetConversionFunnelRequest(_message.Message):
         owner_id: _builtins.str = ...,
         team_id: _builtins.str = ...,
         customer_id: _builtins.str = ...,
+        reporting_currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "end_date", b"end_date", "owner_id", b"owner_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "end_date", b"end_date", "owner_id", b"owner_id", "reporting_currency", b"reporting_currency", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1522,6 +1764,7 @@ class FunnelStage(_message.Message):
     RATE_FROM_PREVIOUS_FIELD_NUMBER: _builtins.int
     RATE_FROM_CREATED_FIELD_NUMBER: _builtins.int
     MEDIAN_TIME_FROM_PREVIOUS_FIELD_NUMBER: _builtins.int
+    CONVERTED_VALUES_FIELD_NUMBER: _builtins.int
     step: Global___FunnelStep.ValueType
     """The step."""
     count: _builtins.int
@@ -1542,6 +1785,10 @@ class FunnelStage(_message.Message):
         reached it; unset for CREATED or when none did.
         """
 
+    @_builtins.property
+    def converted_values(self) -> Global___ConvertedAmount:
+        """`values` in the request's `reporting_currency`; unset without one."""
+
     def __init__(
         self,
         *,
@@ -1551,10 +1798,11 @@ class FunnelStage(_message.Message):
         rate_from_previous: _builtins.str = ...,
         rate_from_created: _builtins.str = ...,
         median_time_from_previous: _duration_pb2.Duration | None = ...,
+        converted_values: Global___ConvertedAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["median_time_from_previous", b"median_time_from_previous"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted_values", b"converted_values", "median_time_from_previous", b"median_time_from_previous"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "median_time_from_previous", b"median_time_from_previous", "rate_from_created", b"rate_from_created", "rate_from_previous", b"rate_from_previous", "step", b"step", "values", b"values"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["converted_values", b"converted_values", "count", b"count", "median_time_from_previous", b"median_time_from_previous", "rate_from_created", b"rate_from_created", "rate_from_previous", b"rate_from_previous", "step", b"step", "values", b"values"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2056,6 +2304,7 @@ class GetProductAnalyticsRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
     MOVERS_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The first day of the range, an ISO date in `time_zone`. Required."""
     end_date: _builtins.str
@@ -2070,6 +2319,10 @@ class GetProductAnalyticsRequest(_message.Message):
     """Only products in this category, as the catalog files them now."""
     movers: _builtins.int
     """How many best and worst movers; 0 means 5; at most 100."""
+    reporting_currency: _builtins.str
+    """A currency to also give each product's and category's revenue in, at
+    the rate of the range's last day; optional.
+    """
     def __init__(
         self,
         *,
@@ -2080,10 +2333,11 @@ class GetProductAnalyticsRequest(_message.Message):
         team_id: _builtins.str = ...,
         category: _builtins.str = ...,
         movers: _builtins.int = ...,
+        reporting_currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "end_date", b"end_date", "movers", b"movers", "owner_id", b"owner_id", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "end_date", b"end_date", "movers", b"movers", "owner_id", b"owner_id", "reporting_currency", b"reporting_currency", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2105,6 +2359,7 @@ class ProductFigures(_message.Message):
     UNITS_CHANGE_FIELD_NUMBER: _builtins.int
     STOCK_ON_HAND_FIELD_NUMBER: _builtins.int
     STOCK_TURNOVER_FIELD_NUMBER: _builtins.int
+    CONVERTED_REVENUE_FIELD_NUMBER: _builtins.int
     product_id: _builtins.str
     """The product's id."""
     sku: _builtins.str
@@ -2131,6 +2386,10 @@ class ProductFigures(_message.Message):
         shipping) and the orders holding the product.
         """
 
+    @_builtins.property
+    def converted_revenue(self) -> Global___ConvertedAmount:
+        """`revenue` in the request's `reporting_currency`; unset without one."""
+
     def __init__(
         self,
         *,
@@ -2144,10 +2403,11 @@ class ProductFigures(_message.Message):
         units_change: _builtins.str = ...,
         stock_on_hand: _builtins.int | None = ...,
         stock_turnover: _builtins.str = ...,
+        converted_revenue: Global___ConvertedAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_stock_on_hand", b"_stock_on_hand", "stock_on_hand", b"stock_on_hand"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_stock_on_hand", b"_stock_on_hand", "converted_revenue", b"converted_revenue", "stock_on_hand", b"stock_on_hand"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_stock_on_hand", b"_stock_on_hand", "category", b"category", "name", b"name", "previous_units", b"previous_units", "product_id", b"product_id", "revenue", b"revenue", "sku", b"sku", "stock_on_hand", b"stock_on_hand", "stock_turnover", b"stock_turnover", "units", b"units", "units_change", b"units_change"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_stock_on_hand", b"_stock_on_hand", "category", b"category", "converted_revenue", b"converted_revenue", "name", b"name", "previous_units", b"previous_units", "product_id", b"product_id", "revenue", b"revenue", "sku", b"sku", "stock_on_hand", b"stock_on_hand", "stock_turnover", b"stock_turnover", "units", b"units", "units_change", b"units_change"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__stock_on_hand: _TypeAlias = _typing.Literal["stock_on_hand"]  # noqa: Y015
     _WhichOneofArgType__stock_on_hand: _TypeAlias = _typing.Literal["_stock_on_hand", b"_stock_on_hand"]  # noqa: Y015
@@ -2164,6 +2424,7 @@ class CategoryFigures(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     UNITS_FIELD_NUMBER: _builtins.int
     REVENUE_FIELD_NUMBER: _builtins.int
+    CONVERTED_REVENUE_FIELD_NUMBER: _builtins.int
     category: _builtins.str
     """The category ("" for products without one or gone from the catalog)."""
     units: _builtins.int
@@ -2172,16 +2433,21 @@ class CategoryFigures(_message.Message):
     def revenue(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:
         """Net revenue per currency, and order lines (one per order and product)."""
 
+    @_builtins.property
+    def converted_revenue(self) -> Global___ConvertedAmount:
+        """`revenue` in the request's `reporting_currency`; unset without one."""
+
     def __init__(
         self,
         *,
         category: _builtins.str = ...,
         units: _builtins.int = ...,
         revenue: _abc.Iterable[Global___CurrencyAmount] | None = ...,
+        converted_revenue: Global___ConvertedAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted_revenue", b"converted_revenue"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "revenue", b"revenue", "units", b"units"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "converted_revenue", b"converted_revenue", "revenue", b"revenue", "units", b"units"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2253,6 +2519,7 @@ class GetCustomerAnalyticsRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     QUIET_DAYS_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
+    REPORTING_CURRENCY_FIELD_NUMBER: _builtins.int
     start_date: _builtins.str
     """The first day of the range, an ISO date in `time_zone`. Required."""
     end_date: _builtins.str
@@ -2270,7 +2537,13 @@ class GetCustomerAnalyticsRequest(_message.Message):
     than this many days before its end; 0 means 90.
     """
     limit: _builtins.int
-    """How many quiet customers, and top customers per currency; 0 means 5."""
+    """How many quiet customers, and top customers per currency (and across
+    currencies); 0 means 5.
+    """
+    reporting_currency: _builtins.str
+    """A currency to also rank the top customers in, across currencies, at the
+    rate of the range's last day; optional.
+    """
     def __init__(
         self,
         *,
@@ -2282,10 +2555,11 @@ class GetCustomerAnalyticsRequest(_message.Message):
         team_id: _builtins.str = ...,
         quiet_days: _builtins.int = ...,
         limit: _builtins.int = ...,
+        reporting_currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "limit", b"limit", "owner_id", b"owner_id", "period", b"period", "quiet_days", b"quiet_days", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "limit", b"limit", "owner_id", b"owner_id", "period", b"period", "quiet_days", b"quiet_days", "reporting_currency", b"reporting_currency", "start_date", b"start_date", "team_id", b"team_id", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2366,6 +2640,7 @@ class GetCustomerAnalyticsResponse(_message.Message):
     REPEAT_RATE_FIELD_NUMBER: _builtins.int
     QUIET_CUSTOMERS_FIELD_NUMBER: _builtins.int
     TOP_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    CONVERTED_TOP_CUSTOMERS_FIELD_NUMBER: _builtins.int
     customers: _builtins.int
     """Customers with an order in the range."""
     new_customers: _builtins.int
@@ -2386,6 +2661,12 @@ class GetCustomerAnalyticsResponse(_message.Message):
     def top_customers(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedCustomer]:
         """The top customers by bookings, ranked within each currency."""
 
+    @_builtins.property
+    def converted_top_customers(self) -> Global___ConvertedCustomerRanking:
+        """The top customers ranked across currencies in the request's
+        `reporting_currency`; unset without one.
+        """
+
     def __init__(
         self,
         *,
@@ -2396,10 +2677,11 @@ class GetCustomerAnalyticsResponse(_message.Message):
         repeat_rate: _builtins.str = ...,
         quiet_customers: _abc.Iterable[Global___QuietCustomer] | None = ...,
         top_customers: _abc.Iterable[Global___RankedCustomer] | None = ...,
+        converted_top_customers: Global___ConvertedCustomerRanking | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["converted_top_customers", b"converted_top_customers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "new_customers", b"new_customers", "periods", b"periods", "quiet_customers", b"quiet_customers", "repeat_customers", b"repeat_customers", "repeat_rate", b"repeat_rate", "top_customers", b"top_customers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["converted_top_customers", b"converted_top_customers", "customers", b"customers", "new_customers", b"new_customers", "periods", b"periods", "quiet_customers", b"quiet_customers", "repeat_customers", b"repeat_customers", "repeat_rate", b"repeat_rate", "top_customers", b"top_customers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -50,6 +50,32 @@ class AnalyticsServiceStub:
     filters narrow that scope and never widen it: a rep filtering on another
     rep gets empty figures, never the other rep's.
 
+    Reporting currency: every RPC that returns amounts (all but
+    GetSalesForecast) takes an optional `reporting_currency` and then also
+    gives its amounts converted into it (ConvertedAmount), with the rates
+    admins set (SetExchangeRate); the amounts per currency stay as they are
+    without it. A figure of a period or a range is converted at the rate in
+    effect on its last day (in GetConversionFunnel, the cohort range's last
+    day, whenever a step was reached); a figure as of now (open quotes, the
+    pipeline, receivables) at the rate in effect today (UTC). Each currency is
+    converted and rounded to the reporting currency's minor unit before
+    adding. A currency without a rate in effect on that day is never guessed:
+    it is left out of the converted amount and named in its
+    `unconverted_currencies`. An unknown `reporting_currency` is
+    INVALID_ARGUMENT.
+
+    Rankings (ListTopCustomers, ListTopProducts by revenue, and the top
+    customers of GetSalesDashboard and GetCustomerAnalytics) rank within each
+    currency, since amounts in different currencies are never compared. With a
+    `reporting_currency` each ranked entry also gives its amounts converted,
+    and a second ranking across currencies orders the subjects by their
+    converted totals (ConvertedCustomerRanking, ConvertedProductRanking). That
+    ranking is given only when every amount of every subject that could be
+    ranked converted: if any currency has no rate, it is empty and names the
+    currencies, because ranking by partial sums would put a subject whose
+    revenue could not be converted below where it belongs. The per-currency
+    rankings are complete either way.
+
     Every RPC returns UNAUTHENTICATED for a bad token and PERMISSION_DENIED
     without the RPC's permission.
     """
@@ -157,6 +183,32 @@ class AnalyticsServiceServicer:
     filters narrow that scope and never widen it: a rep filtering on another
     rep gets empty figures, never the other rep's.
 
+    Reporting currency: every RPC that returns amounts (all but
+    GetSalesForecast) takes an optional `reporting_currency` and then also
+    gives its amounts converted into it (ConvertedAmount), with the rates
+    admins set (SetExchangeRate); the amounts per currency stay as they are
+    without it. A figure of a period or a range is converted at the rate in
+    effect on its last day (in GetConversionFunnel, the cohort range's last
+    day, whenever a step was reached); a figure as of now (open quotes, the
+    pipeline, receivables) at the rate in effect today (UTC). Each currency is
+    converted and rounded to the reporting currency's minor unit before
+    adding. A currency without a rate in effect on that day is never guessed:
+    it is left out of the converted amount and named in its
+    `unconverted_currencies`. An unknown `reporting_currency` is
+    INVALID_ARGUMENT.
+
+    Rankings (ListTopCustomers, ListTopProducts by revenue, and the top
+    customers of GetSalesDashboard and GetCustomerAnalytics) rank within each
+    currency, since amounts in different currencies are never compared. With a
+    `reporting_currency` each ranked entry also gives its amounts converted,
+    and a second ranking across currencies orders the subjects by their
+    converted totals (ConvertedCustomerRanking, ConvertedProductRanking). That
+    ranking is given only when every amount of every subject that could be
+    ranked converted: if any currency has no rate, it is empty and names the
+    currencies, because ranking by partial sums would put a subject whose
+    revenue could not be converted below where it belongs. The per-currency
+    rankings are complete either way.
+
     Every RPC returns UNAUTHENTICATED for a bad token and PERMISSION_DENIED
     without the RPC's permission.
     """
@@ -178,9 +230,14 @@ class AnalyticsServiceServicer:
         """Returns the dashboard of the caller's scope as of now in a time zone:
         BOOKINGS for the current day, week, month, quarter and year against the
         previous one of each, open quotes, the pipeline and receivables, all per
-        currency, and the month's top customers and products.
+        currency, and the month's top customers and products. With a
+        `reporting_currency`, each period's bookings are also converted at the
+        rate of the period's last day, the open quotes, pipeline and receivables
+        at today's (UTC), and the month's top customers ranked across currencies
+        at the month's last day.
 
-        Returns INVALID_ARGUMENT for an unknown time zone.
+        Returns INVALID_ARGUMENT for an unknown time zone or
+        `reporting_currency`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -210,9 +267,11 @@ class AnalyticsServiceServicer:
         """Returns BOOKINGS and quote outcomes per sales rep and per team in a date
         range: revenue, orders and average order value per currency, unique
         customers, quotes sent, accepted, rejected and expired, the win rate and
-        the average discount given.
+        the average discount given. With a `reporting_currency`, each row's
+        revenue is also converted at the rate of the range's last day.
 
-        Returns INVALID_ARGUMENT for a bad range, time zone or filter.
+        Returns INVALID_ARGUMENT for a bad range, time zone, filter or
+        `reporting_currency`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -221,10 +280,12 @@ class AnalyticsServiceServicer:
     def ListTopCustomers(self, request, context):
         """Lists the customers with the most revenue on a basis in a date range,
         ranked within each currency (amounts in different currencies are never
-        compared).
+        compared). With a `reporting_currency`, also ranked across currencies by
+        their revenue converted at the rate of the range's last day, when every
+        amount converted (see the service's comment on rankings).
 
-        Returns INVALID_ARGUMENT for a bad range, time zone, basis or filter, or
-        a `limit` outside 0..100.
+        Returns INVALID_ARGUMENT for a bad range, time zone, basis, filter or
+        `reporting_currency`, or a `limit` outside 0..100.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -233,10 +294,14 @@ class AnalyticsServiceServicer:
     def ListTopProducts(self, request, context):
         """Lists the products with the most BOOKINGS in a date range: by units
         sold (one ranking: units add up across currencies), or by net revenue
-        ranked within each currency.
+        ranked within each currency. With a `reporting_currency`, each product's
+        revenue is also converted at the rate of the range's last day, and a
+        revenue ranking is also given across currencies by converted revenue,
+        when every amount converted (see the service's comment on rankings); a
+        units ranking stays the one ranking.
 
-        Returns INVALID_ARGUMENT for a bad range, time zone, ranking or filter,
-        or a `limit` outside 0..100.
+        Returns INVALID_ARGUMENT for a bad range, time zone, ranking, filter or
+        `reporting_currency`, or a `limit` outside 0..100.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -261,14 +326,19 @@ class AnalyticsServiceServicer:
         worth at each step per currency, the rate of each step, and the median
         time each step took.
 
+        With a `reporting_currency`, each step's values are also converted, all
+        at the rate in effect on the range's last day (the cohort's last
+        creation day), whenever the step was reached.
+
         Unlike the other figures it is read from the cohort's documents (quotes,
         their orders and invoices, each through an index by the cohort's keys),
         not from rollups, so its cost follows the cohort's size, not the
         history's. A step reached later counts for the cohort whenever it
         happened.
 
-        Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
-        cohort of more than 20000 quotes (choose a shorter range).
+        Returns INVALID_ARGUMENT for a bad range, time zone, filter or
+        `reporting_currency`, or a cohort of more than 20000 quotes (choose a
+        shorter range).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -302,6 +372,8 @@ class AnalyticsServiceServicer:
         first order still counted, in the caller's scope, falls in the period)
         and returning ones per period, the repeat rate, the customers gone quiet
         (no order in the range's last `quiet_days` days) and the top customers.
+        With a `reporting_currency`, the top customers are also ranked across
+        currencies as ListTopCustomers ranks them.
 
         Returns INVALID_ARGUMENT as GetRevenue does, and for `quiet_days`
         outside 0..3650 or a `limit` outside 0..100.
@@ -314,10 +386,13 @@ class AnalyticsServiceServicer:
         """Returns units and net revenue (BOOKINGS of order lines) per product and
         per category in a date range, each product's units against the
         previous range of as many days, the best and worst movers by that
-        change, and stock turnover where the catalog keeps stock.
+        change, and stock turnover where the catalog keeps stock. With a
+        `reporting_currency`, each product's and category's revenue is also
+        converted at the rate of the range's last day (the order stays by
+        units).
 
-        Returns INVALID_ARGUMENT for a bad range, time zone or filter, or a
-        `movers` outside 0..100.
+        Returns INVALID_ARGUMENT for a bad range, time zone, filter or
+        `reporting_currency`, or a `movers` outside 0..100.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -461,6 +536,32 @@ class AnalyticsService:
     owns, a manager's the team's, an admin's all. The `owner_id` and `team_id`
     filters narrow that scope and never widen it: a rep filtering on another
     rep gets empty figures, never the other rep's.
+
+    Reporting currency: every RPC that returns amounts (all but
+    GetSalesForecast) takes an optional `reporting_currency` and then also
+    gives its amounts converted into it (ConvertedAmount), with the rates
+    admins set (SetExchangeRate); the amounts per currency stay as they are
+    without it. A figure of a period or a range is converted at the rate in
+    effect on its last day (in GetConversionFunnel, the cohort range's last
+    day, whenever a step was reached); a figure as of now (open quotes, the
+    pipeline, receivables) at the rate in effect today (UTC). Each currency is
+    converted and rounded to the reporting currency's minor unit before
+    adding. A currency without a rate in effect on that day is never guessed:
+    it is left out of the converted amount and named in its
+    `unconverted_currencies`. An unknown `reporting_currency` is
+    INVALID_ARGUMENT.
+
+    Rankings (ListTopCustomers, ListTopProducts by revenue, and the top
+    customers of GetSalesDashboard and GetCustomerAnalytics) rank within each
+    currency, since amounts in different currencies are never compared. With a
+    `reporting_currency` each ranked entry also gives its amounts converted,
+    and a second ranking across currencies orders the subjects by their
+    converted totals (ConvertedCustomerRanking, ConvertedProductRanking). That
+    ranking is given only when every amount of every subject that could be
+    ranked converted: if any currency has no rate, it is empty and names the
+    currencies, because ranking by partial sums would put a subject whose
+    revenue could not be converted below where it belongs. The per-currency
+    rankings are complete either way.
 
     Every RPC returns UNAUTHENTICATED for a bad token and PERMISSION_DENIED
     without the RPC's permission.
