@@ -25,6 +25,7 @@ from .domain.quotes import QuoteAction, QuoteState
 from .jobs.mail_delivery import MailDelivery
 from .jobs.projector import Projector
 from .mail.smtp import SmtpOptions, SmtpSender, sender_domain
+from .observability import metrics
 from .services.analytics import AnalyticsService
 from .services.clock import now
 from .services.commissions import CommissionService
@@ -170,7 +171,11 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
     """The app for `settings`; `mongo_options` are extra AsyncMongoClient options (tests pass
     command listeners)."""
     series = settings.number_series()  # a bad format stops the start before connecting
-    mongo = Mongo(settings.mongodb_url, settings.database_name, **(mongo_options or {}))
+    options = dict(mongo_options or {})
+    if settings.metrics_port is not None:  # the database error counters
+        options["event_listeners"] = [*options.get("event_listeners", ()),
+                                      *metrics.database_listeners()]
+    mongo = Mongo(settings.mongodb_url, settings.database_name, **options)
     await mongo.ensure_indexes()
     tokens = PageTokens(settings.secret_key, settings.list_page_bytes)
     idempotency = Idempotency(mongo)
@@ -185,7 +190,7 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
     numbers = NumberCounters(mongo, series)
     # Events are serialized to their protobuf messages as they are written: the contract's
     # converter is the one place that knows the messages.
-    outbox = Outbox(mongo, event_payload)
+    outbox = Outbox(mongo, event_payload, committed=metrics.events_committed)
     mail = build_mail(settings, mongo, outbox)
     customers = CustomerService(customer_records, idempotency, numbers)
     order_workflow = DocumentWorkflow(

@@ -16,7 +16,6 @@ from typing import Any, NoReturn
 from pymongo.errors import PyMongoError
 
 from . import dashboard_cli, export_cli, seed, seed_history
-from .api import context
 from .api.auth import mint_token
 from .api.document_client import KINDS, DownloadFailed, download
 from .api.server import SalesServer
@@ -24,26 +23,19 @@ from .bootstrap import App, build
 from .config import Settings
 from .domain.access import Role
 from .domain.authorization import GRANTABLE
+from .observability import logs, tracing
 from .store.embedded import EmbeddedServers, start_embedded
 
 log = logging.getLogger("sales_grpc.cli")
 DEFAULT_DATA_DIR = Path(".sales-grpc-data")
 
 
-class _OneLine(logging.Formatter):
-    """One line per record, tracebacks included, so log shippers never split a record."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        record.request_id = context.request_id.get()
-        return super().format(record).replace("\n", "\\n")
-
-
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """One record per line on stderr: text for people, or JSON (observability/logs.py)."""
     if not isinstance(logging.getLevelNamesMapping().get(level.upper()), int):
         _fail(f"LOG_LEVEL={level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_OneLine(
-        "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    handler.setFormatter(logs.formatter(log_format))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
@@ -81,6 +73,8 @@ async def _serve(settings: Settings, host: str, port: int, early: _EarlySignals,
                  prepare: Callable[[App], Any] | None = None) -> None:
     """Serves until SIGTERM or SIGINT, then drains in-flight calls and closes the clients.
     `prepare` runs before the server starts: before its background jobs too."""
+    # Before the clients are made: the MongoDB client takes its tracing listener then.
+    tracing.configure()
     try:
         app = await build(settings)
     except PyMongoError as exc:
@@ -108,12 +102,15 @@ async def _serve(settings: Settings, host: str, port: int, early: _EarlySignals,
         await server.stop(settings.shutdown_grace_seconds)
     finally:
         await app.close()
+        # The spans still queued, for a few seconds at most (an endpoint that does not
+        # answer must not hold the exit).
+        await asyncio.to_thread(tracing.shutdown)
     log.info("stopped")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     early = _EarlySignals()
     asyncio.run(_serve(settings, settings.service_host, settings.service_port, early))
     return 0
@@ -181,7 +178,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             return 0
         settings = _settings(mongodb_url=servers.mongodb_url, redis_url=servers.redis_url,
                              service_host=args.host, service_port=port)
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         embedded = servers
 
         async def prepare(app: App) -> None:
@@ -243,7 +240,7 @@ async def _seed(settings: Settings, months: int) -> seed.SeedReport:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     settings = _settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     report = asyncio.run(_seed(settings, args.history))
     print(f"demo data present: {report.customers} customers, {report.products} products, "
           f"{report.receipts} stock receipts (database {settings.database_name})")
@@ -300,7 +297,7 @@ def cmd_analytics(args: argparse.Namespace) -> int:
     """Rebuilds the revenue rollups from the documents, or checks them against the documents;
     safe while servers run (their projectors pause meanwhile)."""
     settings = _settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         return asyncio.run(_analytics(settings, args.action))
     except PyMongoError as exc:

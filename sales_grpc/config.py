@@ -21,6 +21,7 @@ from .domain.numbering import (
 _DEV_SECRET = "dev-only-secret-change-me-in-production-0001"
 
 
+LOG_FORMATS = ("text", "json")
 READ_PREFERENCES = ("primary", "primaryPreferred", "secondary", "secondaryPreferred",
                     "nearest")
 
@@ -35,6 +36,12 @@ class Settings:
     service_port: int = 50051
     environment: str = "development"
     log_level: str = "INFO"
+    # `text` (one line per record, for people) or `json` (one JSON object per line, for log
+    # shippers); observability/logs.py.
+    log_format: str = "text"
+    # Serve Prometheus metrics on this port at /metrics (observability/metrics.py); unset or
+    # empty: no endpoint. 0 picks a free port (tests).
+    metrics_port: int | None = None
     # JWT: HS256 with SECRET_KEY by default; RS256/ES256 through JWKS_URL for a real Auth service.
     secret_key: str = _DEV_SECRET
     algorithm: str = "HS256"
@@ -140,6 +147,8 @@ class Settings:
                 continue
             values[name] = _convert(name, raw, f.type)
         values.update(overrides)
+        if isinstance(values.get("log_format"), str):
+            values["log_format"] = str(values["log_format"]).strip().lower()
         settings = cls(**values)  # type: ignore[arg-type]
         if settings.environment == "production" and settings.secret_key == _DEV_SECRET:
             raise ValueError("SECRET_KEY must be set in production")
@@ -156,6 +165,14 @@ class Settings:
         if settings.read_preference not in READ_PREFERENCES:
             raise ValueError(f"READ_PREFERENCE={settings.read_preference!r} must be one of "
                              f"{', '.join(READ_PREFERENCES)}")
+        if settings.log_format not in LOG_FORMATS:
+            raise ValueError(f"LOG_FORMAT={settings.log_format!r} must be one of "
+                             f"{', '.join(LOG_FORMATS)}")
+        if settings.metrics_port is not None and not 0 <= settings.metrics_port <= 65535:
+            raise ValueError(f"METRICS_PORT={settings.metrics_port} must be from 0 to 65535")
+        if settings.metrics_port and settings.metrics_port == settings.service_port:
+            raise ValueError(f"METRICS_PORT={settings.metrics_port} must differ from "
+                             "SERVICE_PORT")
         if settings.pdf_workers < 1:
             raise ValueError(f"PDF_WORKERS={settings.pdf_workers} must be at least 1")
         logo = settings.company_logo_path
@@ -180,6 +197,10 @@ _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True,
 
 def _convert(name: str, raw: str, kind: object) -> object:
     kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    if kind_name.endswith(" | None"):  # optional: empty means unset
+        if not raw.strip():
+            return None
+        kind_name = kind_name.removesuffix(" | None")
     if kind_name == "bool":
         if raw.strip().lower() not in _BOOLEANS:
             raise ValueError(f"{name.upper()}={raw!r} is not true or false")

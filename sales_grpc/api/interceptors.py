@@ -195,6 +195,10 @@ def _log(method: str, code: grpc.StatusCode, started: float) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
     principal = context.principal.get()
-    # The request id is in every record already (the log format's [request_id]).
-    log.info("rpc method=%s code=%s ms=%.1f sub=%s", method, code.name,
-             (time.perf_counter() - started) * 1000, principal.subject if principal else "-")
+    ms = (time.perf_counter() - started) * 1000
+    # The request id is in every record already (the log format's [request_id]); `rpc` gives
+    # the JSON format its fields (observability/logs.py).
+    log.info("rpc method=%s code=%s ms=%.1f sub=%s", method, code.name, ms,
+             principal.subject if principal else "-",
+             extra={"rpc": {"method": method, "status": code.name,
+                            "duration_ms": round(ms, 1)}})

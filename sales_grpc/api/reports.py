@@ -12,6 +12,7 @@ from erp.sales.v1 import report_service_pb2_grpc as pb_grpc
 
 from ..domain.report_templates import SavedTemplate
 from ..domain.reports import Report
+from ..observability.metrics import EXPORT_STREAMS_OPEN
 from ..services.commissions import CommissionService
 from ..services.report_exports import ReportExports
 from ..services.report_runs import ReportRuns
@@ -81,6 +82,7 @@ class ReportServicer(CommissionRpcs, pb_grpc.ReportServiceServicer):
         # aclosing: a cancelled call closes the export, and with it the database cursor, now
         # rather than whenever the abandoned generator is collected.
         parts = self._exports.export(caller(), export_request_in(request))
-        async with contextlib.aclosing(parts):
-            async for part in parts:
-                yield export_part_out(part)
+        with EXPORT_STREAMS_OPEN.track_inprogress():
+            async with contextlib.aclosing(parts):
+                async for part in parts:
+                    yield export_part_out(part)

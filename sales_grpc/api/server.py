@@ -28,6 +28,8 @@ from erp.sales.v1 import (
 )
 
 from ..bootstrap import App
+from ..observability.calls import call_interceptors
+from ..observability.metrics import MetricsEndpoint, backlog_of
 from ..store.outbox import OutboxRelay
 from .analytics import AnalyticsServicer
 from .auth import Authenticator
@@ -74,8 +76,10 @@ class SalesServer:
         self._interval = health_interval
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self.metrics = MetricsEndpoint(app.settings.metrics_port, app.settings.service_host,
+                                       backlog_of(app.outbox, app.mail.jobs))
         self.server = grpc.aio.server(
-            interceptors=[EdgeInterceptor(
+            interceptors=[*call_interceptors(self.metrics.enabled), EdgeInterceptor(
                 Authenticator(app.settings), required_permissions(SALES_SERVICES),
                 method_limits(SALES_SERVICES, app.settings.list_concurrency_limit,
                               app.settings.list_wait_seconds), app.mongo.call_scope)],
@@ -117,6 +121,7 @@ class SalesServer:
                        asyncio.create_task(self._note_overdue_invoices())]
         self._tasks.append(asyncio.create_task(self.app.mail.delivery.run()))
         self._tasks.append(asyncio.create_task(self.app.analytics.projector.run()))
+        self._tasks.extend(self.metrics.start())
         return port
 
     async def _expire_quotes(self) -> None:
@@ -173,6 +178,7 @@ class SalesServer:
             task.cancel()
         # Bounded: a task stuck in the driver's server selection must not hold shutdown.
         await asyncio.wait(self._tasks, timeout=2.0)
+        await self.metrics.stop()
         # One last batch after draining, so events of the calls just finished go out now;
         # whatever still fails (say, the database is down) stays in the outbox for next time.
         with contextlib.suppress(Exception):

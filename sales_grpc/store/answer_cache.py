@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from bson.timestamp import Timestamp
 from redis.exceptions import RedisError
 
+from ..observability.metrics import REDIS_ERRORS, CacheCounts
 from .mongo import CommitPoint
 from .reads import read_after
 
@@ -54,6 +55,7 @@ class AnswerCache:
         self._ttl = ttl
         self._last_commit = last_commit  # the projection a bump publishes (Mongo.last_commit)
         self._bump = redis.register_script(_BUMP)
+        self._counts = CacheCounts("analytics")
 
     async def version(self) -> str | None:
         """The rollups' version, or None when Redis cannot say (then nothing is cached). The
@@ -63,6 +65,7 @@ class AnswerCache:
                 self._state, ["version", "t", "i", "ct"])
         except RedisError as exc:
             log.warning("analytics cache: version read failed: %s", exc)
+            REDIS_ERRORS.labels("analytics_cache.version").inc()
             return None
         if t is not None and i is not None and isinstance(cluster_time, bytes):
             read_after(CommitPoint(bson.decode(cluster_time), Timestamp(int(t), int(i))))
@@ -78,6 +81,7 @@ class AnswerCache:
             await self._bump(keys=[self._state], args=args)
         except RedisError as exc:  # answers then expire within the TTL
             log.warning("analytics cache: version bump failed: %s", exc)
+            REDIS_ERRORS.labels("analytics_cache.bump").inc()
 
     def _key(self, parts: list[bytes]) -> str:
         digest = hashlib.sha256(b"\x00".join(parts)).hexdigest()
@@ -88,11 +92,18 @@ class AnswerCache:
             raw = await self._redis.get(self._key(parts))
         except RedisError as exc:
             log.warning("analytics cache: read failed: %s", exc)
+            REDIS_ERRORS.labels("analytics_cache.read").inc()
+            self._counts.miss()
             return None
-        return raw if isinstance(raw, bytes) else None
+        if isinstance(raw, bytes):
+            self._counts.hit()
+            return raw
+        self._counts.miss()
+        return None
 
     async def put(self, parts: list[bytes], answer: bytes) -> None:
         try:
             await self._redis.set(self._key(parts), answer, ex=self._ttl)
         except RedisError as exc:
             log.warning("analytics cache: write failed: %s", exc)
+            REDIS_ERRORS.labels("analytics_cache.write").inc()

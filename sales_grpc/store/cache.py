@@ -17,15 +17,20 @@ import redis.asyncio as aioredis
 from bson.codec_options import CodecOptions
 from redis.exceptions import RedisError
 
+from ..observability.metrics import REDIS_ERRORS, CacheCounts
+
 log = logging.getLogger(__name__)
 _CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
 
 
 class DocumentCache:
-    def __init__(self, redis: aioredis.Redis, namespace: str, ttl: int = 300) -> None:
+    def __init__(self, redis: aioredis.Redis, namespace: str, ttl: int = 300,
+                 name: str = "customer") -> None:
         self._redis = redis
         self._namespace = namespace
         self._ttl = ttl
+        self._name = name
+        self._counts = CacheCounts(name)
 
     def _key(self, key: str) -> str:
         return f"{self._namespace}:{key}"
@@ -35,9 +40,13 @@ class DocumentCache:
             raw = await self._redis.get(self._key(key))
         except RedisError as exc:
             log.warning("cache read failed: %s", exc)
+            REDIS_ERRORS.labels(f"{self._name}_cache.read").inc()
+            self._counts.miss()
             return None
         if not isinstance(raw, bytes):
+            self._counts.miss()
             return None
+        self._counts.hit()
         return bson.decode(raw, codec_options=_CODEC)
 
     async def put(self, key: str, doc: dict[str, Any]) -> None:
@@ -45,9 +54,11 @@ class DocumentCache:
             await self._redis.set(self._key(key), bson.encode(doc), ex=self._ttl)
         except RedisError as exc:
             log.warning("cache write failed: %s", exc)
+            REDIS_ERRORS.labels(f"{self._name}_cache.write").inc()
 
     async def drop(self, key: str) -> None:
         try:
             await self._redis.delete(self._key(key))
         except RedisError as exc:  # the entry expires by itself within the ttl
             log.warning("cache invalidation failed: %s", exc)
+            REDIS_ERRORS.labels(f"{self._name}_cache.drop").inc()

@@ -49,6 +49,12 @@ class MailJobStore:
         await self._jobs.insert_one(doc, session=driver_session(session))
         return _status(doc)
 
+    async def backlog(self) -> tuple[int, int]:
+        """How many jobs wait to be sent or retried, and how many failed for good."""
+        pending = await self._jobs.count_documents({"state": {"$in": _OPEN}})
+        failed = await self._jobs.count_documents({"state": MailState.FAILED.value})
+        return pending, failed
+
     async def status_of(self, document: DocumentRef) -> MailStatus | None:
         doc = await self._jobs.find_one({"document_type": document.document_type,
                                          "document_id": document.document_id}, sort=_LATEST)

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from ..domain.events import DomainEvent
+from ..observability.metrics import REDIS_ERRORS
 from ..services.ports import Session
 from .mongo import Mongo
 from .sessions import driver_session
@@ -49,9 +50,13 @@ _PUBLISHABLE = {"published": False, "payload": {"$exists": True}}
 
 
 class Outbox:
-    def __init__(self, mongo: Mongo, encode: PayloadEncoder) -> None:
+    def __init__(self, mongo: Mongo, encode: PayloadEncoder,
+                 committed: Callable[[list[DomainEvent]], None] | None = None) -> None:
         self._docs = mongo.db.outbox
         self._encode = encode
+        # Told the events of each transaction once it has committed (the business counters
+        # of observability/metrics.py); never for an attempt that was rolled back.
+        self._committed = committed
 
     async def add(self, events: list[DomainEvent], actor: str, now: datetime,
                   session: Session) -> None:
@@ -63,6 +68,15 @@ class Outbox:
             docs.append({"_id": uuid.uuid4().hex, "type_url": type_url, "payload": payload,
                          "actor": actor, "occur_time": now, "published": False, "seq": i})
         await self._docs.insert_many(docs, session=driver_session(session))
+        if self._committed is not None:
+            await Mongo.after_commit(_telling(self._committed, events))
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many events wait to be published, and when the oldest of them occurred."""
+        count = await self._docs.count_documents(_PUBLISHABLE)
+        oldest = None if count == 0 else await self._docs.find_one(
+            _PUBLISHABLE, {"occur_time": 1}, sort=[("occur_time", ASCENDING)])
+        return count, None if oldest is None else oldest["occur_time"]
 
     async def pending(self, limit: int) -> list[dict[str, Any]]:
         cursor = self._docs.find(_PUBLISHABLE,
@@ -79,6 +93,17 @@ class Outbox:
             await self._docs.bulk_write(
                 [UpdateOne({"_id": event_id}, {"$set": {"published": True, "publish_time": now}})
                  for event_id in event_ids], ordered=False)
+
+
+def _telling(committed: Callable[[list[DomainEvent]], None], events: list[DomainEvent]
+             ) -> Callable[[], Awaitable[None]]:
+    async def hook() -> None:
+        try:
+            committed(events)
+        except Exception:  # noqa: BLE001 - the change has committed; counting must not fail it
+            log.warning("counting committed events failed", exc_info=True)
+
+    return hook
 
 
 class OutboxRelay:
@@ -118,6 +143,8 @@ class OutboxRelay:
                     await self._pause(self._idle)
             except (PyMongoError, RedisError) as exc:
                 log.warning("outbox relay: %s; retrying", exc)
+                if isinstance(exc, RedisError):
+                    REDIS_ERRORS.labels("outbox_relay.publish").inc()
                 await self._pause(1.0)
 
     def stop(self) -> None:
