@@ -21,7 +21,9 @@ USER sales
 ENV ENVIRONMENT=production \
     SERVICE_HOST=0.0.0.0 \
     SERVICE_PORT=50051
-EXPOSE 50051
+# 50051: gRPC (SERVICE_PORT). 9464: Prometheus metrics at /metrics when METRICS_PORT=9464 is
+# set (compose.yaml and deploy/k8s set it; unset, no metrics endpoint).
+EXPOSE 50051 9464
 
 # grpc.health.v1.Health/Check on the serving port: healthy only while SERVING (the server
 # reports NOT_SERVING while MongoDB is unreachable and during a graceful shutdown).
