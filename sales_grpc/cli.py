@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from pymongo.errors import PyMongoError
 
-from . import dashboard_cli, export_cli, seed, seed_history
+from . import dashboard_cli, export_cli, seed, seed_history, workers
 from .api.auth import mint_token
 from .api.document_client import KINDS, DownloadFailed, download
 from .api.server import SalesServer
@@ -70,9 +70,11 @@ class _EarlySignals:
 
 async def _serve(settings: Settings, host: str, port: int, early: _EarlySignals,
                  ready: Callable[[App, int], Any] | None = None,
-                 prepare: Callable[[App], Any] | None = None) -> None:
+                 prepare: Callable[[App], Any] | None = None,
+                 link: workers.ParentLink | None = None) -> None:
     """Serves until SIGTERM or SIGINT, then drains in-flight calls and closes the clients.
-    `prepare` runs before the server starts: before its background jobs too."""
+    `prepare` runs before the server starts: before its background jobs too. `link`: this
+    process is a worker of `serve --workers` (sales_grpc/workers.py), sharing the port."""
     # Before the clients are made: the MongoDB client takes its tracing listener then.
     tracing.configure()
     try:
@@ -82,7 +84,7 @@ async def _serve(settings: Settings, host: str, port: int, early: _EarlySignals,
     try:
         if prepare is not None:
             await prepare(app)
-        server = SalesServer(app)
+        server = SalesServer(app, reuse_port=link is not None)
         try:
             bound = await server.start(_address(host, port))
         except RuntimeError as exc:
@@ -93,7 +95,10 @@ async def _serve(settings: Settings, host: str, port: int, early: _EarlySignals,
             loop.add_signal_handler(sig, stopping.set)
         if early.received is not None:
             stopping.set()
-        log.info("serving on %s", _address(host, bound))
+        if link is not None:
+            link.watch(stopping)
+        log.info("serving on %s%s", _address(host, bound),
+                 f" (pid {os.getpid()}, a worker of pid {link.parent})" if link else "")
         if ready is not None and not stopping.is_set():
             await ready(app, bound)
         await stopping.wait()
@@ -111,8 +116,14 @@ async def _serve(settings: Settings, host: str, port: int, early: _EarlySignals,
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
+    count = args.workers or settings.workers
+    if args.worker_of is None and count > 1:
+        return workers.supervise(count, settings.service_host, settings.service_port,
+                                 settings.shutdown_grace_seconds)
     early = _EarlySignals()
-    asyncio.run(_serve(settings, settings.service_host, settings.service_port, early))
+    link = workers.ParentLink(args.worker_of) if args.worker_of is not None else None
+    asyncio.run(_serve(settings, settings.service_host, settings.service_port, early,
+                       link.ready if link else None, link=link))
     return 0
 
 
@@ -191,13 +202,22 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 log.info("loaded demo history: %d orders, %d invoices", past.orders,
                          past.invoices)
 
-        async def ready(app: App, bound: int) -> None:
+        async def load_demo(app: App) -> None:
             if args.seed and await seed.is_empty(app):
                 report = await seed.load(app)
                 log.info("loaded demo data: %d customers, %d products",
                          report.customers, report.products)
+
+        async def ready(app: App, bound: int) -> None:
+            await load_demo(app)
             print(_banner(_address(args.host, bound), embedded, data_dir), flush=True)
 
+        count = args.workers or settings.workers
+        if count > 1:
+            return _dev_workers(settings, count, early, [prepare, load_demo], {
+                "MONGODB_URL": servers.mongodb_url, "REDIS_URL": servers.redis_url},
+                lambda bound: print(_banner(_address(args.host, bound), embedded, data_dir),
+                                    flush=True))
         asyncio.run(_serve(settings, args.host, port, early, ready, prepare))
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):  # let the children stop undisturbed
@@ -205,6 +225,28 @@ def cmd_dev(args: argparse.Namespace) -> int:
         if servers is not None:
             servers.stop()
     return 0
+
+
+def _dev_workers(settings: Settings, count: int, early: _EarlySignals,
+                 steps: list[Callable[[App], Any]], env: dict[str, str],
+                 banner: Callable[[int], Any]) -> int:
+    """`dev --workers N`: the history and demo data loaded here first (on one App of this
+    process), then N workers that connect to this process's embedded servers."""
+    async def setup() -> None:
+        try:
+            app = await build(settings)
+        except PyMongoError as exc:
+            _fail(f"cannot prepare the database {settings.database_name}: {exc}", 1)
+        try:
+            for step in steps:
+                await step(app)
+        finally:
+            await app.close()
+
+    asyncio.run(setup())
+    return workers.supervise(count, settings.service_host, settings.service_port,
+                             settings.shutdown_grace_seconds, env,
+                             lambda bound, pids: banner(bound), early.received)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -311,6 +353,13 @@ def _positive(raw: str) -> int:
     return value
 
 
+def _count(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError("must be from 1 to 256")
+    return value
+
+
 def _months(raw: str) -> int:
     value = int(raw)
     if not 0 <= value <= 60:
@@ -324,6 +373,10 @@ def parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve in production; configured by environment "
                            "variables (MONGODB_URL, REDIS_URL, SECRET_KEY, ...)")
+    serve.add_argument("--workers", type=_count, default=None, metavar="N",
+                       help="server processes sharing the port (Linux SO_REUSEPORT; "
+                       "default: WORKERS, else 1)")
+    serve.add_argument("--worker-of", default=None, help=argparse.SUPPRESS)  # workers.py
     serve.set_defaults(run=cmd_serve)
 
     dev = sub.add_parser("dev", help="serve with an embedded SecantusDB and Redis")
@@ -338,6 +391,9 @@ def parser() -> argparse.ArgumentParser:
                      help="load demo data at start if the database is empty")
     dev.add_argument("--history", type=_months, default=0, metavar="MONTHS",
                      help="load MONTHS of demo sales history at start if there are no orders")
+    dev.add_argument("--workers", type=_count, default=None, metavar="N",
+                     help="server processes sharing the port, all on the one embedded "
+                     "SecantusDB and Redis (default: WORKERS, else 1)")
     dev.set_defaults(run=cmd_dev)
 
     token = sub.add_parser("token", help="print a signed HS256 token for SECRET_KEY")

@@ -110,6 +110,29 @@ class Settings:
     # Processes that render PDFs (started on the first render), so rendering never runs on
     # the event loop; each render takes one of them for 0.1 to 0.5 s of CPU.
     pdf_workers: int = 2
+    # Server processes `serve` runs on one port (SO_REUSEPORT, Linux); `--workers` overrides.
+    workers: int = 1
+    # Server limits (api/server.py, api/interceptors.py). Sales calls in progress at once in
+    # one server process; one more is refused at once with RESOURCE_EXHAUSTED and a RetryInfo
+    # (health and reflection are never refused).
+    max_calls_in_progress: int = 256
+    # The deadline of a unary sales call that arrives without one; server-streaming calls
+    # (PDFs, exports) have none by default: see MAX_CONNECTION_AGE_GRACE_SECONDS.
+    default_call_deadline_seconds: float = 60.0
+    max_receive_message_bytes: int = 4 * 1024 * 1024
+    max_send_message_bytes: int = 4 * 1024 * 1024
+    # Calls in flight on one HTTP/2 connection. gRPC refuses the streams past it
+    # (REFUSED_STREAM: the caller sees UNAVAILABLE; its client does not queue them), so it is
+    # above MAX_CALLS_IN_PROGRESS: an overloaded server answers RESOURCE_EXHAUSTED first.
+    max_concurrent_streams: int = 512
+    # A connection without calls for this long is closed (below the 350 s idle timeout of
+    # common cloud load balancers, which drop idle connections without a word).
+    max_connection_idle_seconds: float = 300.0
+    # A connection this old (+-10%) is asked to go away (GOAWAY), so clients reconnect and a
+    # load balancer spreads them over replicas that started since; its calls in flight get
+    # MAX_CONNECTION_AGE_GRACE_SECONDS more to finish, then the connection is closed.
+    max_connection_age_seconds: float = 300.0
+    max_connection_age_grace_seconds: float = 300.0
 
     @property
     def allowed_algorithms(self) -> tuple[str, ...]:
@@ -175,6 +198,7 @@ class Settings:
                              "SERVICE_PORT")
         if settings.pdf_workers < 1:
             raise ValueError(f"PDF_WORKERS={settings.pdf_workers} must be at least 1")
+        _check_server_limits(settings)
         logo = settings.company_logo_path
         if logo and not os.path.isfile(logo):
             raise ValueError(f"COMPANY_LOGO_PATH={logo!r} is not a readable file")
@@ -187,6 +211,19 @@ def _check_mail(settings: Settings) -> None:
         raise ValueError(f"MAIL_MAX_ATTEMPTS={settings.mail_max_attempts} must be at least 1")
     for name in ("smtp_timeout_seconds", "mail_retry_seconds", "mail_poll_seconds",
                  "mail_lease_seconds"):
+        if not getattr(settings, name) > 0:
+            raise ValueError(f"{name.upper()}={getattr(settings, name)} must be positive")
+
+
+def _check_server_limits(settings: Settings) -> None:
+    for name in ("workers", "max_calls_in_progress", "max_concurrent_streams"):
+        if getattr(settings, name) < 1:
+            raise ValueError(f"{name.upper()}={getattr(settings, name)} must be at least 1")
+    for name in ("max_receive_message_bytes", "max_send_message_bytes"):
+        if getattr(settings, name) < 1024:
+            raise ValueError(f"{name.upper()}={getattr(settings, name)} must be at least 1024")
+    for name in ("default_call_deadline_seconds", "max_connection_idle_seconds",
+                 "max_connection_age_seconds", "max_connection_age_grace_seconds"):
         if not getattr(settings, name) > 0:
             raise ValueError(f"{name.upper()}={getattr(settings, name)} must be positive")
 

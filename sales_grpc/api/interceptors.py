@@ -1,5 +1,6 @@
-"""One server interceptor for every call: request id and logging, an expired deadline, JWT
-auth, the concurrency limit of expensive methods (api/limits.py), error mapping.
+"""One server interceptor for every call: request id and logging, the server-wide cap on calls
+in progress and the per-method limit of expensive methods (api/limits.py), an expired
+deadline and the default one of a unary call that came without any, JWT auth, error mapping.
 
 It wraps the handler's behaviour rather than chaining three interceptors, because each
 aio interceptor layer costs a coroutine hop per call; the three concerns stay separate
@@ -9,6 +10,7 @@ an async generator, so it is iterated, not awaited).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -22,11 +24,11 @@ from google.protobuf import descriptor_pool
 
 from erp.sales.v1 import annotations_pb2
 
-from ..domain.errors import DomainError, PermissionDenied
+from ..domain.errors import DeadlineExceeded, DomainError, PermissionDenied
 from . import context
 from .auth import Authenticator
 from .errors import from_unexpected, to_status
-from .limits import Limit
+from .limits import CallsInProgress, Limit
 
 log = logging.getLogger("sales_grpc.calls")
 SALES_PACKAGE = "erp.sales.v1."
@@ -46,11 +48,16 @@ def required_permissions(service_names: list[str]) -> dict[str, str]:
 class EdgeInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, authenticator: Authenticator, permissions: dict[str, str],
                  limits: Mapping[str, Limit] | None = None,
-                 call_scope: Callable[[float | None], AbstractContextManager[Any]] = nullcontext
+                 call_scope: Callable[[float | None], AbstractContextManager[Any]] = nullcontext,
+                 calls: CallsInProgress | None = None, default_deadline: float | None = None
                  ) -> None:
         self._auth = authenticator
         self._permissions = permissions
         self._limits = dict(limits or {})
+        self._calls = calls or CallsInProgress(2**31)
+        # The deadline of a unary call that comes without one: such a call must not hold its
+        # place (and the database) for ever. Streams run as long as their client reads.
+        self._default_deadline = default_deadline
         # Entered around each call with what is left of its deadline: it bounds the call's
         # database work by it (store/mongo.py call_scope).
         self._call_scope = call_scope
@@ -95,20 +102,28 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
         async def call(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
             started, authorization = _begin(ctx)
             code = grpc.StatusCode.OK
+            entered = False
+            own = _OwnDeadline(ctx, self._default_deadline)
             try:
+                self._calls.enter()  # first: an overloaded server refuses before any work
+                entered = True
                 if _expired(ctx):
                     code = grpc.StatusCode.DEADLINE_EXCEEDED
                     await ctx.abort(code, EXPIRED)
                 await self._admit(authorization, permission)
                 async with _place(limit, ctx):
-                    with self._call_scope(ctx.time_remaining()):
-                        return await behaviour(request, ctx)
+                    with self._call_scope(own.remaining()):
+                        async with own.timeout():
+                            return await behaviour(request, ctx)
             except grpc.aio.AbortError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is mapped in one place
-                code, message, trailing = _failure(exc, method, _expired(ctx))
+                code, message, trailing = _failure(own.error(exc), method,
+                                                   _expired(ctx) or own.passed())
                 await ctx.abort(code, message, trailing_metadata=trailing)
             finally:
+                if entered:
+                    self._calls.leave()
                 _log(method, code, started)
 
         return call
@@ -118,7 +133,10 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
         async def call(request: Any, ctx: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started, authorization = _begin(ctx)
             code = grpc.StatusCode.OK
+            entered = False
             try:
+                self._calls.enter()
+                entered = True
                 if _expired(ctx):
                     code = grpc.StatusCode.DEADLINE_EXCEEDED
                     await ctx.abort(code, EXPIRED)
@@ -133,6 +151,8 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
                 code, message, trailing = _failure(exc, method, _expired(ctx))
                 await ctx.abort(code, message, trailing_metadata=trailing)
             finally:
+                if entered:
+                    self._calls.leave()
                 _log(method, code, started)
 
         return call
@@ -154,6 +174,43 @@ def _expired(ctx: grpc.aio.ServicerContext) -> bool:
     load it is exactly the work that delays everyone else."""
     remaining = ctx.time_remaining()
     return remaining is not None and remaining <= 0
+
+
+class _OwnDeadline:
+    """The server's default deadline of a unary call that came without one, counted from its
+    arrival: the call is cancelled when it passes (as gRPC cancels one whose own deadline
+    passes) and answers DEADLINE_EXCEEDED. Inert when the caller set a deadline."""
+
+    __slots__ = ("_at", "_ctx", "_scope")
+
+    def __init__(self, ctx: grpc.aio.ServicerContext, default: float | None) -> None:
+        self._ctx = ctx
+        self._scope: asyncio.Timeout | None = None
+        self._at = None if default is None or ctx.time_remaining() is not None \
+            else asyncio.get_running_loop().time() + default
+
+    def remaining(self) -> float | None:
+        """What is left of the call's deadline, the caller's own if it set one."""
+        if self._at is None:
+            return self._ctx.time_remaining()
+        return self._at - asyncio.get_running_loop().time()
+
+    def timeout(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        if self._at is None:
+            return contextlib.nullcontext()
+        self._scope = asyncio.timeout_at(self._at)
+        return self._scope
+
+    def passed(self) -> bool:
+        return self._at is not None and asyncio.get_running_loop().time() >= self._at
+
+    def error(self, exc: Exception) -> Exception:
+        """The DeadlineExceeded to answer when `exc` is this deadline's own timeout."""
+        if self._scope is not None and self._scope.expired() and isinstance(exc, TimeoutError):
+            return DeadlineExceeded(
+                "the call came without a deadline and ran past the server's default one; "
+                "set a deadline on the call", reason="DEFAULT_DEADLINE_EXCEEDED")
+        return exc
 
 
 def _place(limit: Limit | None, ctx: grpc.aio.ServicerContext

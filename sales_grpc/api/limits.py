@@ -70,3 +70,29 @@ class Limit:
 def method_limits(service_names: Iterable[str], size: int, wait: float) -> dict[str, Limit]:
     """One Limit per expensive method, each with `size` places of its own."""
     return {method: Limit(method, size, wait) for method in expensive_methods(service_names)}
+
+
+class CallsInProgress:
+    """The server-wide cap on sales calls in progress in this process: past `size`, a call is
+    refused at once (no wait: a server this busy would only queue it behind the others), so
+    an overloaded server answers RESOURCE_EXHAUSTED in microseconds instead of letting calls
+    pile up without bound until every one of them misses its deadline. Health and reflection
+    never pass through it (the interceptor leaves them unwrapped), so probes keep answering.
+
+    A plain counter: every call runs on this process's one event loop thread."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.count = 0
+
+    def enter(self) -> None:
+        """Takes a place, or raises ResourceExhausted; the caller must `leave` once entered."""
+        if self.count >= self.size:
+            raise ResourceExhausted(
+                f"the server has {self.size} calls in progress, its limit; retry shortly",
+                reason="SERVER_OVERLOADED", metadata={"limit": str(self.size)},
+                retry_after=RETRY_AFTER_SECONDS)
+        self.count += 1
+
+    def leave(self) -> None:
+        self.count -= 1

@@ -28,16 +28,18 @@ from erp.sales.v1 import (
 )
 
 from ..bootstrap import App
+from ..config import Settings
 from ..observability.calls import call_interceptors
 from ..observability.metrics import MetricsEndpoint, backlog_of
-from ..store.outbox import OutboxRelay
+from ..store.leases import Lease
+from ..store.outbox import RELAY_LEASE, OutboxRelay
 from .analytics import AnalyticsServicer
 from .auth import Authenticator
 from .converters.events import encode_event
 from .customers import CustomerServicer
 from .interceptors import EdgeInterceptor, required_permissions
 from .invoices import InvoiceServicer
-from .limits import method_limits
+from .limits import CallsInProgress, method_limits
 from .orders import OrderServicer
 from .products import ProductServicer
 from .quotes import QuoteServicer
@@ -58,6 +60,47 @@ LIVENESS = "liveness"
 # permission claims; 64 KiB fits those with room, and one value makes the limit exact.
 MAX_METADATA_BYTES = 64 * 1024
 
+# Keepalive enforcement. Clients may ping at most every MIN_CLIENT_PING_INTERVAL_MS while
+# calls are in flight, and not at all on a connection without calls; a client that pings
+# more often collects a strike per ping, and past MAX_PING_STRIKES the connection is closed
+# (GOAWAY too_many_pings), so a misconfigured client cannot keep the server busy answering
+# pings. The typed client (sales_grpc/client) pings after 60 s of silence, calls in flight
+# only. The server pings a connection after SERVER_PING_MS of silence and closes it when no
+# answer comes within SERVER_PING_TIMEOUT_MS: a peer that vanished (a pod deleted, a cable
+# pulled) stops holding its calls' places within about a minute and a half.
+MIN_CLIENT_PING_INTERVAL_MS = 30_000
+MAX_PING_STRIKES = 2
+SERVER_PING_MS = 60_000
+SERVER_PING_TIMEOUT_MS = 20_000
+
+
+def server_options(settings: Settings, reuse_port: bool = False) -> list[tuple[str, int]]:
+    """The grpc.aio server's channel arguments: message sizes, streams per connection,
+    keepalive enforcement, connection idle time and age (Settings and the constants above)."""
+    def ms(seconds: float) -> int:
+        return round(seconds * 1000)
+
+    return [
+        ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
+        ("grpc.max_send_message_length", settings.max_send_message_bytes),
+        ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+        ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+        ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
+        ("grpc.keepalive_time_ms", SERVER_PING_MS),
+        ("grpc.keepalive_timeout_ms", SERVER_PING_TIMEOUT_MS),
+        ("grpc.keepalive_permit_without_calls", 0),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", MIN_CLIENT_PING_INTERVAL_MS),
+        ("grpc.http2.max_ping_strikes", MAX_PING_STRIKES),
+        ("grpc.max_connection_idle_ms", ms(settings.max_connection_idle_seconds)),
+        ("grpc.max_connection_age_ms", ms(settings.max_connection_age_seconds)),
+        ("grpc.max_connection_age_grace_ms", ms(settings.max_connection_age_grace_seconds)),
+        # No SO_REUSEPORT by default: a second server on a taken port must fail, not share
+        # the calls. The workers of `serve --workers N` share a port the supervisor holds
+        # for them (sales_grpc/workers.py says why that keeps the guarantee).
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
+    ]
+
+
 SALES_SERVICES = [
     customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
     product_service_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name,
@@ -70,24 +113,24 @@ SALES_SERVICES = [
 
 
 class SalesServer:
-    def __init__(self, app: App, health_interval: float = 2.0) -> None:
+    def __init__(self, app: App, health_interval: float = 2.0, reuse_port: bool = False
+                 ) -> None:
         self.app = app
         self.health = health.aio.HealthServicer()
         self._interval = health_interval
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        # MAX_CALLS_IN_PROGRESS: the sales calls this process runs at once, at most.
+        self.calls_in_progress = CallsInProgress(app.settings.max_calls_in_progress)
         self.metrics = MetricsEndpoint(app.settings.metrics_port, app.settings.service_host,
                                        backlog_of(app.outbox, app.mail.jobs))
         self.server = grpc.aio.server(
             interceptors=[*call_interceptors(self.metrics.enabled), EdgeInterceptor(
                 Authenticator(app.settings), required_permissions(SALES_SERVICES),
                 method_limits(SALES_SERVICES, app.settings.list_concurrency_limit,
-                              app.settings.list_wait_seconds), app.mongo.call_scope)],
-            # No SO_REUSEPORT: a second server on a taken port must fail, not share the calls.
-            options=[("grpc.max_receive_message_length", 4 * 1024 * 1024),
-                     ("grpc.max_metadata_size", MAX_METADATA_BYTES),
-                     ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
-                     ("grpc.so_reuseport", 0)],
+                              app.settings.list_wait_seconds), app.mongo.call_scope,
+                self.calls_in_progress, app.settings.default_call_deadline_seconds)],
+            options=server_options(app.settings, reuse_port),
         )
         customer_service_pb2_grpc.add_CustomerServiceServicer_to_server(
             CustomerServicer(app.customers), self.server)
@@ -106,7 +149,9 @@ class SalesServer:
             ReportServicer(app.reports, app.report_runs, app.report_templates,
                            app.commissions), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        self.relay = OutboxRelay(app.outbox, app.redis, encode_event)
+        # Publishing from one process at a time, however many replicas and workers run.
+        self.relay = OutboxRelay(app.outbox, app.redis, encode_event,
+                                 lease=Lease(app.mongo, RELAY_LEASE))
         reflection.enable_server_reflection(
             [*SALES_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
 
@@ -182,7 +227,7 @@ class SalesServer:
         # One last batch after draining, so events of the calls just finished go out now;
         # whatever still fails (say, the database is down) stays in the outbox for next time.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.relay.publish_pending(), 2.0)
+            await asyncio.wait_for(self.relay.finish(), 2.0)
 
     async def wait(self) -> None:
         await self.server.wait_for_termination()

@@ -6,6 +6,12 @@ its type URL: the relay and consumers need no mapping of their own, and an event
 reads the same after the code changes. The relay publishes each unpublished event with XADD
 and only then marks it published: a crash in between publishes it again (at least once), and
 consumers deduplicate by the unique event_id.
+
+Every server process runs a relay, but only the one holding the `outbox_relay` lease
+(store/leases.py) publishes: two relays reading the same unpublished events would both
+publish them, and the stream would carry each event twice and out of order. The others only
+check the lease, once a second, and one of them takes over when the holder stops (it releases
+the lease) or dies (the lease runs out, 10 s after its last renewal).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from redis.exceptions import RedisError
 from ..domain.events import DomainEvent
 from ..observability.metrics import REDIS_ERRORS
 from ..services.ports import Session
+from .leases import Lease
 from .mongo import Mongo
 from .sessions import driver_session
 
@@ -35,6 +42,7 @@ STREAM = "sales.events"
 # oldest, as Redis streams do; the outbox keeps published events for a week (a TTL index on
 # publish_time, see store/mongo.py) to replay from.
 STREAM_MAXLEN = 1_000_000
+RELAY_LEASE = "outbox_relay"
 
 # Serializes a domain event: its type URL and message bytes (api/converters/events.py; wired
 # in bootstrap, so this adapter needs no generated code).
@@ -109,7 +117,11 @@ def _telling(committed: Callable[[list[DomainEvent]], None], events: list[Domain
 class OutboxRelay:
     def __init__(self, outbox: Outbox, redis: aioredis.Redis, encode: Encoder,
                  stream: str = STREAM, batch: int = 100, idle_seconds: float = 0.2,
-                 stream_maxlen: int = STREAM_MAXLEN) -> None:
+                 stream_maxlen: int = STREAM_MAXLEN, lease: Lease | None = None,
+                 lease_poll_seconds: float = 1.0) -> None:
+        # `lease`: publish only while holding it (servers); None publishes unconditionally.
+        self._lease = lease
+        self._lease_poll = lease_poll_seconds
         self._outbox = outbox
         self._redis = redis
         self._encode = encode
@@ -139,7 +151,9 @@ class OutboxRelay:
         a cancellation that lands inside the driver's server selection can be absorbed."""
         while not self._stopped.is_set():
             try:
-                if await self.publish_pending() == 0:
+                if self._lease is not None and not await self._lease.hold():
+                    await self._pause(self._lease_poll)  # another process publishes
+                elif await self.publish_pending() == 0:
                     await self._pause(self._idle)
             except (PyMongoError, RedisError) as exc:
                 log.warning("outbox relay: %s; retrying", exc)
@@ -149,6 +163,17 @@ class OutboxRelay:
 
     def stop(self) -> None:
         self._stopped.set()
+
+    async def finish(self) -> None:
+        """After `stop()`: one last batch if this process holds the lease (the events of the
+        calls just drained go out now), then the lease is given up for another to take."""
+        if self._lease is None:
+            await self.publish_pending()
+        elif self._lease.held:
+            try:
+                await self.publish_pending()
+            finally:
+                await self._lease.release()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
