@@ -364,8 +364,9 @@ class _Supervisor:
             if code is None:
                 continue
             worker.returncode = code
-            if code == -signal.SIGTERM and self.stopping is not None:
-                # Still starting when asked to stop: killed before it could note the signal,
+            if code in (-signal.SIGTERM, -signal.SIGINT) and self.stopping is not None:
+                # Still starting when asked to stop (by us, or by a terminal's Ctrl-C, which
+                # reaches the whole process group): killed before it could note the signal,
                 # with no call or client yet to drain or close.
                 log.info("worker %d (pid %d) stopped while starting", worker.number,
                          worker.process.pid)

@@ -192,6 +192,28 @@ async def test_both_workers_take_connections_and_sigterm_stops_all_with_exit_cod
     assert "stopped: all 2 workers exited" in text
 
 
+def test_sigterm_while_the_workers_start_stops_them_all_with_exit_code_0(fresh_settings,
+                                                                      tmp_path):
+    log = tmp_path / "early.log"
+    process = _serve(_env(fresh_settings(), free_port()), "--workers", "2", log=log)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if len(children.read_text().split()) == 2:  # both started, neither serving yet
+                break
+            time.sleep(0.01)
+        pids = [int(p) for p in children.read_text().split()]
+        assert len(pids) == 2, log.read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0, log.read_text()
+        assert all(_gone(pid) for pid in pids)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 async def test_a_second_server_on_the_port_fails_whether_one_process_or_workers(
         fresh_settings, start, tmp_path):
     settings = fresh_settings()
