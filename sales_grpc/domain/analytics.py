@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import validation as check
 from .errors import InvalidArgument, Violations, shown
 from .exchange import Converted, check_reporting
 from .rollups import Basis, Bucket, NotAligned, Tally, cover, day_start, levels_of
@@ -161,16 +162,8 @@ class RevenueQuery:
 
 
 def _day(v: Violations, path: str, text: str) -> date | None:
-    if not text:
-        v.add(path, "is required (an ISO date such as 2026-01-31)")
-        return None
-    try:
-        day = date.fromisoformat(text) if len(text) == 10 else None
-    except ValueError:
-        day = None
-    if day is None:
-        v.add(path, f"{shown(text)} is not an ISO date such as 2026-01-31")
-    elif not _EARLIEST <= day <= _LATEST:
+    day = check.iso_date(v, path, text, required=True)
+    if day is not None and not _EARLIEST <= day <= _LATEST:
         v.add(path, f"must be between {_EARLIEST} and {_LATEST}")
         return None
     return day

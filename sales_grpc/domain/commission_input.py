@@ -71,8 +71,8 @@ def parse_plan(data: PlanInput, prefix: str = PREFIX) -> PlanTerms:
         basis = CommissionBasis(data.basis)
     else:
         v.add(f"{prefix}.basis", f"{shown(data.basis)} is not a basis: BILLINGS or COLLECTIONS")
-    start = _day(v, f"{prefix}.start_date", data.start_date, required=True)
-    end = _day(v, f"{prefix}.end_date", data.end_date, required=False)
+    start = check.iso_date(v, f"{prefix}.start_date", data.start_date, required=True)
+    end = check.iso_date(v, f"{prefix}.end_date", data.end_date)
     _ordered(v, f"{prefix}.end_date", start, end)
     if not data.rules:
         v.add(f"{prefix}.rules", "at least one rule is required")
@@ -120,8 +120,8 @@ def _rule(v: Violations, path: str, index: int, r: RuleInput) -> CommissionRule:
         except MoneyError as exc:
             v.add(f"{path}.currency", str(exc))
             currency = ""
-    start = _day(v, f"{path}.start_date", r.start_date, required=False)
-    end = _day(v, f"{path}.end_date", r.end_date, required=False)
+    start = check.iso_date(v, f"{path}.start_date", r.start_date)
+    end = check.iso_date(v, f"{path}.end_date", r.end_date)
     _ordered(v, f"{path}.end_date", start, end)
     rate: Decimal | None = None
     if bool(r.rate) == bool(r.tiers):
@@ -186,18 +186,6 @@ def _amount(v: Violations, path: str, text: str, currency: str) -> Decimal | Non
     elif currency and amount != round_to_minor(amount, currency):
         v.add(path, f"{currency} amounts have at most the currency's minor unit of places")
     return amount
-
-
-def _day(v: Violations, path: str, text: str, *, required: bool) -> date | None:
-    if not text:
-        if required:
-            v.add(path, "is required (an ISO date such as 2026-01-01)")
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        v.add(path, f"{shown(text)} is not an ISO date such as 2026-12-31")
-        return None
 
 
 def _ordered(v: Violations, path: str, start: date | None, end: date | None) -> None:

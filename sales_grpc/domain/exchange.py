@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from . import validation as check
 from .errors import Violations, shown
 from .money import MINOR_UNITS, MoneyError, check_currency, parse_decimal, round_to_minor
 from .rollups import Tally
@@ -30,7 +31,7 @@ class ExchangeRate:
               ) -> ExchangeRate:
         v = Violations()
         pair = rate_pair(v, currency, reporting)
-        when = iso_day(v, "effective_date", day)
+        when = check.iso_date(v, "effective_date", day, required=True)
         value = None
         try:
             value = parse_decimal(rate, max_places=RATE_PLACES)
@@ -54,16 +55,6 @@ def rate_pair(v: Violations, currency: str, reporting: str) -> tuple[str, str] |
         v.add("reporting_currency", "must differ from currency_code")
         return None
     return (found[0], found[1]) if len(found) == 2 else None
-
-
-def iso_day(v: Violations, path: str, text: str) -> date | None:
-    try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    v.add(path, f"{shown(text)} is not an ISO date such as 2026-01-31")
-    return None
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from . import validation as check
 from .analytics import MAX_PERIODS, Period, RevenueQuery, next_period_start, period_start
 from .errors import InvalidArgument, Violations
 from .money import MoneyError, check_currency
@@ -65,12 +66,7 @@ class ForecastQuery:
                   f"{MAX_PERIODS}")
         if not 0 <= ask.season_length <= MAX_SEASON:
             v.add("season_length", f"must be from 0 (the year's) to {MAX_SEASON}")
-        end = today
-        if ask.end_date:
-            try:
-                end = date.fromisoformat(ask.end_date)
-            except ValueError:
-                v.add("end_date", "is not an ISO date such as 2026-01-31")
+        end = check.iso_date(v, "end_date", ask.end_date) or today
         v.raise_if_any()
         last = period_start(end + timedelta(days=1), period) - timedelta(days=1)
         first = last + timedelta(days=1)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from . import validation as check
 from .errors import InvalidArgument, shown
 
 DEFAULT_PAGE_SIZE = 50
@@ -162,10 +163,10 @@ def bool_converter(raw: str) -> bool:
 
 def day_converter(raw: str) -> str:
     """An ISO calendar day, as stored (`2026-12-31`): a day's text sorts by day."""
-    try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError:
-        raise ValueError(f"{shown(raw)} is not an ISO date such as 2026-12-31") from None
+    day = check.parse_iso_date(raw)
+    if day is None:
+        raise ValueError(f"{shown(raw)} is not an ISO date such as 2026-12-31")
+    return day.isoformat()
 
 
 def text_converter(raw: str) -> str:

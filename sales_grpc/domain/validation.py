@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 from .errors import Violations, shown
 from .records import Address
@@ -13,6 +14,7 @@ _EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL}
 _PHONE = re.compile(r"^[0-9+\-() ./]{3,40}$")
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 _REGION = re.compile(r"^[A-Z]{2}$")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_REQUEST_ID = 100
 # Letters that render as nothing but are not Cf or whitespace (Hangul fillers, braille blank).
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -32,6 +34,30 @@ def text(v: Violations, path: str, value: str, *, required: bool, max_len: int) 
         v.add(path, f"must be at most {max_len} characters (got {len(value)})")
     elif any(ord(c) < 32 and c not in "\n\t" for c in value):
         v.add(path, "must not contain control characters")
+
+
+def parse_iso_date(text: str) -> date | None:
+    """A calendar day written `2026-12-31`, or None. Only that form: not the `20261231` or
+    week-date (`2026-W53-4`) forms Python's date.fromisoformat also reads."""
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # 2026-02-30
+        return None
+
+
+def iso_date(v: Violations, path: str, text: str, *, required: bool = False) -> date | None:
+    """A request's ISO date at `path` (see parse_iso_date); None with a violation when it is not
+    one, and None without one when it is empty and not `required`."""
+    if not text:
+        if required:
+            v.add(path, "is required (an ISO date such as 2026-12-31)")
+        return None
+    day = parse_iso_date(text)
+    if day is None:
+        v.add(path, f"{shown(text)} is not an ISO date such as 2026-12-31")
+    return day
 
 
 def email(v: Violations, path: str, value: str) -> None:

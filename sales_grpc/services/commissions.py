@@ -154,14 +154,10 @@ def _stale(plan: CommissionPlan) -> Aborted:
 
 def _range(start: str, end: str) -> tuple[date, date]:
     v = Violations()
-    days = []
-    for path, text in (("start_date", start), ("end_date", end)):
-        try:
-            days.append(date.fromisoformat(text))
-        except ValueError:
-            v.add(path, f"{text[:40]!r} is not an ISO date such as 2026-12-31")
+    first = check.iso_date(v, "start_date", start, required=True)
+    last = check.iso_date(v, "end_date", end, required=True)
     v.raise_if_any()
-    first, last = days
+    assert first is not None and last is not None
     if last < first:
         raise InvalidArgument.of("end_date", "must not be before start_date")
     if (last - first).days >= MAX_REPORT_DAYS:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from ..domain import validation as check
 from ..domain.access import Principal
 from ..domain.analytics import Amounts, RevenueReport
 from ..domain.authorization import Move, authorize
 from ..domain.errors import InvalidArgument, NotFound, Violations
-from ..domain.exchange import Converted, ExchangeRate, added, convert, iso_day, rate_pair
+from ..domain.exchange import Converted, ExchangeRate, added, convert, rate_pair
 from .analytics_ports import Answers, RateStore
 
 MAX_PAGE, DEFAULT_PAGE = 1000, 100
@@ -61,7 +62,8 @@ class ExchangeRateCases:
                           day: str) -> None:
         authorize(principal, Move.MANAGE_EXCHANGE_RATES)
         v = Violations()
-        pair, when = rate_pair(v, currency, reporting), iso_day(v, "effective_date", day)
+        pair = rate_pair(v, currency, reporting)
+        when = check.iso_date(v, "effective_date", day, required=True)
         v.raise_if_any()
         assert pair and when
         if not await self._store().delete(pair[1], pair[0], when):

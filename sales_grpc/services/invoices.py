@@ -264,11 +264,10 @@ class InvoiceService:
 
 
 def _due_date(raw: str, moment: datetime, path: str = f"{PREFIX}.due_date") -> date:
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidArgument.of(path, f"{raw[:40]!r} is not an ISO date such as "
-                                 "2026-12-31") from None
+    v = Violations()
+    day = check.iso_date(v, path, raw, required=True)
+    v.raise_if_any()
+    assert day is not None
     if day < today(moment):
         raise InvalidArgument.of(path, f"{day.isoformat()} is in the past")
     return day

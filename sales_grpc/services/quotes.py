@@ -214,10 +214,8 @@ class QuoteService:
 
 
 def _valid_until(v: Violations, raw: str, moment: datetime) -> date:
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        v.add(f"{PREFIX}.valid_until", f"{raw[:40]!r} is not an ISO date such as 2026-12-31")
+    day = check.iso_date(v, f"{PREFIX}.valid_until", raw, required=True)
+    if day is None:
         return date.min
     if day < today(moment):
         v.add(f"{PREFIX}.valid_until", f"{day.isoformat()} is in the past")

@@ -265,13 +265,11 @@ def _payment_fields(data: PaymentInput, request_id: str
 
 
 def _payment_day(invoice: Invoice, raw: str, change: Change[Invoice]) -> date:
-    if not raw:
+    v = Violations()
+    day = check.iso_date(v, "payment.payment_date", raw)
+    v.raise_if_any()
+    if day is None:
         return today(change.moment)
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidArgument.of("payment.payment_date", f"{raw[:40]!r} is not an ISO date "
-                                 "such as 2026-12-31") from None
     check_payment_date(invoice, day, change.moment, "payment.payment_date")
     return day
 
@@ -312,11 +310,8 @@ def _lines_to_credit(invoice: Invoice, wanted: list[Selection]
 
 
 def _as_of(raw: str) -> date:
-    if not raw:
-        return today(now())
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidArgument.of("as_of", f"{raw[:40]!r} is not an ISO date such as "
-                                 "2026-12-31") from None
+    v = Violations()
+    day = check.iso_date(v, "as_of", raw)
+    v.raise_if_any()
+    return day or today(now())
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from ..domain import validation as check
 from ..domain.access import Principal, Scope, scope_of
-from ..domain.errors import InvalidArgument
+from ..domain.errors import InvalidArgument, Violations
 from ..domain.listing import Condition, SortKey, parse_filter
 from ..domain.report_grouping import Grouper
 from ..domain.report_shapes import IDENTITY, Shape
@@ -58,12 +59,10 @@ class ReportPlan:
 
 
 def day(raw: str, field_path: str) -> str:
-    if not raw:
-        return ""
-    try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError:
-        raise InvalidArgument.of(field_path, "is not an ISO date such as 2026-12-31") from None
+    v = Violations()
+    found = check.iso_date(v, field_path, raw)
+    v.raise_if_any()
+    return found.isoformat() if found else ""
 
 
 class ReportPlanner:
