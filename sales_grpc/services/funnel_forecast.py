@@ -24,8 +24,8 @@ class FunnelAndForecast(SalesFigures):
 
     async def forecast(self, principal: Principal, ask: ForecastAsk
                        ) -> tuple[ForecastQuery, list[Decimal], ForecastResult]:
-        """The history's values per whole period, read from the rollups, and the forecast
-        fitted to them off the event loop."""
+        """The history's values per whole period from the first with sales, read from the
+        rollups, and the forecast fitted to them off the event loop."""
         if self._forecaster is None:
             raise Unavailable("forecasts are not configured")
         zone = zone_of(ask.time_zone)
@@ -41,6 +41,10 @@ class FunnelAndForecast(SalesFigures):
             else:
                 values.append(sum((a[fq.currency].amount for a in parts if fq.currency in a),
                                   Decimal(0)))
+        # Periods before the first sale in scope are not history: as zeros they would read as
+        # a business that grew out of nothing, a trend and season the model would then fit.
+        first_sale = next((i for i, v in enumerate(values) if v != 0), len(values))
+        values = values[first_sale:]
         result = await self._forecaster.forecast(values, fq.season, fq.horizon, fq.currency)
         return fq, values, result
 

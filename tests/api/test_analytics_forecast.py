@@ -91,6 +91,17 @@ async def test_the_history_is_the_documents_and_holt_winters_beats_seasonal_naiv
     assert b.model_mase < b.baseline_mase and b.HasField("model_smape")
 
 
+async def test_periods_before_the_first_sale_are_not_history(
+        forecast_server: Running) -> None:
+    analytics = pb_grpc.AnalyticsServiceStub(forecast_server.channel)
+    # 48 periods asked for, the first sale in the 13th: the year before it is left out.
+    reply = await analytics.GetSalesForecast(
+        ask(history_periods=MONTHS + 12), metadata=forecast_server.token("admin-1", Role.ADMIN, ""))
+    assert reply.history[0].start_date == "2022-01-01"
+    assert [Decimal(v.value) for v in reply.history] == [synthetic(m) for m in range(MONTHS)]
+    assert reply.method == "HOLT_WINTERS" and reply.backtest.beats_baseline
+
+
 async def test_the_95_percent_interval_covers_most_held_out_months(
         forecast_server: Running) -> None:
     analytics = pb_grpc.AnalyticsServiceStub(forecast_server.channel)
@@ -107,8 +118,13 @@ async def test_a_rep_forecasts_their_own_history_and_too_little_is_failed_precon
         forecast_server: Running) -> None:
     analytics = pb_grpc.AnalyticsServiceStub(forecast_server.channel)
     rep = forecast_server.token("rep-2", Role.SALES_REP, "team-b")
-    reply = await analytics.GetSalesForecast(ask(owner_id="rep-1"), metadata=rep)
-    assert {v.value for v in reply.history} == {"0.00"}  # never rep-1's figures
+    own = await analytics.GetSalesForecast(ask(), metadata=rep)
+    assert [Decimal(v.value) for v in own.history] == [
+        synthetic(m) - (synthetic(m) / 2).quantize(Decimal("0.01")) for m in range(MONTHS)]
+    # rep-1's figures are outside rep-2's scope: no sales, so no history at all.
+    none = await fails(analytics.GetSalesForecast(ask(owner_id="rep-1"), metadata=rep),
+                       grpc.StatusCode.FAILED_PRECONDITION)
+    assert none.info.reason == "HISTORY_TOO_SHORT" and none.info.metadata["points"] == "0"
     short = await fails(analytics.GetSalesForecast(ask(history_periods=5), metadata=rep),
                         grpc.StatusCode.FAILED_PRECONDITION)
     assert short.info.reason == "HISTORY_TOO_SHORT"

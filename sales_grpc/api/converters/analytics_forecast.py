@@ -44,7 +44,8 @@ def forecast_out(q: ForecastQuery, history: list[Decimal], r: ForecastResult
         season_length=q.season,
         history=[pb.ForecastValue(start_date=a.isoformat(), end_date=z.isoformat(),
                                   value=shown(value))
-                 for (a, z), value in zip(q.history.spans, history, strict=True)],
+                 for (a, z), value in zip(q.history.spans[len(q.history.spans) - len(history):],
+                                          history, strict=True)],
         forecast=[pb.ForecastValue(
             start_date=a.isoformat(), end_date=z.isoformat(), value=str(p.value),
             lower_80=str(p.lower80), upper_80=str(p.upper80), lower_95=str(p.lower95),
