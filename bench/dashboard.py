@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -82,6 +83,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="untimed calls per cell before its first round (default 20)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="alternate the cells this many times (default 3)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="keep SecantusDB's data on disk in this new directory (default: "
+                        "in memory, which holds 10,000 orders but failed with an internal "
+                        "error while loading 100,000)")
     parser.add_argument("--time-zone", default="America/New_York",
                         help="the dashboard's zone (default America/New_York: its periods "
                         "need hour buckets at their edges, as most zones' do)")
@@ -301,7 +306,8 @@ def report(sizes: list[Sized], cells: dict[tuple[int, int], list[Result]],
 async def run(args: argparse.Namespace, embedded_urls: tuple[str, str] | None = None) -> bool:
     """Loads both sizes, measures and reports; on `embedded_urls` (MongoDB, Redis) if given,
     else on a throwaway SecantusDB and Redis of its own."""
-    embedded = None if embedded_urls else await asyncio.to_thread(start_embedded, None)
+    embedded = None if embedded_urls else await asyncio.to_thread(start_embedded,
+                                                                  args.data_dir)
     if embedded is not None:
         embedded_urls = (embedded.mongodb_url, embedded.redis_url)
     assert embedded_urls is not None
