@@ -51,7 +51,10 @@ async def served(mail_settings: Callable[..., Settings]) -> AsyncIterator[Served
 
 async def _delivered(billing: Billing, invoice_id: str) -> ipb.Invoice:
     """The invoice once the mail of its send has settled."""
-    for _ in range(200):
+    # Until settled, up to a minute: the first render starts the PDF worker processes, which
+    # on a busy machine takes longer than the mail itself.
+    deadline = asyncio.get_running_loop().time() + 60
+    while asyncio.get_running_loop().time() < deadline:
         invoice = await billing.get(invoice_id)
         if invoice.delivery.state in SETTLED:
             return invoice

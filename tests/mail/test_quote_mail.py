@@ -57,7 +57,10 @@ async def served(mail_settings: Callable[..., Settings]) -> AsyncIterator[Served
 
 
 async def _delivered(quotes: qgrpc.QuoteServiceStub, md, quote_id: str) -> qpb.Quote:
-    for _ in range(200):
+    # Until settled, up to a minute: the first render starts the PDF worker processes, which
+    # on a busy machine takes longer than the mail itself.
+    deadline = asyncio.get_running_loop().time() + 60
+    while asyncio.get_running_loop().time() < deadline:
         quote = (await quotes.GetQuote(qpb.GetQuoteRequest(id=quote_id), metadata=md)).quote
         if quote.delivery.state in (delivery_pb2.DELIVERY_STATE_SENT,
                                     delivery_pb2.DELIVERY_STATE_FAILED):
