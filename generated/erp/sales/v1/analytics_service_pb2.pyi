@@ -2063,7 +2063,7 @@ class GetSalesForecastResponse(_message.Message):
     """The season used, in periods."""
     @_builtins.property
     def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___ForecastValue]:
-        """The history fitted, oldest first."""
+        """The history fitted, oldest first: from the first period with sales."""
 
     @_builtins.property
     def forecast(self) -> _containers.RepeatedCompositeFieldContainer[Global___ForecastValue]:

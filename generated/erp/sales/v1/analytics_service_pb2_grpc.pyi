@@ -193,14 +193,16 @@ class AnalyticsServiceStub:
     did better in the backtest; `method` names the one used. Each point has
     80% and 95% prediction intervals, and a rolling-origin backtest over the
     last periods gives the model's sMAPE and MASE next to the baseline's
-    (seasonal-naive), so a reader can see whether the model beats it.
+    (seasonal-naive), so a reader can see whether the model beats it. The
+    history starts at the first period with sales in the caller's scope:
+    periods before it are not history, and are neither fitted nor returned.
 
     Returns INVALID_ARGUMENT for a bad `end_date`, time zone, period, basis
     or filter, a missing or unknown `currency_code`, a `horizon` outside
     1..60 or beyond twice the history, `history_periods` outside 0..1000,
     `season_length` outside 0..53, or UNITS without a `product_id`. Returns
     FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
-    of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
+    of history are asked for or have sales, and UNAVAILABLE (FORECASTER_RESTARTED) if a
     fitting worker died: retry.
     """
     GetCustomerAnalytics: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.GetCustomerAnalyticsRequest, _analytics_service_pb2.GetCustomerAnalyticsResponse]
@@ -413,14 +415,16 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     did better in the backtest; `method` names the one used. Each point has
     80% and 95% prediction intervals, and a rolling-origin backtest over the
     last periods gives the model's sMAPE and MASE next to the baseline's
-    (seasonal-naive), so a reader can see whether the model beats it.
+    (seasonal-naive), so a reader can see whether the model beats it. The
+    history starts at the first period with sales in the caller's scope:
+    periods before it are not history, and are neither fitted nor returned.
 
     Returns INVALID_ARGUMENT for a bad `end_date`, time zone, period, basis
     or filter, a missing or unknown `currency_code`, a `horizon` outside
     1..60 or beyond twice the history, `history_periods` outside 0..1000,
     `season_length` outside 0..53, or UNITS without a `product_id`. Returns
     FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
-    of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
+    of history are asked for or have sales, and UNAVAILABLE (FORECASTER_RESTARTED) if a
     fitting worker died: retry.
     """
     GetCustomerAnalytics: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.GetCustomerAnalyticsRequest, _analytics_service_pb2.GetCustomerAnalyticsResponse]  # type: ignore[assignment]
@@ -684,14 +688,16 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         did better in the backtest; `method` names the one used. Each point has
         80% and 95% prediction intervals, and a rolling-origin backtest over the
         last periods gives the model's sMAPE and MASE next to the baseline's
-        (seasonal-naive), so a reader can see whether the model beats it.
+        (seasonal-naive), so a reader can see whether the model beats it. The
+        history starts at the first period with sales in the caller's scope:
+        periods before it are not history, and are neither fitted nor returned.
 
         Returns INVALID_ARGUMENT for a bad `end_date`, time zone, period, basis
         or filter, a missing or unknown `currency_code`, a `horizon` outside
         1..60 or beyond twice the history, `history_periods` outside 0..1000,
         `season_length` outside 0..53, or UNITS without a `product_id`. Returns
         FAILED_PRECONDITION (reason HISTORY_TOO_SHORT) when fewer than 8 periods
-        of history are asked for, and UNAVAILABLE (FORECASTER_RESTARTED) if a
+        of history are asked for or have sales, and UNAVAILABLE (FORECASTER_RESTARTED) if a
         fitting worker died: retry.
         """
 
