@@ -12,11 +12,12 @@ import grpc
 import pytest
 from pypdf import PdfReader
 
+from erp.sales.v1 import customer_service_pb2 as cpb
 from erp.sales.v1 import report_service_pb2 as rpb
 from sales_grpc.config import Settings
 from sales_grpc.documents.pdf_tables import PDF_MAX_ROWS
 
-from .helpers import decode
+from .helpers import customer, customers, decode
 from .report_book import Book, make_book
 from .report_fixtures import Reporting, export, insert_payments, request, serve_reporting, sha256
 
@@ -55,6 +56,24 @@ async def test_a_pdf_export_is_a_readable_table_of_every_row(
         assert order.number in text
     for x in lines:
         assert x.total_amount.amount in text
+
+
+async def test_a_long_company_name_wraps_whole_in_the_customers_pdf(
+        reporting: Reporting, book: Book) -> None:
+    """A name of 120 characters in a table of 16 columns: its cell wraps, nothing is cut
+    (pypdf reads a wrapped cell's lines one after the other)."""
+    name = ("Northern Regional Wholesale Supply and Distribution Company for Precision "
+            "Tools Fasteners and Industrial Equipment, Ltd.")
+    assert len(name) == 120
+    await customers(reporting).CreateCustomer(cpb.CreateCustomerRequest(customer=customer(
+        company_name=name, customer_type=cpb.CUSTOMER_TYPE_BUSINESS,
+        email="long.name@example.com")), metadata=book.rep1)
+    got = await export(reporting.reports, request("customers", PDF), book.admin)
+    text = text_of(got.data)
+    assert "…" not in text
+    words = text.split()
+    at = words.index("Northern")
+    assert words[at:at + len(name.split())] == name.split()
 
 
 async def test_a_grouped_template_prints_its_groups(reporting: Reporting, book: Book) -> None:
