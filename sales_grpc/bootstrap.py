@@ -227,7 +227,10 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
                               idempotency, numbers, InvoiceScope(invoice_workflow,
                                                                  invoice_records))
     report_templates = TemplateService(TemplateRepository(mongo), idempotency)
-    planner = ReportPlanner(ReportRows(mongo), report_templates.resolve)
+    commissions = CommissionService(CommissionPlanRepository(mongo, tokens),
+                                    CommissionFactsReader(mongo))
+    planner = ReportPlanner(ReportRows(mongo), report_templates.resolve,
+                            commissions=commissions)
     return App(
         settings=settings,
         mongo=mongo,
@@ -251,6 +254,5 @@ async def build(settings: Settings, mongo_options: dict[str, Any] | None = None)
         reports=ReportExports(planner, TableWriters(pdf), ResumeTokens(settings.secret_key)),
         report_runs=ReportRuns(planner),
         report_templates=report_templates,
-        commissions=CommissionService(CommissionPlanRepository(mongo, tokens),
-                                      CommissionFactsReader(mongo)),
+        commissions=commissions,
     )

@@ -44,6 +44,9 @@ class Move(str, Enum):
     WRITE_OFF_INVOICE = "write_off_invoice"
     ISSUE_CREDIT_NOTE = "issue_credit_note"
     MANAGE_EXCHANGE_RATES = "manage_exchange_rates"
+    # Commission plans: who is paid what. Read and changed by managers (their team's plans)
+    # and admins; anyone may run the commission report in their own scope.
+    MANAGE_COMMISSION_PLANS = "manage_commission_plans"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ RULES: dict[Move, Grant] = {
                                   BILLING_PERMISSION),
     Move.MANAGE_EXCHANGE_RATES: Grant(_ADMIN, "EXCHANGE_RATES_NOT_ALLOWED",
                                       "set or delete exchange rates"),
+    Move.MANAGE_COMMISSION_PLANS: Grant(_PRIVILEGED, "COMMISSION_PLAN_NOT_ALLOWED",
+                                        "read, create, change or delete commission plans"),
 }
 
 

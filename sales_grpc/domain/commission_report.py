@@ -12,14 +12,14 @@ for the part above the threshold, and a clawback takes back at the rate it falls
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from .commission_facts import BaseLine, DocumentKind
 from .commissions import CommissionBasis, CommissionPlan, CommissionRule, Sale
-from .money import Money, round_to_minor
+from .money import Money, at_minor, round_to_minor
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class CommissionLine:
     rule_id: str
     base: Decimal
     commission: Decimal
+    team_id: str  # the document's team
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,25 @@ def _rule_lines(rule: CommissionRule, bases: list[BaseLine]
         first = parts[0]
         lines.append(CommissionLine(first.kind, first.document_id, first.number,
                                     first.invoice_id, first.invoice_number, first.day, rule.id,
-                                    base, after - earned))
+                                    base, after - earned, first.team_id))
         so_far, earned = so_far + base, after
     return RuleCommission(rule.id, rule.describe(), so_far, earned), lines
+
+
+# The columns of the built-in `commissions` report (services/report_catalog.py types them):
+# a row per document line of the report, rep by rep and currency by currency as
+# GetCommissionReport lists them, so that its `commission` column adds up to the report's
+# totals per currency.
+LINE_COLUMNS = ("owner_id", "team_id", "currency", "rule_id", "rule", "kind", "document_id",
+                "number", "invoice_id", "invoice_number", "day", "base", "commission")
+
+
+def line_rows(report: CommissionReport) -> Iterator[list[object]]:
+    """The report's document lines as rows of LINE_COLUMNS, amounts to the minor unit."""
+    for rep in report.reps:
+        c = rep.currency
+        described = {r.rule_id: r.description for r in rep.rules}
+        for x in rep.lines:
+            yield [rep.owner_id, x.team_id, c, x.rule_id, described[x.rule_id], x.kind.value,
+                   x.document_id, x.number, x.invoice_id, x.invoice_number, x.day,
+                   at_minor(x.base, c), at_minor(x.commission, c)]

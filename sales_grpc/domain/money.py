@@ -102,3 +102,12 @@ class Money:
 def round_to_minor(amount: Decimal, currency: str) -> Decimal:
     quantum = Decimal(1).scaleb(-MINOR_UNITS[currency])
     return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def at_minor(amount: Decimal, currency: str) -> Decimal:
+    """`amount` written to its currency's minor unit at least ("0.00", not the "0" of a
+    starting value); an amount finer than that (a unit price of 0.0045) stays as it is,
+    never rounded here."""
+    minor = Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
+    shown = amount.quantize(minor)
+    return shown if shown == amount else amount

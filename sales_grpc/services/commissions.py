@@ -1,6 +1,7 @@
-"""Commission plans (managers and admins manage them) and the commission report, which anyone
-may run on a plan they can see, for the commission in their own row-level scope: a rep their
-own, a manager their team's, an admin everyone's."""
+"""Commission plans (who manages them is the MANAGE_COMMISSION_PLANS move of
+domain/authorization.py's table: managers their team's, admins any) and the commission
+report, which anyone may run on a plan they can see, for the commission in their own
+row-level scope: a rep their own, a manager their team's, an admin everyone's."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Protocol
 
 from ..domain import validation as check
 from ..domain.access import Principal, Role, Scope, scope_of
+from ..domain.authorization import RULES, Move, authorize
 from ..domain.commission_facts import Facts, base_lines
 from ..domain.commission_input import PREFIX, PlanInput, parse_plan, plan_input
 from ..domain.commission_report import CommissionReport, report
@@ -23,7 +25,7 @@ from .ports import Page
 
 EDITABLE = frozenset({"name", "description", "basis", "start_date", "end_date", "rules"})
 MAX_REPORT_DAYS = 731
-REFUSED = "COMMISSION_PLAN_NOT_ALLOWED"
+REFUSED = RULES[Move.MANAGE_COMMISSION_PLANS].reason  # also for another team's plan
 
 
 class CommissionPlanRecords(Protocol):
@@ -52,7 +54,7 @@ class CommissionService:
     async def create(self, principal: Principal, data: PlanInput, team_id: str = ""
                      ) -> CommissionPlan:
         """A plan for the caller's team; an admin names any team, or none (company-wide)."""
-        _require_manager(principal, "create commission plans")
+        authorize(principal, Move.MANAGE_COMMISSION_PLANS)
         if principal.role is not Role.ADMIN:
             if team_id not in ("", principal.team_id) or not principal.team_id:
                 raise PermissionDenied(
@@ -73,20 +75,20 @@ class CommissionService:
         return plan
 
     async def get(self, principal: Principal, plan_id: str) -> CommissionPlan:
-        _require_manager(principal, "read commission plans")
+        authorize(principal, Move.MANAGE_COMMISSION_PLANS)
         return await self._visible(principal, plan_id)
 
     async def list_page(self, principal: Principal, size: int = 0, token: str = ""
                         ) -> Page[CommissionPlan]:
         """The plans the caller may see, oldest first."""
-        _require_manager(principal, "list commission plans")
+        authorize(principal, Move.MANAGE_COMMISSION_PLANS)
         teams = None if principal.role is Role.ADMIN else ["", principal.team_id]
         return await self._plans.list_page(teams, page_size(size), token)
 
     async def update(self, principal: Principal, plan_id: str, mask: list[str],
                      data: PlanInput, etag: str) -> CommissionPlan:
         """Changes the fields `mask` names (`rules` replaces them all) if `etag` is current."""
-        _require_manager(principal, "change commission plans")
+        authorize(principal, Move.MANAGE_COMMISSION_PLANS)
         fields = check.update_mask(mask, EDITABLE, kind="commission plan")
         current = await self._changeable(principal, plan_id)
         current.check_etag(etag)
@@ -103,7 +105,7 @@ class CommissionService:
         return updated
 
     async def delete(self, principal: Principal, plan_id: str, etag: str) -> None:
-        _require_manager(principal, "delete commission plans")
+        authorize(principal, Move.MANAGE_COMMISSION_PLANS)
         current = await self._changeable(principal, plan_id)
         current.check_etag(etag)
         if not await self._plans.delete(current.id, current.version):
@@ -139,12 +141,6 @@ class CommissionService:
             raise PermissionDenied("only an admin may change a company-wide commission plan",
                                    reason=REFUSED, metadata={"id": plan_id})
         return plan
-
-
-def _require_manager(principal: Principal, doing: str) -> None:
-    # TODO: a Move (MANAGE_COMMISSION_PLANS) in domain/authorization.py's table.
-    if not principal.is_privileged:
-        raise PermissionDenied(f"only a sales manager or admin may {doing}", reason=REFUSED)
 
 
 def _stale(plan: CommissionPlan) -> Aborted:

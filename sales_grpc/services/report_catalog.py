@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ..domain.aging import BUCKETS
+from ..domain.commission_facts import DocumentKind
+from ..domain.commission_report import LINE_COLUMNS
 from ..domain.errors import InvalidArgument
 from ..domain.invoices import PaymentMethod
 from ..domain.listing import (
@@ -48,6 +50,13 @@ CREDIT_NOTE_FILTERS = {
 REVENUE_FILTERS = {
     "basis": FilterField("basis", _EQ, enum_converter({b.name: b.value for b in Basis})),
     **{k: _COMMON[k] for k in ("currency", "owner_id", "team_id")},
+}
+PLAN_FILTER = "plan_id"
+COMMISSION_FILTERS = {
+    PLAN_FILTER: FilterField(PLAN_FILTER, frozenset({"="}), text_converter),
+    **{k: FilterField(k, _EQ, text_converter) for k in ("owner_id", "team_id", "rule_id")},
+    "currency": FilterField("currency", _EQ, currency_converter),
+    "kind": FilterField("kind", _EQ, enum_converter({k.name: k.value for k in DocumentKind})),
 }
 _CUSTOMER_FILTERS = {**customers.FILTERS,
                      "create_time": FilterField("create_time", _RANGE - {"="}, time_converter)}
@@ -96,6 +105,23 @@ _CREATED = _c("create_time", T.TIMESTAMP)
 _INVOICE_HEAD = (_c("invoice_number"), _c("invoice_state"), *_PARTIES, _c("order_number"),
                  _c("currency"), _c("issue_date", T.DATE), _c("due_date", T.DATE))
 _BUCKETS = tuple(_c(name, T.DECIMAL) for name in BUCKETS)
+_COMMISSION_COLUMNS = {
+    "owner_id": _c("owner_id", T.STRING, "The rep paid the commission."),
+    "team_id": _c("team_id", T.STRING, "The document's team."),
+    "currency": _c("currency", T.STRING, "The currency of the base and commission."),
+    "rule_id": _c("rule_id", T.STRING, "The plan's rule applied."),
+    "rule": _c("rule", T.STRING, "The rule in words, for example `team team-a: 5% flat`."),
+    "kind": _c("kind", T.STRING, "invoice, credit_note or payment."),
+    "document_id": _c("document_id"),
+    "number": _c("number", T.STRING, "The document's number (empty for a payment)."),
+    "invoice_id": _c("invoice_id"),
+    "invoice_number": _c("invoice_number"),
+    "day": _c("day", T.DATE, "The day the document counts on."),
+    "base": _c("base", T.DECIMAL, "What it adds to the rule's base (negative for a "
+               "clawback)."),
+    "commission": _c("commission", T.DECIMAL, "What it adds to the rep's commission: the "
+                     "lines of a rule add up to the rule's commission, rounded once."),
+}
 BUILT_IN: dict[str, Report] = {r.id: r for r in (
     Report("sales_orders", "Sales orders", "sales_orders",
            "One row per sales order with its totals.",
@@ -188,6 +214,17 @@ BUILT_IN: dict[str, Report] = {r.id: r for r in (
            (_c("customer_id"), _c("currency"), _c("invoice_count", T.INTEGER),
             _c("amount_due", T.DECIMAL), *_BUCKETS),
            _INVOICE_FILTERS, "due_date"),
+    Report("commissions", "Commissions", "commissions",
+           "A commission plan's report (GetCommissionReport) as rows: one per document line, "
+           "what each invoice, credit note or payment added to a rep's base and commission "
+           "under the rule applied, rep by rep, in the caller's scope (a rep their own, a "
+           "manager their team's). The filter must name the plan, `plan_id = \"ID\"`, and "
+           "the run both days, start_date and end_date (at most 731 days, within the plan's "
+           "own). For the same plan and days the `commission` column adds up, per currency, "
+           "to GetCommissionReport's totals; revenue no rule applies to is not listed (its "
+           "unmatched_base).",
+           tuple(_COMMISSION_COLUMNS[name] for name in LINE_COLUMNS), COMMISSION_FILTERS,
+           "day"),
 )}
 
 

@@ -130,6 +130,9 @@ class ReportExports:
                   if request.resume_token else None)
         if resume is not None:  # the day the export began, so a resume writes the same rows
             rows = replace(rows, as_of=date.fromisoformat(resume.as_of))
+        # A report computed whole (grouped, commissions) is computed before the header, which
+        # then gives its exact row count.
+        rows = await self._planner.prepare(rows)
         return _Plan(rows, request.format, bound_to, request.byte_order_mark, resume)
 
     async def export(self, principal: Principal, request: ExportRequest

@@ -100,7 +100,7 @@ async def test_list_report_templates_names_each_built_in_report_with_typed_colum
     assert set(templates) == {"sales_orders", "order_lines", "quotes", "invoices",
                               "invoice_lines", "payments", "credit_notes", "customers",
                               "products", "revenue_daily", "revenue_monthly",
-                              "receivables_aging", "customer_aging"}
+                              "receivables_aging", "customer_aging", "commissions"}
     columns = {c.name: c.type for c in templates["order_lines"].columns}
     assert columns["quantity"] == rpb.COLUMN_TYPE_INTEGER
     assert columns["total"] == rpb.COLUMN_TYPE_DECIMAL

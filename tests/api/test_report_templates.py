@@ -82,6 +82,28 @@ async def test_grouped_report_sums_counts_and_averages_exactly_per_group(
         assert row["max_quantity"] == max(x.quantity for x in mine)
 
 
+async def test_a_grouped_exports_header_estimates_its_groups_exactly_not_its_source_rows(
+        reporting: Reporting, book: Book) -> None:
+    """The groups are folded before the header goes out, so its estimate is their count;
+    also resumed, and for a single grand-total row."""
+    template = await create(reporting, book.admin, source="order_lines",
+                            group_by=["owner_id", "currency"],
+                            aggregates=[Agg(function=rpb.AGGREGATE_FUNCTION_COUNT)])
+    groups = {(o.owner_id, o.totals.grand_total.currency_code) for o in book.orders}
+    lines = sum(len(o.lines) for o in book.orders)
+    assert len(groups) < lines
+    got = await export(reporting.reports, request(template.id), book.admin)
+    assert got.header.estimated_row_count == got.trailer.row_count == len(groups)
+    req = request(template.id, resume_token=got.chunks[0].resume_token)
+    assert (await export(reporting.reports, req, book.admin)).header.estimated_row_count == len(
+        groups)
+    total = await create(reporting, book.admin, source="order_lines",
+                         aggregates=[Agg(function=rpb.AGGREGATE_FUNCTION_SUM, column="total")])
+    got = await export(reporting.reports, request(total.id, rpb.EXPORT_FORMAT_JSONL),
+                       book.admin)
+    assert got.header.estimated_row_count == got.trailer.row_count == 1
+
+
 async def test_aggregates_without_group_by_give_one_total_row_equal_to_the_documents(
         reporting: Reporting, book: Book) -> None:
     template = await create(reporting, book.admin, source="invoices", aggregates=[

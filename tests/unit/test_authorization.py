@@ -7,7 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from erp.sales.v1 import annotations_pb2, invoice_service_pb2, product_service_pb2
+from erp.sales.v1 import (
+    annotations_pb2,
+    invoice_service_pb2,
+    product_service_pb2,
+    report_service_pb2,
+)
 from sales_grpc.domain import customers, orders
 from sales_grpc.domain.access import Principal, Role
 from sales_grpc.domain.authorization import (
@@ -45,6 +50,7 @@ EXPECTED = {
     Move.WRITE_OFF_INVOICE: (False, True, True),
     Move.ISSUE_CREDIT_NOTE: (False, True, True),
     Move.MANAGE_EXCHANGE_RATES: (False, False, True),
+    Move.MANAGE_COMMISSION_PLANS: (False, True, True),
 }
 
 
@@ -99,6 +105,24 @@ def test_the_invoice_contract_declares_the_billing_permission_the_table_grants()
         "MarkInvoiceUncollectible": RULES[Move.WRITE_OFF_INVOICE].permission,
         "CreateCreditNote": RULES[Move.ISSUE_CREDIT_NOTE].permission,
     }
+
+
+def test_the_commission_plan_rpcs_declare_no_permission_as_the_table_grants_none():
+    """Commission plans are the managers' and admins' (no dedicated permission lets a rep
+    manage them), so the contract declares no `elevated_permission` on ReportService."""
+    service = report_service_pb2.DESCRIPTOR.services_by_name["ReportService"]
+    plan_rpcs = {m.name for m in service.methods if m.name.endswith(
+        ("CommissionPlan", "CommissionPlans"))}
+    assert plan_rpcs == {"CreateCommissionPlan", "GetCommissionPlan", "ListCommissionPlans",
+                         "UpdateCommissionPlan", "DeleteCommissionPlan"}
+    assert RULES[Move.MANAGE_COMMISSION_PLANS].permission == ""
+    assert not [m.name for m in service.methods
+                if m.GetOptions().Extensions[annotations_pb2.elevated_permission]]
+    with pytest.raises(PermissionDenied) as refused:
+        authorize(Principal("rep-1", Role.SALES_REP, frozenset({"sales:billing"}), "team-a"),
+                  Move.MANAGE_COMMISSION_PLANS)
+    assert refused.value.reason == "COMMISSION_PLAN_NOT_ALLOWED"
+    assert "sales manager or admin" in refused.value.message
 
 
 def test_a_billing_clerk_may_record_payments_but_not_change_the_catalog():

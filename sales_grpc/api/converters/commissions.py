@@ -78,7 +78,8 @@ def _rep_out(rep: RepCommission) -> pb.RepCommission:
             kind=line.kind.value, document_id=line.document_id, number=line.number,
             invoice_id=line.invoice_id, invoice_number=line.invoice_number,
             day=line.day.isoformat(), rule_id=line.rule_id,
-            base=minor_money_out(line.base, c), commission=minor_money_out(line.commission, c))
+            base=minor_money_out(line.base, c), commission=minor_money_out(line.commission, c),
+            team_id=line.team_id)
             for line in rep.lines],
         unmatched_base=minor_money_out(rep.unmatched_base, c))
 

@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from erp.sales.v1 import address_pb2, audit_pb2, money_pb2
 
 from ...domain.errors import Violations
-from ...domain.money import MINOR_UNITS, Money, MoneyError, check_currency, parse_decimal
+from ...domain.money import Money, MoneyError, at_minor, check_currency, parse_decimal
 from ...domain.records import Address, Audit
 
 E = TypeVar("E", bound=Enum)
@@ -59,9 +59,7 @@ def minor_money_out(amount: Decimal, currency: str) -> money_pb2.Money:
     """An amount written to its currency's minor unit at least ("0.00", not the "0" of a
     starting value), as the amounts pricing computes are; an amount finer than that (a unit
     price of 0.0045) is shown as it is, never rounded here."""
-    minor = Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
-    shown = amount.quantize(minor) if amount.quantize(minor) == amount else amount
-    return money_out(Money(currency, shown))
+    return money_out(Money(currency, at_minor(amount, currency)))
 
 
 def address_in(message: address_pb2.PostalAddress) -> Address:

@@ -28,7 +28,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x65rp/sales/v1/commission.proto\x12\x0c\x65rp.sales.v1\x1a\x18\x65rp/sales/v1/audit.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"F\n\x0e\x43ommissionTier\x12\x13\n\x0b\x66rom_amount\x18\x01 \x01(\t\x12\x11\n\tto_amount\x18\x02 \x01(\t\x12\x0c\n\x04rate\x18\x03 \x01(\t\"\xe4\x01\n\x0e\x43ommissionRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08owner_id\x18\x02 \x01(\t\x12\x0f\n\x07team_id\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x15\n\rcurrency_code\x18\x05 \x01(\t\x12\x12\n\nstart_date\x18\x06 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x07 \x01(\t\x12\x0c\n\x04rate\x18\x08 \x01(\t\x12+\n\x05tiers\x18\t \x03(\x0b\x32\x1c.erp.sales.v1.CommissionTier\x12\x19\n\x0b\x64\x65scription\x18\n \x01(\tB\x04\xe2\x41\x01\x03\"\xc3\x02\n\x0e\x43ommissionPlan\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x32\n\x05\x62\x61sis\x18\x04 \x01(\x0e\x32\x1d.erp.sales.v1.CommissionBasisB\x04\xe2\x41\x01\x02\x12\x18\n\nstart_date\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08\x65nd_date\x18\x06 \x01(\t\x12\x31\n\x05rules\x18\x07 \x03(\x0b\x32\x1c.erp.sales.v1.CommissionRuleB\x04\xe2\x41\x01\x02\x12\x16\n\x08owner_id\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0f\n\x07team_id\x18\t \x01(\t\x12,\n\x05\x61udit\x18\n \x01(\x0b\x32\x17.erp.sales.v1.AuditInfoB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0b \x01(\t\"\xd9\x01\n\x0e\x43ommissionLine\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x02 \x01(\t\x12\x0e\n\x06number\x18\x03 \x01(\t\x12\x12\n\ninvoice_id\x18\x04 \x01(\t\x12\x16\n\x0einvoice_number\x18\x05 \x01(\t\x12\x0b\n\x03\x64\x61y\x18\x06 \x01(\t\x12\x0f\n\x07rule_id\x18\x07 \x01(\t\x12!\n\x04\x62\x61se\x18\x08 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\'\n\ncommission\x18\t \x01(\x0b\x32\x13.erp.sales.v1.Money\"\x82\x01\n\x0eRuleCommission\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12!\n\x04\x62\x61se\x18\x03 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\'\n\ncommission\x18\x04 \x01(\x0b\x32\x13.erp.sales.v1.Money\"\x8b\x02\n\rRepCommission\x12\x10\n\x08owner_id\x18\x01 \x01(\t\x12\x15\n\rcurrency_code\x18\x02 \x01(\t\x12!\n\x04\x62\x61se\x18\x03 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\'\n\ncommission\x18\x04 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12+\n\x05rules\x18\x05 \x03(\x0b\x32\x1c.erp.sales.v1.RuleCommission\x12+\n\x05lines\x18\x06 \x03(\x0b\x32\x1c.erp.sales.v1.CommissionLine\x12+\n\x0eunmatched_base\x18\x07 \x01(\x0b\x32\x13.erp.sales.v1.Money\"Z\n\x1b\x43reateCommissionPlanRequest\x12;\n\x0f\x63ommission_plan\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CommissionPlanB\x04\xe2\x41\x01\x02\"U\n\x1c\x43reateCommissionPlanResponse\x12\x35\n\x0f\x63ommission_plan\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CommissionPlan\",\n\x18GetCommissionPlanRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"R\n\x19GetCommissionPlanResponse\x12\x35\n\x0f\x63ommission_plan\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CommissionPlan\"C\n\x1aListCommissionPlansRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"n\n\x1bListCommissionPlansResponse\x12\x36\n\x10\x63ommission_plans\x18\x01 \x03(\x0b\x32\x1c.erp.sales.v1.CommissionPlan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x91\x01\n\x1bUpdateCommissionPlanRequest\x12;\n\x0f\x63ommission_plan\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CommissionPlanB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"U\n\x1cUpdateCommissionPlanResponse\x12\x35\n\x0f\x63ommission_plan\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CommissionPlan\"=\n\x1b\x44\x65leteCommissionPlanRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x1e\n\x1c\x44\x65leteCommissionPlanResponse\"e\n\x1aGetCommissionReportRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nstart_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x65nd_date\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"\xe5\x01\n\x1bGetCommissionReportResponse\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x11\n\tplan_name\x18\x02 \x01(\t\x12,\n\x05\x62\x61sis\x18\x03 \x01(\x0e\x32\x1d.erp.sales.v1.CommissionBasis\x12\x12\n\nstart_date\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x05 \x01(\t\x12)\n\x04reps\x18\x06 \x03(\x0b\x32\x1b.erp.sales.v1.RepCommission\x12#\n\x06totals\x18\x07 \x03(\x0b\x32\x13.erp.sales.v1.Money*t\n\x0f\x43ommissionBasis\x12 \n\x1c\x43OMMISSION_BASIS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43OMMISSION_BASIS_BILLINGS\x10\x01\x12 \n\x1c\x43OMMISSION_BASIS_COLLECTIONS\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x65rp/sales/v1/commission.proto\x12\x0c\x65rp.sales.v1\x1a\x18\x65rp/sales/v1/audit.proto\x1a\x18\x65rp/sales/v1/money.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"F\n\x0e\x43ommissionTier\x12\x13\n\x0b\x66rom_amount\x18\x01 \x01(\t\x12\x11\n\tto_amount\x18\x02 \x01(\t\x12\x0c\n\x04rate\x18\x03 \x01(\t\"\xe4\x01\n\x0e\x43ommissionRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08owner_id\x18\x02 \x01(\t\x12\x0f\n\x07team_id\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x15\n\rcurrency_code\x18\x05 \x01(\t\x12\x12\n\nstart_date\x18\x06 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x07 \x01(\t\x12\x0c\n\x04rate\x18\x08 \x01(\t\x12+\n\x05tiers\x18\t \x03(\x0b\x32\x1c.erp.sales.v1.CommissionTier\x12\x19\n\x0b\x64\x65scription\x18\n \x01(\tB\x04\xe2\x41\x01\x03\"\xc3\x02\n\x0e\x43ommissionPlan\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x32\n\x05\x62\x61sis\x18\x04 \x01(\x0e\x32\x1d.erp.sales.v1.CommissionBasisB\x04\xe2\x41\x01\x02\x12\x18\n\nstart_date\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08\x65nd_date\x18\x06 \x01(\t\x12\x31\n\x05rules\x18\x07 \x03(\x0b\x32\x1c.erp.sales.v1.CommissionRuleB\x04\xe2\x41\x01\x02\x12\x16\n\x08owner_id\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0f\n\x07team_id\x18\t \x01(\t\x12,\n\x05\x61udit\x18\n \x01(\x0b\x32\x17.erp.sales.v1.AuditInfoB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0b \x01(\t\"\xea\x01\n\x0e\x43ommissionLine\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x02 \x01(\t\x12\x0e\n\x06number\x18\x03 \x01(\t\x12\x12\n\ninvoice_id\x18\x04 \x01(\t\x12\x16\n\x0einvoice_number\x18\x05 \x01(\t\x12\x0b\n\x03\x64\x61y\x18\x06 \x01(\t\x12\x0f\n\x07rule_id\x18\x07 \x01(\t\x12!\n\x04\x62\x61se\x18\x08 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\'\n\ncommission\x18\t \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\x0f\n\x07team_id\x18\n \x01(\t\"\x82\x01\n\x0eRuleCommission\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12!\n\x04\x62\x61se\x18\x03 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\'\n\ncommission\x18\x04 \x01(\x0b\x32\x13.erp.sales.v1.Money\"\x8b\x02\n\rRepCommission\x12\x10\n\x08owner_id\x18\x01 \x01(\t\x12\x15\n\rcurrency_code\x18\x02 \x01(\t\x12!\n\x04\x62\x61se\x18\x03 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12\'\n\ncommission\x18\x04 \x01(\x0b\x32\x13.erp.sales.v1.Money\x12+\n\x05rules\x18\x05 \x03(\x0b\x32\x1c.erp.sales.v1.RuleCommission\x12+\n\x05lines\x18\x06 \x03(\x0b\x32\x1c.erp.sales.v1.CommissionLine\x12+\n\x0eunmatched_base\x18\x07 \x01(\x0b\x32\x13.erp.sales.v1.Money\"Z\n\x1b\x43reateCommissionPlanRequest\x12;\n\x0f\x63ommission_plan\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CommissionPlanB\x04\xe2\x41\x01\x02\"U\n\x1c\x43reateCommissionPlanResponse\x12\x35\n\x0f\x63ommission_plan\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CommissionPlan\",\n\x18GetCommissionPlanRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"R\n\x19GetCommissionPlanResponse\x12\x35\n\x0f\x63ommission_plan\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CommissionPlan\"C\n\x1aListCommissionPlansRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"n\n\x1bListCommissionPlansResponse\x12\x36\n\x10\x63ommission_plans\x18\x01 \x03(\x0b\x32\x1c.erp.sales.v1.CommissionPlan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x91\x01\n\x1bUpdateCommissionPlanRequest\x12;\n\x0f\x63ommission_plan\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CommissionPlanB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"U\n\x1cUpdateCommissionPlanResponse\x12\x35\n\x0f\x63ommission_plan\x18\x01 \x01(\x0b\x32\x1c.erp.sales.v1.CommissionPlan\"=\n\x1b\x44\x65leteCommissionPlanRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x1e\n\x1c\x44\x65leteCommissionPlanResponse\"e\n\x1aGetCommissionReportRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nstart_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x65nd_date\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"\xe5\x01\n\x1bGetCommissionReportResponse\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x11\n\tplan_name\x18\x02 \x01(\t\x12,\n\x05\x62\x61sis\x18\x03 \x01(\x0e\x32\x1d.erp.sales.v1.CommissionBasis\x12\x12\n\nstart_date\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x05 \x01(\t\x12)\n\x04reps\x18\x06 \x03(\x0b\x32\x1b.erp.sales.v1.RepCommission\x12#\n\x06totals\x18\x07 \x03(\x0b\x32\x13.erp.sales.v1.Money*t\n\x0f\x43ommissionBasis\x12 \n\x1c\x43OMMISSION_BASIS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43OMMISSION_BASIS_BILLINGS\x10\x01\x12 \n\x1c\x43OMMISSION_BASIS_COLLECTIONS\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -67,8 +67,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCOMMISSIONREPORTREQUEST'].fields_by_name['start_date']._serialized_options = b'\342A\001\002'
   _globals['_GETCOMMISSIONREPORTREQUEST'].fields_by_name['end_date']._loaded_options = None
   _globals['_GETCOMMISSIONREPORTREQUEST'].fields_by_name['end_date']._serialized_options = b'\342A\001\002'
-  _globals['_COMMISSIONBASIS']._serialized_start=2573
-  _globals['_COMMISSIONBASIS']._serialized_end=2689
+  _globals['_COMMISSIONBASIS']._serialized_start=2590
+  _globals['_COMMISSIONBASIS']._serialized_end=2706
   _globals['_COMMISSIONTIER']._serialized_start=166
   _globals['_COMMISSIONTIER']._serialized_end=236
   _globals['_COMMISSIONRULE']._serialized_start=239
@@ -76,33 +76,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMMISSIONPLAN']._serialized_start=470
   _globals['_COMMISSIONPLAN']._serialized_end=793
   _globals['_COMMISSIONLINE']._serialized_start=796
-  _globals['_COMMISSIONLINE']._serialized_end=1013
-  _globals['_RULECOMMISSION']._serialized_start=1016
-  _globals['_RULECOMMISSION']._serialized_end=1146
-  _globals['_REPCOMMISSION']._serialized_start=1149
-  _globals['_REPCOMMISSION']._serialized_end=1416
-  _globals['_CREATECOMMISSIONPLANREQUEST']._serialized_start=1418
-  _globals['_CREATECOMMISSIONPLANREQUEST']._serialized_end=1508
-  _globals['_CREATECOMMISSIONPLANRESPONSE']._serialized_start=1510
-  _globals['_CREATECOMMISSIONPLANRESPONSE']._serialized_end=1595
-  _globals['_GETCOMMISSIONPLANREQUEST']._serialized_start=1597
-  _globals['_GETCOMMISSIONPLANREQUEST']._serialized_end=1641
-  _globals['_GETCOMMISSIONPLANRESPONSE']._serialized_start=1643
-  _globals['_GETCOMMISSIONPLANRESPONSE']._serialized_end=1725
-  _globals['_LISTCOMMISSIONPLANSREQUEST']._serialized_start=1727
-  _globals['_LISTCOMMISSIONPLANSREQUEST']._serialized_end=1794
-  _globals['_LISTCOMMISSIONPLANSRESPONSE']._serialized_start=1796
-  _globals['_LISTCOMMISSIONPLANSRESPONSE']._serialized_end=1906
-  _globals['_UPDATECOMMISSIONPLANREQUEST']._serialized_start=1909
-  _globals['_UPDATECOMMISSIONPLANREQUEST']._serialized_end=2054
-  _globals['_UPDATECOMMISSIONPLANRESPONSE']._serialized_start=2056
-  _globals['_UPDATECOMMISSIONPLANRESPONSE']._serialized_end=2141
-  _globals['_DELETECOMMISSIONPLANREQUEST']._serialized_start=2143
-  _globals['_DELETECOMMISSIONPLANREQUEST']._serialized_end=2204
-  _globals['_DELETECOMMISSIONPLANRESPONSE']._serialized_start=2206
-  _globals['_DELETECOMMISSIONPLANRESPONSE']._serialized_end=2236
-  _globals['_GETCOMMISSIONREPORTREQUEST']._serialized_start=2238
-  _globals['_GETCOMMISSIONREPORTREQUEST']._serialized_end=2339
-  _globals['_GETCOMMISSIONREPORTRESPONSE']._serialized_start=2342
-  _globals['_GETCOMMISSIONREPORTRESPONSE']._serialized_end=2571
+  _globals['_COMMISSIONLINE']._serialized_end=1030
+  _globals['_RULECOMMISSION']._serialized_start=1033
+  _globals['_RULECOMMISSION']._serialized_end=1163
+  _globals['_REPCOMMISSION']._serialized_start=1166
+  _globals['_REPCOMMISSION']._serialized_end=1433
+  _globals['_CREATECOMMISSIONPLANREQUEST']._serialized_start=1435
+  _globals['_CREATECOMMISSIONPLANREQUEST']._serialized_end=1525
+  _globals['_CREATECOMMISSIONPLANRESPONSE']._serialized_start=1527
+  _globals['_CREATECOMMISSIONPLANRESPONSE']._serialized_end=1612
+  _globals['_GETCOMMISSIONPLANREQUEST']._serialized_start=1614
+  _globals['_GETCOMMISSIONPLANREQUEST']._serialized_end=1658
+  _globals['_GETCOMMISSIONPLANRESPONSE']._serialized_start=1660
+  _globals['_GETCOMMISSIONPLANRESPONSE']._serialized_end=1742
+  _globals['_LISTCOMMISSIONPLANSREQUEST']._serialized_start=1744
+  _globals['_LISTCOMMISSIONPLANSREQUEST']._serialized_end=1811
+  _globals['_LISTCOMMISSIONPLANSRESPONSE']._serialized_start=1813
+  _globals['_LISTCOMMISSIONPLANSRESPONSE']._serialized_end=1923
+  _globals['_UPDATECOMMISSIONPLANREQUEST']._serialized_start=1926
+  _globals['_UPDATECOMMISSIONPLANREQUEST']._serialized_end=2071
+  _globals['_UPDATECOMMISSIONPLANRESPONSE']._serialized_start=2073
+  _globals['_UPDATECOMMISSIONPLANRESPONSE']._serialized_end=2158
+  _globals['_DELETECOMMISSIONPLANREQUEST']._serialized_start=2160
+  _globals['_DELETECOMMISSIONPLANREQUEST']._serialized_end=2221
+  _globals['_DELETECOMMISSIONPLANRESPONSE']._serialized_start=2223
+  _globals['_DELETECOMMISSIONPLANRESPONSE']._serialized_end=2253
+  _globals['_GETCOMMISSIONREPORTREQUEST']._serialized_start=2255
+  _globals['_GETCOMMISSIONREPORTREQUEST']._serialized_end=2356
+  _globals['_GETCOMMISSIONREPORTRESPONSE']._serialized_start=2359
+  _globals['_GETCOMMISSIONREPORTRESPONSE']._serialized_end=2588
 # @@protoc_insertion_point(module_scope)

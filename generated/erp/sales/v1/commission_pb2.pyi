@@ -253,6 +253,7 @@ class CommissionLine(_message.Message):
     RULE_ID_FIELD_NUMBER: _builtins.int
     BASE_FIELD_NUMBER: _builtins.int
     COMMISSION_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
     """`invoice`, `credit_note` or `payment`."""
     document_id: _builtins.str
@@ -267,6 +268,10 @@ class CommissionLine(_message.Message):
     """The day it counts on (ISO)."""
     rule_id: _builtins.str
     """The rule applied."""
+    team_id: _builtins.str
+    """The document's team, as its List RPC shows it: what a manager's scope
+    goes by.
+    """
     @_builtins.property
     def base(self) -> _money_pb2.Money:
         """The base it adds (negative for a clawback)."""
@@ -287,10 +292,11 @@ class CommissionLine(_message.Message):
         rule_id: _builtins.str = ...,
         base: _money_pb2.Money | None = ...,
         commission: _money_pb2.Money | None = ...,
+        team_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "commission", b"commission"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "commission", b"commission", "day", b"day", "document_id", b"document_id", "invoice_id", b"invoice_id", "invoice_number", b"invoice_number", "kind", b"kind", "number", b"number", "rule_id", b"rule_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "commission", b"commission", "day", b"day", "document_id", b"document_id", "invoice_id", b"invoice_id", "invoice_number", b"invoice_number", "kind", b"kind", "number", b"number", "rule_id", b"rule_id", "team_id", b"team_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -46,11 +46,13 @@ class _ExportFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExportFo
     EXPORT_FORMAT_PDF: _ExportFormat.ValueType  # 4
     """A PDF document (A4 landscape) with the report's title, what it covers,
     and its rows as a table whose header row every page repeats; numbers as
-    exact decimal strings, times RFC 3339 in UTC. At most 2000 rows: a larger
-    report is FAILED_PRECONDITION (reason REPORT_TOO_LARGE_FOR_PDF), before
-    any message, suggesting CSV. The PDF is drawn whole before its first
-    byte is sent. The same rows give the same bytes, so it resumes like the
-    other formats.
+    exact decimal strings, times RFC 3339 in UTC. No cell is cut: long text
+    wraps within its column (numbers and dates stay on one line), and the
+    type shrinks for a wide table, to 5 pt at the least. At most 2000 rows:
+    a larger report is FAILED_PRECONDITION (reason REPORT_TOO_LARGE_FOR_PDF),
+    before any message, suggesting CSV. The PDF is drawn whole before its
+    first byte is sent. The same rows give the same bytes, so it resumes like
+    the other formats.
     """
 
 class ExportFormat(_ExportFormat, metaclass=_ExportFormatEnumTypeWrapper):
@@ -75,11 +77,13 @@ are Excel dates in UTC.
 EXPORT_FORMAT_PDF: ExportFormat.ValueType  # 4
 """A PDF document (A4 landscape) with the report's title, what it covers,
 and its rows as a table whose header row every page repeats; numbers as
-exact decimal strings, times RFC 3339 in UTC. At most 2000 rows: a larger
-report is FAILED_PRECONDITION (reason REPORT_TOO_LARGE_FOR_PDF), before
-any message, suggesting CSV. The PDF is drawn whole before its first
-byte is sent. The same rows give the same bytes, so it resumes like the
-other formats.
+exact decimal strings, times RFC 3339 in UTC. No cell is cut: long text
+wraps within its column (numbers and dates stay on one line), and the
+type shrinks for a wide table, to 5 pt at the least. At most 2000 rows:
+a larger report is FAILED_PRECONDITION (reason REPORT_TOO_LARGE_FOR_PDF),
+before any message, suggesting CSV. The PDF is drawn whole before its
+first byte is sent. The same rows give the same bytes, so it resumes like
+the other formats.
 """
 Global___ExportFormat: _TypeAlias = ExportFormat  # noqa: Y015
 
@@ -618,15 +622,19 @@ class ExportReportRequest(_message.Message):
     filter: _builtins.str
     """An AIP-160 filter over the template's `filter_fields`, such as
     `state = CONFIRMED AND currency = "USD"`, applied with a saved template's
-    own; empty for all rows.
+    own; empty for all rows. The `commissions` report's must name its
+    commission plan once, `plan_id = "ID"` (INVALID_ARGUMENT on `filter`
+    otherwise; NOT_FOUND for a plan the caller cannot see).
     """
     start_date: _builtins.str
     """The first calendar day (UTC, ISO `2026-01-01`) of the template's
-    `date_field` to include; empty for no lower bound.
+    `date_field` to include; empty for no lower bound (required by the
+    `commissions` report).
     """
     end_date: _builtins.str
     """The last calendar day (UTC, inclusive) to include; empty for no upper
-    bound. Must not precede `start_date`.
+    bound (required by the `commissions` report, at most 731 days after
+    `start_date`). Must not precede `start_date`.
     """
     as_of_date: _builtins.str
     """The day the receivables aging counts days past due to (UTC, ISO); empty
@@ -724,7 +732,14 @@ class ExportHeader(_message.Message):
     """A file name to save it as, for example `sales_orders-2026-03-01.csv`."""
     estimated_row_count: _builtins.int
     """An estimate of the number of rows, for a progress bar; the trailer has
-    the exact count.
+    the exact count. Exact for the reports computed whole before their first
+    row, which the server does before this header: a grouped saved template
+    (its groups: the rows are folded first, into at most 10000 groups) and
+    the `commissions` report. For the others, the documents the filter and
+    dates match (their lines for `order_lines` and `invoice_lines`), counted
+    by the database without reading them: the aging reports leave out
+    invoices with nothing due and `customers` has a row per currency, so
+    their rows may be fewer or more.
     """
     start_offset: _builtins.int
     """Where in the file this stream starts: 0, or the bytes before the chunk
@@ -840,15 +855,16 @@ class RunReportRequest(_message.Message):
     """
     filter: _builtins.str
     """An AIP-160 filter over the template's `filter_fields`, applied with a
-    saved template's own; empty for all rows.
+    saved template's own; empty for all rows. The `commissions` report's names
+    its plan, as ExportReportRequest.filter.
     """
     start_date: _builtins.str
     """The first calendar day (UTC, ISO) of the template's `date_field` to
-    include; empty for no lower bound.
+    include; empty for no lower bound (required by `commissions`).
     """
     end_date: _builtins.str
     """The last calendar day (UTC, inclusive) to include; empty for no upper
-    bound. Must not precede `start_date`.
+    bound (required by `commissions`). Must not precede `start_date`.
     """
     as_of_date: _builtins.str
     """The day the receivables agings count days past due to (UTC, ISO); empty

@@ -36,7 +36,9 @@ class ReportServiceStub:
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
-    admin's all.
+    admin's all. The built-in `commissions` report is a commission plan's
+    GetCommissionReport as rows, one per document line: its filter names the
+    plan (`plan_id = "ID"`) and its run both days.
 
     ExportReport streams the file as it is written: the server reads rows from
     the database only as fast as the client reads the stream (gRPC flow
@@ -127,7 +129,9 @@ class ReportServiceServicer:
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
-    admin's all.
+    admin's all. The built-in `commissions` report is a commission plan's
+    GetCommissionReport as rows, one per document line: its filter names the
+    plan (`plan_id = "ID"`) and its run both days.
 
     ExportReport streams the file as it is written: the server reads rows from
     the database only as fast as the client reads the stream (gRPC flow
@@ -258,8 +262,10 @@ class ReportServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCommissionPlan(self, request, context):
-        """Returns a plan the caller can see: their team's or a company-wide one.
-        Returns NOT_FOUND otherwise.
+        """Returns a plan the caller can see: their team's or a company-wide one
+        (an admin's: any). Returns NOT_FOUND otherwise, and PERMISSION_DENIED
+        (reason COMMISSION_PLAN_NOT_ALLOWED) for a sales rep: plans are read and
+        managed by managers and admins (the rep's commission is in the reports).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -267,6 +273,7 @@ class ReportServiceServicer:
 
     def ListCommissionPlans(self, request, context):
         """Lists the plans the caller can see, oldest first, one page at a time.
+        PERMISSION_DENIED for a sales rep, as GetCommissionPlan.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -282,7 +289,8 @@ class ReportServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteCommissionPlan(self, request, context):
-        """Deletes a plan. Returns ABORTED for a stale etag.
+        """Deletes a plan. Returns ABORTED for a stale etag, PERMISSION_DENIED as
+        UpdateCommissionPlan.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -384,7 +392,9 @@ class ReportService:
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
-    admin's all.
+    admin's all. The built-in `commissions` report is a commission plan's
+    GetCommissionReport as rows, one per document line: its filter names the
+    plan (`plan_id = "ID"`) and its run both days.
 
     ExportReport streams the file as it is written: the server reads rows from
     the database only as fast as the client reads the stream (gRPC flow

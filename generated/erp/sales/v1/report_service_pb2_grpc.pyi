@@ -37,7 +37,9 @@ class ReportServiceStub:
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
-    admin's all.
+    admin's all. The built-in `commissions` report is a commission plan's
+    GetCommissionReport as rows, one per document line: its filter names the
+    plan (`plan_id = "ID"`) and its run both days.
 
     ExportReport streams the file as it is written: the server reads rows from
     the database only as fast as the client reads the stream (gRPC flow
@@ -140,18 +142,24 @@ class ReportServiceStub:
     PERMISSION_DENIED (reason COMMISSION_PLAN_NOT_ALLOWED) for a sales rep.
     """
     GetCommissionPlan: _grpc.UnaryUnaryMultiCallable[_commission_pb2.GetCommissionPlanRequest, _commission_pb2.GetCommissionPlanResponse]
-    """Returns a plan the caller can see: their team's or a company-wide one.
-    Returns NOT_FOUND otherwise.
+    """Returns a plan the caller can see: their team's or a company-wide one
+    (an admin's: any). Returns NOT_FOUND otherwise, and PERMISSION_DENIED
+    (reason COMMISSION_PLAN_NOT_ALLOWED) for a sales rep: plans are read and
+    managed by managers and admins (the rep's commission is in the reports).
     """
     ListCommissionPlans: _grpc.UnaryUnaryMultiCallable[_commission_pb2.ListCommissionPlansRequest, _commission_pb2.ListCommissionPlansResponse]
-    """Lists the plans the caller can see, oldest first, one page at a time."""
+    """Lists the plans the caller can see, oldest first, one page at a time.
+    PERMISSION_DENIED for a sales rep, as GetCommissionPlan.
+    """
     UpdateCommissionPlan: _grpc.UnaryUnaryMultiCallable[_commission_pb2.UpdateCommissionPlanRequest, _commission_pb2.UpdateCommissionPlanResponse]
     """Updates a plan's masked fields; `rules` replaces every rule. Returns
     ABORTED for a stale etag, PERMISSION_DENIED for a plan of another team
     or for a sales rep.
     """
     DeleteCommissionPlan: _grpc.UnaryUnaryMultiCallable[_commission_pb2.DeleteCommissionPlanRequest, _commission_pb2.DeleteCommissionPlanResponse]
-    """Deletes a plan. Returns ABORTED for a stale etag."""
+    """Deletes a plan. Returns ABORTED for a stale etag, PERMISSION_DENIED as
+    UpdateCommissionPlan.
+    """
     GetCommissionReport: _grpc.UnaryUnaryMultiCallable[_commission_pb2.GetCommissionReportRequest, _commission_pb2.GetCommissionReportResponse]
     """The commission a plan pays for a range of days, per rep and currency, in
     the caller's scope (a rep sees their own): each rule's base and
@@ -170,7 +178,9 @@ class ReportServiceAsyncStub(ReportServiceStub):
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
-    admin's all.
+    admin's all. The built-in `commissions` report is a commission plan's
+    GetCommissionReport as rows, one per document line: its filter names the
+    plan (`plan_id = "ID"`) and its run both days.
 
     ExportReport streams the file as it is written: the server reads rows from
     the database only as fast as the client reads the stream (gRPC flow
@@ -270,18 +280,24 @@ class ReportServiceAsyncStub(ReportServiceStub):
     PERMISSION_DENIED (reason COMMISSION_PLAN_NOT_ALLOWED) for a sales rep.
     """
     GetCommissionPlan: _aio.UnaryUnaryMultiCallable[_commission_pb2.GetCommissionPlanRequest, _commission_pb2.GetCommissionPlanResponse]  # type: ignore[assignment]
-    """Returns a plan the caller can see: their team's or a company-wide one.
-    Returns NOT_FOUND otherwise.
+    """Returns a plan the caller can see: their team's or a company-wide one
+    (an admin's: any). Returns NOT_FOUND otherwise, and PERMISSION_DENIED
+    (reason COMMISSION_PLAN_NOT_ALLOWED) for a sales rep: plans are read and
+    managed by managers and admins (the rep's commission is in the reports).
     """
     ListCommissionPlans: _aio.UnaryUnaryMultiCallable[_commission_pb2.ListCommissionPlansRequest, _commission_pb2.ListCommissionPlansResponse]  # type: ignore[assignment]
-    """Lists the plans the caller can see, oldest first, one page at a time."""
+    """Lists the plans the caller can see, oldest first, one page at a time.
+    PERMISSION_DENIED for a sales rep, as GetCommissionPlan.
+    """
     UpdateCommissionPlan: _aio.UnaryUnaryMultiCallable[_commission_pb2.UpdateCommissionPlanRequest, _commission_pb2.UpdateCommissionPlanResponse]  # type: ignore[assignment]
     """Updates a plan's masked fields; `rules` replaces every rule. Returns
     ABORTED for a stale etag, PERMISSION_DENIED for a plan of another team
     or for a sales rep.
     """
     DeleteCommissionPlan: _aio.UnaryUnaryMultiCallable[_commission_pb2.DeleteCommissionPlanRequest, _commission_pb2.DeleteCommissionPlanResponse]  # type: ignore[assignment]
-    """Deletes a plan. Returns ABORTED for a stale etag."""
+    """Deletes a plan. Returns ABORTED for a stale etag, PERMISSION_DENIED as
+    UpdateCommissionPlan.
+    """
     GetCommissionReport: _aio.UnaryUnaryMultiCallable[_commission_pb2.GetCommissionReportRequest, _commission_pb2.GetCommissionReportResponse]  # type: ignore[assignment]
     """The commission a plan pays for a range of days, per rep and currency, in
     the caller's scope (a rep sees their own): each rule's base and
@@ -299,7 +315,9 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
     AIP-160 filter and date range, and writes one row per record with typed
     columns. Row-level access applies as for the List RPCs: a sales rep's
     report covers only the rep's own records, a manager's the team's, an
-    admin's all.
+    admin's all. The built-in `commissions` report is a commission plan's
+    GetCommissionReport as rows, one per document line: its filter names the
+    plan (`plan_id = "ID"`) and its run both days.
 
     ExportReport streams the file as it is written: the server reads rows from
     the database only as fast as the client reads the stream (gRPC flow
@@ -451,8 +469,10 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _commission_pb2.GetCommissionPlanRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_commission_pb2.GetCommissionPlanResponse, _abc.Awaitable[_commission_pb2.GetCommissionPlanResponse]]:
-        """Returns a plan the caller can see: their team's or a company-wide one.
-        Returns NOT_FOUND otherwise.
+        """Returns a plan the caller can see: their team's or a company-wide one
+        (an admin's: any). Returns NOT_FOUND otherwise, and PERMISSION_DENIED
+        (reason COMMISSION_PLAN_NOT_ALLOWED) for a sales rep: plans are read and
+        managed by managers and admins (the rep's commission is in the reports).
         """
 
     @_abc_1.abstractmethod
@@ -461,7 +481,9 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _commission_pb2.ListCommissionPlansRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_commission_pb2.ListCommissionPlansResponse, _abc.Awaitable[_commission_pb2.ListCommissionPlansResponse]]:
-        """Lists the plans the caller can see, oldest first, one page at a time."""
+        """Lists the plans the caller can see, oldest first, one page at a time.
+        PERMISSION_DENIED for a sales rep, as GetCommissionPlan.
+        """
 
     @_abc_1.abstractmethod
     def UpdateCommissionPlan(
@@ -480,7 +502,9 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _commission_pb2.DeleteCommissionPlanRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_commission_pb2.DeleteCommissionPlanResponse, _abc.Awaitable[_commission_pb2.DeleteCommissionPlanResponse]]:
-        """Deletes a plan. Returns ABORTED for a stale etag."""
+        """Deletes a plan. Returns ABORTED for a stale etag, PERMISSION_DENIED as
+        UpdateCommissionPlan.
+        """
 
     @_abc_1.abstractmethod
     def GetCommissionReport(
