@@ -188,7 +188,13 @@ class ReportExports:
                 count += 1
                 pending += piece
                 written += len(piece)
-                ends.append((written, count, row_key))
+                if ends and ends[-1][0] == written:
+                    # No bytes since the last row (XLSX and PDF write their file at the end):
+                    # a cut at this offset is after the later row, so one entry is kept, not
+                    # one per row (a million of them were 190 MB).
+                    ends[-1] = (written, count, row_key)
+                else:
+                    ends.append((written, count, row_key))
                 while len(pending) >= self._chunk:
                     yield chunk(self._chunk)
         await writer.seal()
