@@ -133,19 +133,25 @@ def render(console: Console, f: Figures, currency: str) -> None:
     console.print(table)
 
 
+# Deadlines of the calls: a forecast may start the server's fitting processes first.
+READ_SECONDS, FORECAST_SECONDS = 30.0, 120.0
+
+
 async def fetch(channel: grpc.aio.Channel, token: str, time_zone: str, currency: str,
                 months: int, horizon: int, today: date) -> Figures:
     stub = pb_grpc.AnalyticsServiceStub(channel)
     md = (("authorization", f"Bearer {token}"),)
     board = await stub.GetSalesDashboard(pb.GetSalesDashboardRequest(
-        time_zone=time_zone, reporting_currency=currency), metadata=md)
+        time_zone=time_zone, reporting_currency=currency), metadata=md, timeout=READ_SECONDS)
     year, month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
     revenue = await stub.GetRevenue(pb.GetRevenueRequest(
         start_date=date(year, month + 1, 1).isoformat(), end_date=board.today,
-        time_zone=time_zone, period=pb.CALENDAR_PERIOD_MONTH), metadata=md)
+        time_zone=time_zone, period=pb.CALENDAR_PERIOD_MONTH), metadata=md,
+        timeout=READ_SECONDS)
     try:
         forecast = await stub.GetSalesForecast(pb.GetSalesForecastRequest(
-            time_zone=time_zone, currency_code=currency, horizon=horizon), metadata=md)
+            time_zone=time_zone, currency_code=currency, horizon=horizon), metadata=md,
+            timeout=FORECAST_SECONDS)
         return Figures(board, revenue, forecast, "")
     except grpc.aio.AioRpcError as exc:
         if exc.code() not in (grpc.StatusCode.FAILED_PRECONDITION,

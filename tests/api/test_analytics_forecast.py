@@ -61,6 +61,10 @@ async def forecast_server(fresh_settings: Callable[..., Settings]) -> AsyncItera
     await write(app.mongo, History(orders=orders))
     running = Running(app, server, channel, settings)
     await projected(running, 20)
+    # The first fit starts the forecaster's worker processes (numpy, statsmodels): on a busy
+    # machine that outlasts the server's default deadline, so it is made here with a longer one.
+    await pb_grpc.AnalyticsServiceStub(channel).GetSalesForecast(
+        ask(), metadata=running.token("admin-1", Role.ADMIN, ""), timeout=300)
     yield running
     await channel.close()
     await server.stop(1)
