@@ -89,13 +89,16 @@ class RollupMaintenance:
 
     async def _counted_unprojected(self, recomputed: Recomputed
                                    ) -> tuple[list[str], list[Contribution]]:
-        """The unprojected events whose changes the documents read already hold, and what
-        those events add (the rollups do not hold it yet)."""
+        """The unprojected events whose changes the documents read already hold (and those
+        that change no revenue), and what those events add (the rollups do not hold it yet)."""
         ids: list[str] = []
         parts: list[Contribution] = []
         for doc in await self._queue.unprojected():
             fact = self._fact(doc)
-            if fact is None or fact.key not in recomputed.facts:
+            if fact is None:  # adds nothing to revenue: counted as it is, nothing to project
+                ids.append(doc["_id"])
+                continue
+            if fact.key not in recomputed.facts:
                 continue
             ids.append(doc["_id"])
             confirmed = (await self._sources.confirm_time(fact.key[1])

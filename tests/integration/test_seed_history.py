@@ -98,3 +98,11 @@ async def test_the_mail_of_every_sent_quote_is_failed_unsent(seeded: tuple[App, 
     assert sent and set(statuses) == {q.id for q in sent}
     assert {s.state for s in statuses.values()} == {MailState.FAILED}
     assert {s.last_error for s in statuses.values()} == {"demo history: not mailed"}
+
+
+async def test_the_rollups_are_the_documents_when_it_returns(seeded: tuple[App, HistoryReport]):
+    """Served right after loading, the analytics read the whole history: no event waits for a
+    projector, and the rollups equal what the documents make of them."""
+    app, _ = seeded
+    assert await app.mongo.db.outbox.count_documents({"projected_time": None}) == 0
+    assert await app.analytics.maintenance.check() == []
