@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -29,6 +29,7 @@ from . import context
 from .auth import Authenticator
 from .errors import from_unexpected, to_status
 from .limits import CallsInProgress, Limit
+from .wrapping import HandlerWrapper
 
 log = logging.getLogger("sales_grpc.calls")
 SALES_PACKAGE = "erp.sales.v1."
@@ -45,7 +46,7 @@ def required_permissions(service_names: list[str]) -> dict[str, str]:
     return table
 
 
-class EdgeInterceptor(grpc.aio.ServerInterceptor):
+class EdgeInterceptor(HandlerWrapper):
     def __init__(self, authenticator: Authenticator, permissions: dict[str, str],
                  limits: Mapping[str, Limit] | None = None,
                  call_scope: Callable[[float | None], AbstractContextManager[Any]] = nullcontext,
@@ -61,28 +62,13 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
         # Entered around each call with what is left of its deadline: it bounds the call's
         # database work by it (store/mongo.py call_scope).
         self._call_scope = call_scope
-        # Wrapped handlers, built once per method: the server hands out the same registered
-        # handler for every call, and rebuilding the wrapper per call costs measurable time.
-        self._wrapped: dict[str, tuple[Any, grpc.RpcMethodHandler[Any, Any]]] = {}
+        super().__init__()
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails],
-                               Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(details)
-        method = details.method
-        if handler is None or not method.startswith("/" + SALES_PACKAGE):
-            return handler  # health, reflection: public, unwrapped
-        cached = self._wrapped.get(method)
-        if cached is None or cached[0] is not handler:
-            cached = (handler, self._wrap(handler, method))
-            self._wrapped[method] = cached
-        return cached[1]
+    def takes(self, method: str) -> bool:
+        return method.startswith("/" + SALES_PACKAGE)  # not health, reflection: public
 
-    def _wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str
-              ) -> grpc.RpcMethodHandler[Any, Any]:
+    def wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str
+             ) -> grpc.RpcMethodHandler[Any, Any]:
         # Fail closed: a sales method the contract gives no permission is not callable.
         permission = self._permissions.get(method) or "sales:__unknown__"
         limit = self._limits.get(method)

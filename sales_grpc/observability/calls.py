@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import grpc
 
 from ..api import context as call_context
+from ..api.wrapping import HandlerWrapper
 from . import metrics, tracing
 
 OK = grpc.StatusCode.OK
@@ -65,31 +66,14 @@ class _Method:
         children[1].observe(seconds)
 
 
-class ObservedCalls(grpc.aio.ServerInterceptor):
+class ObservedCalls(HandlerWrapper):
     def __init__(self, metrics_on: bool, tracer: Any | None) -> None:
         self._metrics_on = metrics_on
         self._tracer = tracer
-        # Wrapped handlers, built once per method (as EdgeInterceptor does).
-        self._wrapped: dict[str, tuple[Any, grpc.RpcMethodHandler[Any, Any]]] = {}
+        super().__init__()
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails],
-                               Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(details)
-        if handler is None:
-            return None
-        method = details.method
-        cached = self._wrapped.get(method)
-        if cached is None or cached[0] is not handler:
-            cached = (handler, self._wrap(handler, method))
-            self._wrapped[method] = cached
-        return cached[1]
-
-    def _wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str
-              ) -> grpc.RpcMethodHandler[Any, Any]:
+    def wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str
+             ) -> grpc.RpcMethodHandler[Any, Any]:
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(handler.unary_unary, _Method(method, "unary", self._metrics_on)),

@@ -180,7 +180,7 @@ async def test_a_call_whose_deadline_has_passed_is_deadline_exceeded_without_run
         return request
 
     interceptor = EdgeInterceptor(Authenticator(settings), {LIST_ORDERS: "sales:read"})
-    wrapped = interceptor._wrap(grpc.unary_unary_rpc_method_handler(handler), LIST_ORDERS)
+    wrapped = interceptor.wrap(grpc.unary_unary_rpc_method_handler(handler), LIST_ORDERS)
     context = _ExpiredContext()
     with pytest.raises(grpc.aio.AbortError):
         await wrapped.unary_unary(opb.ListSalesOrdersRequest(), context)
