@@ -8,15 +8,14 @@ of another caller or export, is INVALID_ARGUMENT.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from bson import json_util
 
 from ..domain.errors import InvalidArgument
+from ..signed_tokens import SignedTokens
 
 
 @dataclass(frozen=True)
@@ -30,14 +29,6 @@ class Cut:
     as_of: str  # the aging's day, kept so that a resume the next day writes the same rows
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def binding(*parts: object) -> str:
     """A fingerprint of everything a resumed export must repeat: caller, report, format..."""
     return hashlib.sha256(json_util.dumps([str(p) for p in parts]).encode()).hexdigest()[:32]
@@ -45,27 +36,14 @@ def binding(*parts: object) -> str:
 
 class ResumeTokens:
     def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(b"export-resume-token:" + secret.encode()).digest()
-
-    def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+        self._tokens = SignedTokens(secret, "export-resume-token")
 
     def encode(self, bound_to: str, cut: Cut) -> str:
-        payload = json_util.dumps({"b": bound_to, "o": cut.offset, "r": cut.rows, "k": cut.key,
-                                   "h": cut.prefix_sha256, "a": cut.as_of}).encode()
-        return f"{_b64(payload)}.{_b64(self._sign(payload))}"
+        return self._tokens.encode({"b": bound_to, "o": cut.offset, "r": cut.rows,
+                                    "k": cut.key, "h": cut.prefix_sha256, "a": cut.as_of})
 
     def decode(self, token: str, bound_to: str) -> Cut:
-        bad = InvalidArgument.of("resume_token", "is not a token this export returned")
-        try:
-            body, signature = token.split(".")
-            payload = _unb64(body)
-            valid = hmac.compare_digest(self._sign(payload), _unb64(signature))
-        except (ValueError, TypeError):
-            raise bad from None
-        if not valid:
-            raise bad
-        data = json_util.loads(payload)
+        data = self._tokens.decode(token, "resume_token", "is not a token this export returned")
         if data.get("b") != bound_to:
             raise InvalidArgument.of(
                 "resume_token", "belongs to another caller, report, format, filter or range")

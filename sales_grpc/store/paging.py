@@ -10,9 +10,7 @@ A page also ends early, with a token, once its records reach a byte budget, so t
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 from typing import Any
 
 import bson
@@ -23,6 +21,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from ..domain.errors import InvalidArgument
 from ..domain.listing import SortKey
+from ..signed_tokens import SignedTokens
 from .query import all_of
 
 # The BSON bytes of the records one page may carry. A reply is smaller than the BSON it comes
@@ -32,40 +31,19 @@ from .query import all_of
 PAGE_BYTES = 2 * 1024 * 1024
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class PageTokens:
     """Signs and checks page tokens; also carries the byte budget of a page (`page_bytes`),
     since every list goes through `fetch_page` with it."""
 
     def __init__(self, secret: str, page_bytes: int = PAGE_BYTES) -> None:
-        self._key = hashlib.sha256(b"page-token:" + secret.encode()).digest()
+        self._tokens = SignedTokens(secret, "page-token")
         self.page_bytes = page_bytes
 
-    def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
-
     def encode(self, fingerprint: str, last_values: list[Any]) -> str:
-        payload = json_util.dumps({"f": fingerprint, "k": last_values}).encode()
-        return f"{_b64(payload)}.{_b64(self._sign(payload))}"
+        return self._tokens.encode({"f": fingerprint, "k": last_values})
 
     def decode(self, token: str, fingerprint: str) -> list[Any]:
-        bad = InvalidArgument.of("page_token", "is not a token this query returned")
-        try:
-            body, signature = token.split(".")
-            payload = _unb64(body)
-            valid = hmac.compare_digest(self._sign(payload), _unb64(signature))
-        except (ValueError, TypeError):
-            raise bad from None
-        if not valid:
-            raise bad
-        data = json_util.loads(payload)
+        data = self._tokens.decode(token, "page_token", "is not a token this query returned")
         if data.get("f") != fingerprint:
             raise InvalidArgument.of("page_token", "belongs to a different filter or order_by")
         return list(data["k"])
