@@ -1,16 +1,15 @@
 """Signed resume tokens of report exports, bound to the caller and the exact export.
 
-A token carries where the cut fell (the bytes and rows before it, the sort key of the last
-row written) and the SHA-256 of the bytes before it, so that a resumed export can prove the
-rows before the cut still give the same bytes. HMAC-signed: a forged or edited token, or one
-of another caller or export, is INVALID_ARGUMENT.
+A token carries where the cut fell (the bytes before it) and the SHA-256 of those bytes: a
+resumed export writes the file again from its first row, sending nothing before the cut, and
+proves on the way that the rows before the cut still give the same bytes. HMAC-signed: a
+forged or edited token, or one of another caller or export, is INVALID_ARGUMENT.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 from bson import json_util
 
@@ -20,11 +19,9 @@ from ..signed_tokens import SignedTokens
 
 @dataclass(frozen=True)
 class Cut:
-    """Where a stream stopped: after `offset` bytes holding `rows` rows, the last with `key`."""
+    """Where a stream stopped: after `offset` bytes, whose SHA-256 is `prefix_sha256`."""
 
     offset: int
-    rows: int
-    key: list[Any]
     prefix_sha256: str
     as_of: str  # the aging's day, kept so that a resume the next day writes the same rows
 
@@ -39,13 +36,12 @@ class ResumeTokens:
         self._tokens = SignedTokens(secret, "export-resume-token")
 
     def encode(self, bound_to: str, cut: Cut) -> str:
-        return self._tokens.encode({"b": bound_to, "o": cut.offset, "r": cut.rows,
-                                    "k": cut.key, "h": cut.prefix_sha256, "a": cut.as_of})
+        return self._tokens.encode({"b": bound_to, "o": cut.offset, "h": cut.prefix_sha256,
+                                    "a": cut.as_of})
 
     def decode(self, token: str, bound_to: str) -> Cut:
         data = self._tokens.decode(token, "resume_token", "is not a token this export returned")
         if data.get("b") != bound_to:
             raise InvalidArgument.of(
                 "resume_token", "belongs to another caller, report, format, filter or range")
-        return Cut(int(data["o"]), int(data["r"]), list(data["k"]), str(data["h"]),
-                   str(data["a"]))
+        return Cut(int(data["o"]), str(data["h"]), str(data["a"]))

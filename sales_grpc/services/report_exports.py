@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..domain.access import Principal
 from ..domain.errors import FailedPrecondition, InvalidArgument, PreconditionViolation
@@ -161,21 +161,19 @@ class ReportExports:
         """The file's chunks and trailer, each with the SHA-256 of the file up to its end."""
         digest = hashlib.sha256()
         pending = bytearray()
-        ends: deque[tuple[int, int, list[Any]]] = deque()  # (file offset, rows, key) per row
+        ends: deque[tuple[int, int]] = deque()  # (file offset, rows done there): the progress
         sent = rows = 0
-        key: list[Any] = []
 
         def chunk(size: int) -> tuple[ExportChunk, str]:
-            nonlocal sent, rows, key
+            nonlocal sent, rows
             data = bytes(pending[:size])
             del pending[:size]
             digest.update(data)
             sent += len(data)
             while ends and ends[0][0] <= sent:
-                _, rows, key = ends.popleft()
+                _, rows = ends.popleft()
             prefix = digest.hexdigest()
-            token = self._tokens.encode(plan.bound_to,
-                                        Cut(sent, rows, key, prefix, plan.as_of.isoformat()))
+            token = self._tokens.encode(plan.bound_to, Cut(sent, prefix, plan.as_of.isoformat()))
             return ExportChunk(data, rows, sent, token), prefix
 
         source = self._planner.rows(plan.rows)
@@ -183,7 +181,7 @@ class ReportExports:
         async with contextlib.aclosing(source):
             pending += writer.begin()
             written = len(pending)
-            async for row_key, row in source:
+            async for _, row in source:
                 piece = writer.row(row)
                 count += 1
                 pending += piece
@@ -192,9 +190,9 @@ class ReportExports:
                     # No bytes since the last row (XLSX and PDF write their file at the end):
                     # a cut at this offset is after the later row, so one entry is kept, not
                     # one per row (a million of them were 190 MB).
-                    ends[-1] = (written, count, row_key)
+                    ends[-1] = (written, count)
                 else:
-                    ends.append((written, count, row_key))
+                    ends.append((written, count))
                 while len(pending) >= self._chunk:
                     yield chunk(self._chunk)
         await writer.seal()
