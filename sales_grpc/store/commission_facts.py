@@ -31,12 +31,11 @@ _PAYMENT_FIELDS = {"invoice_id": 1, "owner_id": 1, "team_id": 1,
 
 def _note(d: dict[str, Any]) -> Receipt:
     t = d["totals"]
-    grand = U(t["subtotal"]) - U(t["discount_total"]) + U(t["tax_total"]) + U(t["shipping"])
     lines = tuple((number - 1, U(x["gross"]) - U(x["discount"]))
                   for number, x in zip(d["source_lines"], d["lines"], strict=True))
     return Receipt(DocumentKind.CREDIT_NOTE, str(d["_id"]), d["number"], d["invoice_id"],
                    d["owner_id"], d.get("team_id", ""), date.fromisoformat(d["issue_date"]),
-                   d["create_time"], grand, U(t["subtotal"]) - U(t["discount_total"]),
+                   d["create_time"], U(t["grand_total"]), U(t["subtotal"]) - U(t["discount_total"]),
                    U(d.get("amount_to_balance", 0)), lines)
 
 
@@ -90,8 +89,7 @@ class CommissionFactsReader:
                 d.get("team_id", ""), date.fromisoformat(d["issue_date"]),
                 tuple(categories.get(x["product_id"], "") for x in d["lines"]),
                 tuple(U(x["gross"]) - U(x["discount"]) for x in d["lines"]), U(t["shipping"]),
-                U(t["subtotal"]) - U(t["discount_total"]) + U(t["tax_total"])
-                + U(t["shipping"]), d["state"] == InvoiceState.VOID.value)
+                U(t["grand_total"]), d["state"] == InvoiceState.VOID.value)
             facts.receipts[invoice_id] = []
         ids = list(docs)
         if not ids:
