@@ -51,10 +51,6 @@ def _settings(**overrides: Any) -> Settings:
         _fail(str(exc))
 
 
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
-
-
 class _EarlySignals:
     """Notes SIGTERM/SIGINT that arrive before the event loop handles them, so that start-up
     (child processes, connections) is never cut off halfway and leaves nothing behind."""
@@ -86,9 +82,9 @@ async def _serve(settings: Settings, host: str, port: int, early: _EarlySignals,
             await prepare(app)
         server = SalesServer(app, reuse_port=link is not None)
         try:
-            bound = await server.start(_address(host, port))
+            bound = await server.start(workers.address(host, port))
         except RuntimeError as exc:
-            _fail(f"cannot listen on {_address(host, port)}: {exc}", 1)
+            _fail(f"cannot listen on {workers.address(host, port)}: {exc}", 1)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -97,7 +93,7 @@ async def _serve(settings: Settings, host: str, port: int, early: _EarlySignals,
             stopping.set()
         if link is not None:
             link.watch(stopping)
-        log.info("serving on %s%s", _address(host, bound),
+        log.info("serving on %s%s", workers.address(host, bound),
                  f" (pid {os.getpid()}, a worker of pid {link.parent})" if link else "")
         if ready is not None and not stopping.is_set():
             await ready(app, bound)
@@ -173,8 +169,8 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host.strip("[]"), port))
         except OSError as exc:
-            _fail(f"cannot listen on {_address(host, port)}: {exc.strerror}; is another server "
-                  "running? Pick another with --port", 1)
+            _fail(f"cannot listen on {workers.address(host, port)}: {exc.strerror}; is another "
+                  "server running? Pick another with --port", 1)
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -210,13 +206,13 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
         async def ready(app: App, bound: int) -> None:
             await load_demo(app)
-            print(_banner(_address(args.host, bound), embedded, data_dir), flush=True)
+            print(_banner(workers.address(args.host, bound), embedded, data_dir), flush=True)
 
         count = args.workers or settings.workers
         if count > 1:
             return _dev_workers(settings, count, early, [prepare, load_demo], {
                 "MONGODB_URL": servers.mongodb_url, "REDIS_URL": servers.redis_url},
-                lambda bound: print(_banner(_address(args.host, bound), embedded, data_dir),
+                lambda bound: print(_banner(workers.address(args.host, bound), embedded, data_dir),
                                     flush=True))
         asyncio.run(_serve(settings, args.host, port, early, ready, prepare))
     finally:

@@ -218,10 +218,16 @@ def supervise(count: int, host: str, port: int, grace: float,
         log.error("--workers %d needs SO_REUSEPORT as Linux has it, to share one port; run "
                   "one process per port or container instead", count)
         return 2
+    base = {**os.environ, **(env or {})}.get("METRICS_PORT", "").strip()
+    if port and base.isdigit() and 0 < int(base) <= port < int(base) + count:
+        log.error("METRICS_PORT=%s would give worker %d the service port %d (worker n serves "
+                  "its metrics on METRICS_PORT + n - 1); choose one outside %d..%d", base,
+                  port - int(base) + 1, port, port - count + 1, port)
+        return 2
     try:
         guard = PortGuard(host, port)
     except PortTaken as exc:
-        log.error("cannot listen on %s: %s; is another server running?", _address(host, port),
+        log.error("cannot listen on %s: %s; is another server running?", address(host, port),
                   exc)
         return 1
     try:
@@ -230,7 +236,8 @@ def supervise(count: int, host: str, port: int, grace: float,
         guard.close()
 
 
-def _address(host: str, port: int) -> str:
+def address(host: str, port: int) -> str:
+    """`host:port` as gRPC takes it (an IPv6 host in brackets)."""
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
@@ -345,13 +352,13 @@ class _Supervisor:
             if line.startswith(b"ready ") and not worker.ready:
                 worker.ready = True
                 log.info("worker %d (pid %d) serving on %s", worker.number, worker.process.pid,
-                         _address(self.host, self.port))
+                         address(self.host, self.port))
                 if all(w.ready for w in self.workers) and len(self.workers) == self.count:
                     self._all_ready()
 
     def _all_ready(self) -> None:
         pids = [w.process.pid for w in self.workers]
-        log.info("serving on %s with %d workers (pids %s)", _address(self.host, self.port),
+        log.info("serving on %s with %d workers (pids %s)", address(self.host, self.port),
                  self.count, " ".join(map(str, pids)))
         if self.on_ready is not None and self.stopping is None:
             self.on_ready(self.port, pids)

@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from sales_grpc import workers
 from sales_grpc.workers import PortGuard, PortTaken, reuse_port_supported, worker_env
 
 pytestmark = pytest.mark.skipif(not reuse_port_supported(),
@@ -59,3 +60,10 @@ def test_each_worker_gets_a_metrics_port_of_its_own():
     assert [worker_env(env, n)["METRICS_PORT"] for n in (1, 2, 3)] == ["9464", "9465", "9466"]
     assert worker_env(env, 2)["OTHER"] == "x"
     assert "METRICS_PORT" not in worker_env({}, 2)
+
+
+def test_workers_whose_metrics_ports_would_take_the_service_port_are_refused(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Worker 2 would serve its metrics on 50050 + 1: the service's port.
+    assert workers.supervise(2, "127.0.0.1", 50051, 1.0, {"METRICS_PORT": "50050"}) == 2
+    assert "METRICS_PORT=50050 would give worker 2 the service port 50051" in caplog.text
