@@ -20,6 +20,7 @@ from .api.auth import mint_token
 from .api.document_client import KINDS, DownloadFailed, download
 from .api.server import SalesServer
 from .bootstrap import App, build
+from .client_args import caller_token, server_address
 from .config import Settings
 from .domain.access import Role
 from .domain.authorization import GRANTABLE
@@ -287,10 +288,10 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_pdf(args: argparse.Namespace) -> int:
     """Downloads a document's PDF from a running server, as the token's caller may see it."""
-    token = args.token or os.environ.get("TOKEN", "")
+    token = caller_token(args.token)
     if not token:
         _fail("no token: pass --token or export TOKEN=$(sales-grpc token --role admin --sub me)")
-    address = args.address or f"127.0.0.1:{os.environ.get('SERVICE_PORT') or 50051}"
+    address = server_address(args.address)
     try:
         file = asyncio.run(download(address, token, args.kind, args.id, args.timeout))
     except DownloadFailed as exc:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +18,8 @@ from rich.table import Table
 
 from erp.sales.v1 import analytics_service_pb2 as pb
 from erp.sales.v1 import analytics_service_pb2_grpc as pb_grpc
+
+from .client_args import caller_token, server_address
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 PERIOD_NAMES = {pb.CALENDAR_PERIOD_DAY: "today", pb.CALENDAR_PERIOD_WEEK: "this week",
@@ -138,11 +139,12 @@ READ_SECONDS, FORECAST_SECONDS = 30.0, 120.0
 
 
 async def fetch(channel: grpc.aio.Channel, token: str, time_zone: str, currency: str,
-                months: int, horizon: int, today: date) -> Figures:
+                months: int, horizon: int) -> Figures:
     stub = pb_grpc.AnalyticsServiceStub(channel)
     md = (("authorization", f"Bearer {token}"),)
     board = await stub.GetSalesDashboard(pb.GetSalesDashboardRequest(
         time_zone=time_zone, reporting_currency=currency), metadata=md, timeout=READ_SECONDS)
+    today = date.fromisoformat(board.today)  # the server's day in `time_zone`, not ours
     year, month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
     revenue = await stub.GetRevenue(pb.GetRevenueRequest(
         start_date=date(year, month + 1, 1).isoformat(), end_date=board.today,
@@ -161,15 +163,15 @@ async def fetch(channel: grpc.aio.Channel, token: str, time_zone: str, currency:
 
 
 async def show(args: argparse.Namespace, console: Console) -> int:
-    token = args.token or os.environ.get("TOKEN", "")
+    token = caller_token(args.token)
     if not token:
         console.print("a token is needed: --token or the TOKEN environment variable")
         return 2
-    address = args.address or f"127.0.0.1:{os.environ.get('SERVICE_PORT', '50051')}"
+    address = server_address(args.address)
     async with grpc.aio.insecure_channel(address) as channel:
         try:
             figures = await fetch(channel, token, args.time_zone, args.currency, args.months,
-                                  args.horizon, date.today())
+                                  args.horizon)
         except grpc.aio.AioRpcError as exc:
             console.print(f"{exc.code().name}: {exc.details()}")
             return 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from rich.progress import (
 from erp.sales.v1 import report_service_pb2 as pb
 
 from .api.export_client import FORMATS, ExportFailed, export_to_file
+from .client_args import caller_token, server_address
 
 
 class BarProgress:
@@ -62,12 +62,12 @@ class BarProgress:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    token = args.token or os.environ.get("TOKEN", "")
+    token = caller_token(args.token)
     if not token:
         print("sales-grpc: no token: pass --token or export TOKEN=$(sales-grpc token "
               "--role admin --sub me)", file=sys.stderr)
         return 2
-    address = args.address or f"127.0.0.1:{os.environ.get('SERVICE_PORT') or 50051}"
+    address = server_address(args.address)
     request = pb.ExportReportRequest(
         report_id=args.report, format=FORMATS[args.format], filter=args.filter or "",
         start_date=args.start or "", end_date=args.end or "", as_of_date=args.as_of or "",
