@@ -34,7 +34,7 @@ class FunnelSources:
     async def cohort(self, scope: Scope, narrow: dict[str, str], start: datetime,
                      end: datetime) -> list[Journey]:
         """The journeys of the quotes whose first revision was created in [start, end)."""
-        clauses = [*query.scoped(scope), *({k: v} for k, v in narrow.items() if v)]
+        clauses = query.narrowed(scope, narrow)
         firsts = [d async for d in self._reads.find(
             "quotes",
             query.all_of([{"create_time": {"$gte": start, "$lt": end}, "revision": 1},

@@ -24,11 +24,6 @@ def _add(amounts: Amounts, doc: dict[str, Any], value: Any) -> None:
     amounts.setdefault(doc["currency"], Tally()).add(codec.undec(value), 1)
 
 
-def _scoped(scope: Scope, narrow: dict[str, str] | None) -> list[dict[str, Any]]:
-    return [*query.scoped(scope), *({name: value} for name, value in (narrow or {}).items()
-                                    if value)]
-
-
 class OpenWork:
     def __init__(self, mongo: Mongo, read_preference: str = "primary") -> None:
         self._reads = AnalyticsReads(mongo, read_preference)
@@ -37,7 +32,7 @@ class OpenWork:
                           narrow: dict[str, str] | None = None) -> Amounts:
         """SENT quotes valid until `today` (UTC) or later: their grand totals."""
         clauses = [{"state": QuoteState.SENT.value,
-                    "valid_until": {"$gte": today.isoformat()}}, *_scoped(scope, narrow)]
+                    "valid_until": {"$gte": today.isoformat()}}, *query.narrowed(scope, narrow)]
         amounts: Amounts = {}
         async for doc in self._reads.find("quotes", query.all_of(clauses), projection={
                 "currency": 1, "totals.grand_total": 1}):
@@ -50,7 +45,7 @@ class OpenWork:
         clauses = [{"$or": [{"state": QuoteState.DRAFT.value},
                             {"state": QuoteState.SENT.value,
                              "valid_until": {"$gte": today.isoformat()}}]},
-                   *_scoped(scope, narrow)]
+                   *query.narrowed(scope, narrow)]
         amounts: Amounts = {}
         async for doc in self._reads.find("quotes", query.all_of(clauses), projection={
                 "currency": 1, "totals.grand_total": 1}):
@@ -61,7 +56,7 @@ class OpenWork:
                           ) -> tuple[Amounts, Amounts]:
         """What OPEN and UNCOLLECTIBLE invoices have due, and the part on OPEN ones past their
         due date (before `today`, UTC)."""
-        clauses = [{"state": {"$in": [s.value for s in OWING]}}, *_scoped(scope, narrow)]
+        clauses = [{"state": {"$in": [s.value for s in OWING]}}, *query.narrowed(scope, narrow)]
         outstanding: Amounts = {}
         overdue: Amounts = {}
         async for doc in self._reads.find("invoices", query.all_of(clauses), projection={

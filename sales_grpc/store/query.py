@@ -50,6 +50,12 @@ def scoped(scope: Scope) -> list[dict[str, Any]]:
     return clauses
 
 
+def narrowed(scope: Scope, narrow: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The scope's clauses and one per non-empty field of `narrow` (an owner or team asked
+    for; one outside the scope then matches nothing)."""
+    return [*scoped(scope), *({name: value} for name, value in (narrow or {}).items() if value)]
+
+
 def _is_operators(value: object) -> bool:
     return isinstance(value, dict) and bool(value) and all(k.startswith("$") for k in value)
 

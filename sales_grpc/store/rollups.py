@@ -113,8 +113,7 @@ class RollupStore:
         by_level: dict[Level, list[Any]] = {}
         for bucket in set(buckets):
             by_level.setdefault(bucket.level, []).append(bucket.start)
-        clauses = [*query.scoped(scope), *({name: value} for name, value in narrow.items()
-                                           if value)]
+        clauses = query.narrowed(scope, narrow)
         clauses.append(_TOTALS if dimension is Dimension.TOTAL
                        else {"dimension": dimension.value})
         if subjects is not None:
@@ -136,7 +135,7 @@ class RollupStore:
         clauses: list[dict[str, Any]] = [
             {"basis": Basis.BOOKINGS.value, "dimension": Dimension.CUSTOMER.value,
              "level": Level.QUARTER_HOUR.value, "count": {"$gt": 0}},
-            *query.scoped(scope), *({k: v} for k, v in narrow.items() if v)]
+            *query.narrowed(scope, narrow)]
         if subjects is not None:
             clauses.append({"subject": {"$in": subjects}})
         if start is not None and end is not None:
