@@ -52,7 +52,6 @@ class _Method:
         self.attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
         self._labels = (service, name, kind)
         self._by_code: dict[grpc.StatusCode, tuple[Any, Any]] = {}
-        self.metrics_on = metrics_on
         self.in_flight = (metrics.CALLS_IN_FLIGHT.labels(*self._labels) if metrics_on
                           else None)
 

@@ -131,11 +131,6 @@ class CacheCounts:
         self.miss = CACHE_MISSES.labels(cache).inc
 
 
-def redis_error(operation: str) -> Callable[[], None]:
-    """The increment of the Redis error counter for `operation`, bound once."""
-    return REDIS_ERRORS.labels(operation).inc
-
-
 class _FailedCommands(monitoring.CommandListener):
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         pass
