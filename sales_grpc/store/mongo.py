@@ -161,6 +161,9 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+PING_TIMEOUT_SECONDS = 3.0
+
+
 class Mongo:
     """One client for the process; repositories borrow its database and sessions."""
 
@@ -175,8 +178,13 @@ class Mongo:
         self.last_commit: CommitPoint | None = None
 
     async def ping(self) -> bool:
+        """Whether the database answers within PING_TIMEOUT_SECONDS. Bounded, because a
+        server that holds the connection open without answering (frozen, or stuck) would
+        otherwise keep the health watcher waiting, and health SERVING, for as long as that
+        lasts: the driver sets no socket timeout of its own."""
         try:
-            await self.client.admin.command("ping")
+            with pymongo.timeout(PING_TIMEOUT_SECONDS):
+                await self.client.admin.command("ping")
             self.reachable = True
         except PyMongoError:
             self.reachable = False

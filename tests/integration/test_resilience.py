@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 
 import grpc
@@ -30,7 +32,15 @@ ADMIN = Principal("admin-r", Role.ADMIN, frozenset({"sales:read", "sales:create"
 
 async def _health(channel: grpc.aio.Channel, service: str = "") -> int:
     stub = health_pb2_grpc.HealthStub(channel)
-    return (await stub.Check(health_pb2.HealthCheckRequest(service=service))).status
+    return (await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)).status
+
+
+async def _wait_for_health(channel: grpc.aio.Channel, status: int, seconds: float) -> None:
+    for _ in range(int(seconds * 10)):
+        if await _health(channel) == status:
+            return
+        await asyncio.sleep(0.1)
+    assert await _health(channel) == status
 
 
 async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_dies(
@@ -62,6 +72,33 @@ async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_
                 metadata=(("authorization", f"Bearer {token}"),), timeout=30)
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     finally:
+        await channel.close()
+        await server.stop(0)
+        await app.close()
+        mongo.stop()
+
+
+async def test_a_database_that_stops_answering_turns_health_not_serving_until_it_answers(
+        fresh_settings):
+    """SIGSTOP keeps the database's connections open but silent: a hung server, not a dead
+    one. Health must not wait on it (the ping is bounded), and must come back with it."""
+    mongo = start_mongo(None)
+    settings = fresh_settings(
+        mongodb_url=f"mongodb://127.0.0.1:{mongo.port}/?directConnection=true")
+    app = await build(settings)
+    server = SalesServer(app, health_interval=0.2)
+    port = await server.start("127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        assert await _health(channel) == health_pb2.HealthCheckResponse.SERVING
+        os.kill(mongo.process.pid, signal.SIGSTOP)
+        # The ping gives up after 3 s; without that bound it took 30 s here.
+        await _wait_for_health(channel, health_pb2.HealthCheckResponse.NOT_SERVING, 15)
+        assert await _health(channel, "liveness") == health_pb2.HealthCheckResponse.SERVING
+        os.kill(mongo.process.pid, signal.SIGCONT)
+        await _wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING, 30)
+    finally:
+        os.kill(mongo.process.pid, signal.SIGCONT)
         await channel.close()
         await server.stop(0)
         await app.close()
