@@ -234,9 +234,17 @@ class Mongo:
                     break
                 except _WaitForLock as wait:
                     # The attempt was aborted, so this run holds no uncommitted write while
-                    # it waits its turn; then it runs again, holding the lock.
-                    await wait.lock.acquire()
-                    held.append(wait.lock)
+                    # it waits its turn. It gives back the locks it holds and takes them all,
+                    # the wanted one too, in one order every run follows: a run that waited
+                    # for a second lock while keeping its first would deadlock with one
+                    # taking the same two the other way round. Then it runs again.
+                    wanted = sorted({*held, wait.lock}, key=id)
+                    for lock in reversed(held):
+                        lock.release()
+                    held.clear()
+                    for lock in wanted:
+                        await lock.acquire()
+                        held.append(lock)
         finally:
             _after_commit.reset(token)
             _held.reset(held_token)
@@ -260,8 +268,9 @@ class Mongo:
         every such transaction of this process writes (a gapless number series' counter), so
         that they take turns instead of conflicting and being retried whole, which at 32
         concurrent issues cost 15 attempts each. Taken at once when free; when taken, the
-        attempt is aborted and waits for it holding nothing, so no transaction waits while
-        holding a write another one needs. Replicas still conflict with each other; that is
+        attempt is aborted, so no transaction waits while holding a write another one needs,
+        and the run waits with its locks taken in one global order (see run_transaction),
+        so no two runs wait on each other. Replicas still conflict with each other; that is
         retried as before."""
         held = _held.get()
         if held is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
 
@@ -10,6 +11,7 @@ from sales_grpc.domain.access import Principal, Role
 from sales_grpc.domain.customers import CustomerType
 from sales_grpc.domain.money import Money
 from sales_grpc.store.customers import CustomerRepository, CustomerStats
+from sales_grpc.store.mongo import Mongo
 from sales_grpc.store.paging import PageTokens
 
 ADMIN = Principal("admin-s", Role.ADMIN, frozenset({"sales:create"}))
@@ -107,4 +109,38 @@ async def test_published_events_and_idempotency_keys_expire_but_pending_events_n
         assert key is not None and "create_time" in key
     finally:
         await app.redis.delete(stream)
+        await app.close()
+
+
+async def test_two_transactions_holding_two_locks_in_opposite_orders_both_commit(fresh_settings):
+    """Each run takes one lock, then wants the other's: a run that waits must not keep what
+    it holds, or both wait forever (as two number series drawn in opposite orders would)."""
+    settings = fresh_settings()
+    app = await build(settings)
+    first, second = asyncio.Lock(), asyncio.Lock()
+    holding_one: set[str] = set()
+    both_hold_one = asyncio.Event()
+    done: list[str] = []
+
+    def work(name: str, mine: asyncio.Lock, theirs: asyncio.Lock):
+        async def run(session):
+            await Mongo.hold(mine)
+            if not both_hold_one.is_set():  # the first attempts meet, each holding its own
+                holding_one.add(name)
+                if len(holding_one) == 2:
+                    both_hold_one.set()
+                await both_hold_one.wait()
+            await Mongo.hold(theirs)
+            await app.mongo.db.lock_test.insert_one({"run": name}, session=session)
+            done.append(name)
+        return run
+
+    try:
+        await asyncio.wait_for(asyncio.gather(
+            app.mongo.run_transaction(work("a", first, second)),
+            app.mongo.run_transaction(work("b", second, first))), 30)
+        assert sorted(done) == ["a", "b"]
+        assert not first.locked() and not second.locked()
+        assert sorted([d["run"] async for d in app.mongo.db.lock_test.find()]) == ["a", "b"]
+    finally:
         await app.close()
