@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -53,16 +54,19 @@ class ExchangeRates:
                    ) -> RateBook:
         """The rates into `reporting` in effect on any day of first..last: the last one set
         on or before `first`, and those set after it up to `last`; per currency."""
-        book = RateBook(reporting)
-        for currency in currencies:
-            if currency == reporting:
-                continue
+        async def pair_rates(currency: str) -> list[dict[str, Any]]:
             pair = {"reporting": reporting, "currency": currency}
-            before = await self._docs.find_one({**pair, "day": {"$lte": first.isoformat()}},
-                                               sort=[("day", DESCENDING)])
-            if before is not None:
-                book.add(_rate(before))
-            async for d in self._docs.find({**pair, "day": {"$gt": first.isoformat(),
-                                                            "$lte": last.isoformat()}}):
+            before, after = await asyncio.gather(
+                self._docs.find_one({**pair, "day": {"$lte": first.isoformat()}},
+                                    sort=[("day", DESCENDING)]),
+                self._docs.find({**pair, "day": {"$gt": first.isoformat(),
+                                                 "$lte": last.isoformat()}}).to_list())
+            return [before, *after] if before is not None else after
+
+        # Every pair's two reads at once: a dashboard converts three times, each over all
+        # its currencies, and read in turn they added up to a dozen round trips.
+        book = RateBook(reporting)
+        for docs in await asyncio.gather(*(pair_rates(c) for c in currencies if c != reporting)):
+            for d in docs:
                 book.add(_rate(d))
         return book
