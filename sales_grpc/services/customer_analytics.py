@@ -5,6 +5,7 @@ the customers in the range, not the history."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -41,6 +42,16 @@ class CustomerReport:
 class CustomerAnalytics(SalesFigures):
     async def customers(self, principal: Principal, query: RevenueQuery, quiet_days: int,
                         limit: int) -> CustomerReport:
+        # The top customers read the range's rollups on the asked basis, in parallel with
+        # the activity read from the booking rollups.
+        (periods, customers, new, repeat, quiet), top = await asyncio.gather(
+            self._activity(principal, query, quiet_days, limit),
+            self.top_customers(principal, query, limit))
+        return CustomerReport(query, periods, customers, new, repeat, quiet, top)
+
+    async def _activity(self, principal: Principal, query: RevenueQuery, quiet_days: int,
+                        limit: int
+                        ) -> tuple[list[CustomerPeriod], int, int, int, list[tuple[str, date]]]:
         scope = scope_of(principal)
         counts: dict[Bucket, dict[str, int]] = {}
         async for key, tally in self._rollups.rows(
@@ -60,20 +71,19 @@ class CustomerAnalytics(SalesFigures):
             for customer, n in span.items():
                 orders[customer] = orders.get(customer, 0) + n
         active = sorted(orders)
-        firsts = await self._rollups.order_times(scope, query.narrow, active, None, None, False)
         start = local_midnight(query.first, query.zone)
         end = local_midnight(query.last + timedelta(days=1), query.zone)
+        firsts, lasts = await asyncio.gather(
+            self._rollups.order_times(scope, query.narrow, active, None, None, False),
+            self._rollups.order_times(scope, query.narrow, active, start, end, True))
         periods = []
         for (first, last), span in zip(query.spans, spans, strict=True):
             begins = local_midnight(first, query.zone)
             new = sum(1 for c in span if firsts.get(c, begins) >= begins)
             periods.append(CustomerPeriod(first, last, new, len(span) - new))
-        lasts = await self._rollups.order_times(scope, query.narrow, active, start, end, True)
         cutoff = end - timedelta(days=quiet_days)
         quiet = sorted(((c, t) for c, t in lasts.items() if t < cutoff),
                        key=lambda item: (item[1], item[0]))
-        return CustomerReport(
-            query, periods, len(active), sum(1 for c in active if firsts.get(c, start) >= start),
-            sum(1 for n in orders.values() if n >= 2),
-            [(c, t.astimezone(query.zone).date()) for c, t in quiet[:limit]],
-            await self.top_customers(principal, query, limit))
+        return (periods, len(active), sum(1 for c in active if firsts.get(c, start) >= start),
+                sum(1 for n in orders.values() if n >= 2),
+                [(c, t.astimezone(query.zone).date()) for c, t in quiet[:limit]])
