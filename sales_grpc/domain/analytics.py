@@ -140,9 +140,7 @@ class RevenueQuery:
         try:
             covers = [days_cover(a, b, basis, zone) for a, b in spans]
         except NotAligned:
-            raise InvalidArgument.of(
-                "time_zone", f"{shown(time_zone)} has an offset in {first}..{last} that is "
-                "not a whole quarter hour; revenue cannot be split there exactly") from None
+            raise _unaligned(time_zone, first, last) from None
         return cls(first, last, time_zone or "UTC", zone, period, basis, owner_id, team_id,
                    spans, covers, customer_id, product_id, category, reporting)
 
@@ -156,9 +154,13 @@ class RevenueQuery:
         try:
             return days_cover(first, last, basis or self.basis, self.zone)
         except NotAligned:
-            raise InvalidArgument.of(
-                "time_zone", f"{shown(self.zone_name)} has an offset in {first}..{last} that "
-                "is not a whole quarter hour; revenue cannot be split there exactly") from None
+            raise _unaligned(self.zone_name, first, last) from None
+
+
+def _unaligned(zone_name: str, first: date, last: date) -> InvalidArgument:
+    return InvalidArgument.of(
+        "time_zone", f"{shown(zone_name)} has an offset in {first}..{last} that is not a "
+        "whole quarter hour; revenue cannot be split there exactly")
 
 
 def _day(v: Violations, path: str, text: str) -> date | None:

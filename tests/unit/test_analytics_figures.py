@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from sales_grpc.domain.analytics import Period
+from sales_grpc.domain.analytics import Period, RevenueQuery
 from sales_grpc.domain.errors import InvalidArgument, Violations
 from sales_grpc.domain.exchange import ExchangeRate, RateBook, convert
 from sales_grpc.domain.forecast_query import ForecastAsk, ForecastQuery
@@ -87,3 +87,16 @@ def test_a_forecast_fits_whole_periods_up_to_the_end_date_and_forecasts_the_next
         ForecastQuery.of(ForecastAsk("", "UTC", None, None, "", 0, 0, 0, True), date(2026, 1, 1),
                          Violations())
     assert {v.field for v in bad.value.violations} == {"product_id", "horizon"}
+
+
+@pytest.mark.parametrize("first,last", [("1970-01-01", "1970-01-31"), ("1971-12-01", "1972-01-31")])
+def test_a_zone_whose_offset_is_not_a_whole_quarter_hour_is_named_not_guessed(first, last):
+    """Liberia kept -0:44:30 until 1972: days there cannot be cut from 15-minute rows."""
+    with pytest.raises(InvalidArgument) as err:
+        RevenueQuery.parse(first, last, "Africa/Monrovia", Period.MONTH, None, "", "")
+    assert [v.field for v in err.value.violations] == ["time_zone"]
+    assert "not a whole quarter hour" in err.value.violations[0].description
+    query = RevenueQuery.parse("2020-01-01", "2020-01-31", "Africa/Monrovia", Period.MONTH,
+                               None, "", "")
+    with pytest.raises(InvalidArgument, match="quarter hour"):
+        query.cover_of(date(1971, 12, 1), date(1971, 12, 31))
