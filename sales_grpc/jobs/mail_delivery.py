@@ -14,9 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +23,7 @@ from pymongo.errors import PyMongoError
 from ..domain.events import DomainEvent, MailDelivered, MailFailed
 from ..domain.mail import MailJob, RetryPolicy
 from ..services.clock import now as system_now
+from ..services.ids import claimant
 from ..services.mail import AttachmentSources, DeliveryFailed, MailQueue, MailSender
 from ..services.ports import EventOutbox, Session, Transactions
 
@@ -50,7 +48,7 @@ class MailDelivery:
         self._lease = lease
         self._clock = clock
         self._batch = batch
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner or claimant()
         self._stopped = asyncio.Event()
 
     async def run_once(self) -> int:

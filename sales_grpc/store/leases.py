@@ -10,15 +10,13 @@ within that). A holder that dies without releasing it delays the work by one dur
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from ..services.ids import claimant
 from .mongo import Mongo
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -30,7 +28,7 @@ class Lease:
         self._docs = mongo.db.leases
         self.name = name
         self.duration = duration
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner or claimant()
         # time.monotonic() moments: renew past the first, act on it only before the second.
         self._renew_at = self._valid_until = 0.0
 
