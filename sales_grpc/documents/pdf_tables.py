@@ -13,7 +13,7 @@ from .report_pdf import TableView
 from .text import text_of
 
 PDF_MAX_ROWS = 2000
-BLOCK_BYTES = 64 * 1024
+BLOCK_BYTES = 64 * 1024  # what a writer hands back at a time: one export chunk at most
 _RIGHT = frozenset({ColumnType.INTEGER, ColumnType.DECIMAL})
 
 

@@ -20,10 +20,9 @@ from datetime import UTC, date, datetime
 import xlsxwriter
 
 from ..domain.reports import Caption, Column, ColumnType, ExportFormat
-from .pdf_tables import PdfTableWriter, TableRenderer
+from .pdf_tables import BLOCK_BYTES, PdfTableWriter, TableRenderer
 from .text import text_of
 
-BLOCK_BYTES = 64 * 1024
 # xlsx file properties carry a creation time; a fixed one keeps the same rows the same bytes.
 _XLSX_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
 
