@@ -192,10 +192,14 @@ def cmd_dev(args: argparse.Namespace) -> int:
         async def prepare(app: App) -> None:
             # Before the server starts: its quote expiry and overdue jobs run on today's
             # clock and would close the back-dated quotes the history is still answering.
-            if args.history and not await seed_history.has_orders(app):
-                log.info("loading %d months of demo history before serving: a few minutes",
-                         args.history)
-                past = await seed_history.load_history(app, args.history)
+            if not args.history:
+                return
+            log.info("loading %d months of demo history before serving if the database has "
+                     "no orders: a few minutes", args.history)
+            past = await seed_history.load_history_if_new(app, args.history)
+            if past is None:
+                log.info("demo history not loaded: the database already has sales orders")
+            else:
                 log.info("loaded demo history: %d orders, %d invoices", past.orders,
                          past.invoices)
 
@@ -264,10 +268,10 @@ def cmd_token(args: argparse.Namespace) -> int:
 async def _seed(settings: Settings, months: int) -> seed.SeedReport:
     app = await build(settings)
     try:
-        if months and await seed_history.has_orders(app):
+        past = await seed_history.load_history_if_new(app, months) if months else None
+        if months and past is None:
             print("demo history not loaded: the database already has sales orders")
-        elif months:
-            past = await seed_history.load_history(app, months)
+        elif past is not None:
             print(f"demo history: {past.months} months, {past.customers} customers, "
                   f"{past.quotes} quotes, {past.orders} orders ({past.cancelled} cancelled), "
                   f"{past.invoices} invoices, {past.payments} payments, "

@@ -263,6 +263,14 @@ async def has_orders(app: App) -> bool:
     return bool(orders)
 
 
+async def load_history_if_new(app: App, months: int) -> HistoryReport | None:
+    """The history of load_history, into a database without sales orders only: run twice,
+    or on a database in use, it loads nothing and returns None."""
+    if await has_orders(app):
+        return None
+    return await load_history(app, months)
+
+
 async def load_history(app: App, months: int, seed_value: int = 7,
                        end: datetime | None = None) -> HistoryReport:
     """Plays `months` whole months before `end`'s (default: now) and that month up to `end`
