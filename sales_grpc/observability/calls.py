@@ -21,6 +21,8 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import grpc
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Status, StatusCode
 
 from ..api import context as call_context
 from ..api.wrapping import HandlerWrapper
@@ -135,8 +137,6 @@ class ObservedCalls(HandlerWrapper):
               ) -> AbstractContextManager[Any]:
         if self._tracer is None:
             return nullcontext()
-        from opentelemetry import propagate, trace
-
         carrier = {}
         for key, value in ctx.invocation_metadata() or ():
             if isinstance(value, str):
@@ -157,8 +157,6 @@ def _finish(m: _Method, span: Any, code: grpc.StatusCode, started: float) -> Non
         m.in_flight.dec()
         m.done(code, time.perf_counter() - started)
     if span is not None:
-        from opentelemetry.trace import Status, StatusCode
-
         span.set_attribute("rpc.grpc.status_code", code.value[0])
         request_id = call_context.request_id.get()
         if request_id != "-":
