@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,15 @@ def dec(value: Decimal) -> Decimal128:
 
 def undec(value: Any) -> Decimal:
     return value.to_decimal() if isinstance(value, Decimal128) else Decimal(value)
+
+
+def day_doc(day: date | None) -> str | None:
+    """A calendar day as its ISO text, which sorts and compares as the day does."""
+    return day.isoformat() if day else None
+
+
+def day_from(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 def money_doc(money: Money | None) -> dict[str, Any] | None:

@@ -3,7 +3,6 @@ as Decimal128, days as ISO strings; every change is a version-checked write."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from bson import ObjectId
@@ -19,18 +18,10 @@ U = codec.undec
 _ORDER = [SortKey("create_time", False)]
 
 
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _date(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
-
-
 def _rule_doc(r: CommissionRule) -> dict[str, Any]:
     return {"id": r.id, "owner_id": r.owner_id, "team_id": r.team_id, "category": r.category,
-            "currency": r.currency, "start_date": _day(r.start_date),
-            "end_date": _day(r.end_date), "rate": None if r.rate is None else D(r.rate),
+            "currency": r.currency, "start_date": codec.day_doc(r.start_date),
+            "end_date": codec.day_doc(r.end_date), "rate": None if r.rate is None else D(r.rate),
             "tiers": [{"from": D(t.start), "to": None if t.end is None else D(t.end),
                        "rate": D(t.rate)} for t in r.tiers]}
 
@@ -38,7 +29,7 @@ def _rule_doc(r: CommissionRule) -> dict[str, Any]:
 def _rule_from(d: dict[str, Any]) -> CommissionRule:
     return CommissionRule(
         d["id"], d["owner_id"], d["team_id"], d["category"], d["currency"],
-        _date(d.get("start_date")), _date(d.get("end_date")),
+        codec.day_from(d.get("start_date")), codec.day_from(d.get("end_date")),
         None if d.get("rate") is None else U(d["rate"]),
         tuple(Tier(U(t["from"]), None if t.get("to") is None else U(t["to"]), U(t["rate"]))
               for t in d.get("tiers", [])))
@@ -47,18 +38,19 @@ def _rule_from(d: dict[str, Any]) -> CommissionRule:
 def to_doc(p: CommissionPlan) -> dict[str, Any]:
     return {"_id": ObjectId(p.id), "name": p.name, "description": p.description,
             "owner_id": p.owner_id, "team_id": p.team_id, "basis": p.basis.value,
-            "start_date": p.start_date.isoformat(), "end_date": _day(p.end_date),
+            "start_date": p.start_date.isoformat(), "end_date": codec.day_doc(p.end_date),
             "rules": [_rule_doc(r) for r in p.rules], **codec.audit_fields(p.audit),
             "version": p.version}
 
 
 def from_doc(d: Any) -> CommissionPlan:
-    start = _date(d["start_date"])
+    start = codec.day_from(d["start_date"])
     assert start is not None, "a plan always has a start date"
     return CommissionPlan(
         id=str(d["_id"]), name=d["name"], description=d.get("description", ""),
         owner_id=d["owner_id"], team_id=d.get("team_id", ""),
-        basis=CommissionBasis(d["basis"]), start_date=start, end_date=_date(d.get("end_date")),
+        basis=CommissionBasis(d["basis"]), start_date=start,
+        end_date=codec.day_from(d.get("end_date")),
         rules=tuple(_rule_from(r) for r in d["rules"]), audit=codec.audit_from(d),
         version=d["version"])
 

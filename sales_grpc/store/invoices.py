@@ -30,16 +30,11 @@ _TIME_FIELDS = {InvoiceState.OPEN: "finalize_time", InvoiceState.PAID: "paid_tim
 OVERDUE = "overdue"
 
 
-def _day(value: date | None) -> str | None:
-    # ISO date strings: BSON has no date type, and the text sorts by day.
-    return value.isoformat() if value else None
-
-
 def to_doc(i: Invoice) -> dict[str, Any]:
     doc = {**base_doc(i, _TIME_FIELDS), "order_id": i.order_id,
            "order_number": i.order_number, "source_lines": i.source_lines,
-           "payment_terms": i.payment_terms.value, "issue_date": _day(i.issue_date),
-           "due_date": _day(i.due_date), "amount_paid": D(i.amount_paid),
+           "payment_terms": i.payment_terms.value, "issue_date": codec.day_doc(i.issue_date),
+           "due_date": codec.day_doc(i.due_date), "amount_paid": D(i.amount_paid),
            "amount_credited": D(i.amount_credited),
            "credited_to_balance": D(i.credited_to_balance), "credited_tax": D(i.credited_tax),
            "amount_due": D(i.amount_due),
@@ -59,8 +54,8 @@ def from_doc(d: dict[str, Any]) -> Invoice:
         order_id=d.get("order_id", ""), order_number=d.get("order_number", ""),
         source_lines=list(d.get("source_lines", [])),
         payment_terms=PaymentTerms(d.get("payment_terms", PaymentTerms.NET_30.value)),
-        issue_date=date.fromisoformat(d["issue_date"]) if d.get("issue_date") else None,
-        due_date=date.fromisoformat(d["due_date"]) if d.get("due_date") else None,
+        issue_date=codec.day_from(d.get("issue_date")),
+        due_date=codec.day_from(d.get("due_date")),
         amount_paid=U(d.get("amount_paid", 0)), amount_credited=U(d.get("amount_credited", 0)),
         credited_to_balance=U(d.get("credited_to_balance", 0)),
         credited_tax=U(d.get("credited_tax", 0)), credited=tallies_from(d.get("credited", [])),

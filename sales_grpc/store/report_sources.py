@@ -13,6 +13,7 @@ from ..domain.aging import BUCKETS, Receivable, age, bucket_of
 from ..domain.invoices import OWING
 from ..domain.quotes import QuoteState
 from . import codec
+from .codec import day_from
 
 Row = list[object]
 Doc = dict[str, Any]
@@ -22,10 +23,6 @@ _ZERO = Decimal(0)
 
 def _dec(value: Any) -> Decimal | None:
     return None if value is None else U(value)
-
-
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
 
 
 _TOTALS = ("subtotal", "discount_total", "tax_total", "shipping", "grand_total")
@@ -60,7 +57,7 @@ def order_lines(d: Doc, as_of: date) -> Iterator[Row]:
 
 def quotes(d: Doc, as_of: date) -> Iterator[Row]:
     head = _head(d)
-    valid_until = _day(d.get("valid_until"))
+    valid_until = day_from(d.get("valid_until"))
     if head[1] == QuoteState.SENT.value and valid_until is not None and valid_until < as_of:
         head[1] = QuoteState.EXPIRED.value  # as the Quote RPCs read it on the as-of day
     yield [*head, d.get("revision", 1), len(d.get("lines", [])), *_totals(d), valid_until,
@@ -70,7 +67,7 @@ def quotes(d: Doc, as_of: date) -> Iterator[Row]:
 def _invoice_head(d: Doc) -> Row:
     return [d.get("number", ""), d.get("state", ""), d.get("customer_id", ""),
             d.get("owner_id", ""), d.get("team_id", ""), d.get("order_number", ""),
-            d.get("currency", ""), _day(d.get("issue_date")), _day(d.get("due_date"))]
+            d.get("currency", ""), day_from(d.get("issue_date")), day_from(d.get("due_date"))]
 
 
 def invoices(d: Doc, as_of: date) -> Iterator[Row]:
@@ -88,7 +85,7 @@ def invoice_lines(d: Doc, as_of: date) -> Iterator[Row]:
 def payments(d: Doc, as_of: date) -> Iterator[Row]:
     yield [str(d["_id"]), d.get("invoice_number", ""), d.get("customer_id", ""),
            d.get("owner_id", ""), d.get("team_id", ""), d.get("currency", ""), U(d["amount"]),
-           d.get("method", ""), d.get("reference", ""), _day(d.get("payment_date")),
+           d.get("method", ""), d.get("reference", ""), day_from(d.get("payment_date")),
            d.get("create_time")]
 
 
@@ -96,7 +93,7 @@ def credit_notes(d: Doc, as_of: date) -> Iterator[Row]:
     yield [d.get("number", ""), d.get("invoice_number", ""), d.get("customer_id", ""),
            d.get("owner_id", ""), d.get("team_id", ""), d.get("currency", ""),
            len(d.get("lines", [])), *_totals(d), U(d.get("amount_applied", 0)),
-           U(d.get("amount_to_balance", 0)), d.get("reason", ""), _day(d.get("issue_date")),
+           U(d.get("amount_to_balance", 0)), d.get("reason", ""), day_from(d.get("issue_date")),
            d.get("create_time")]
 
 
@@ -138,12 +135,12 @@ def add_sales(sales: Sales, order: Doc) -> None:
 
 def aging(d: Doc, as_of: date) -> Iterator[Row]:
     due = U(d.get("amount_due", 0))
-    due_date = _day(d.get("due_date"))
+    due_date = day_from(d.get("due_date"))
     if due == 0 or due_date is None:
         return
     bucket = bucket_of(due_date, as_of)
     yield [d.get("number", ""), d.get("customer_id", ""), d.get("owner_id", ""),
-           d.get("team_id", ""), d.get("currency", ""), _day(d.get("issue_date")), due_date,
+           d.get("team_id", ""), d.get("currency", ""), day_from(d.get("issue_date")), due_date,
            max((as_of - due_date).days, 0), BUCKETS[bucket], due,
            *(due if i == bucket else _ZERO for i in range(len(BUCKETS)))]
 
@@ -151,7 +148,7 @@ def aging(d: Doc, as_of: date) -> Iterator[Row]:
 def customer_aging(docs: list[Doc], as_of: date) -> Iterator[Row]:
     """One customer's owed invoices aged by domain/aging.py: a row per currency."""
     owed = [Receivable(d["customer_id"], d["currency"], due_date, U(d.get("amount_due", 0)))
-            for d in docs if (due_date := _day(d.get("due_date"))) is not None]
+            for d in docs if (due_date := day_from(d.get("due_date"))) is not None]
     for customer_id, per_currency in age(owed, as_of).customers.items():
         for currency in sorted(per_currency):
             b = per_currency[currency]
