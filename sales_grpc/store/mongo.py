@@ -27,15 +27,57 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar(
     "after_commit", default=None)
-_held: ContextVar[list[asyncio.Lock] | None] = ContextVar("held_locks", default=None)
+_held: ContextVar[list[Turn] | None] = ContextVar("held_turns", default=None)
 
 
-class _WaitForLock(Exception):
-    """Aborts a transaction attempt that needs a lock another run of this process holds."""
+class Turn:
+    """A lock for transactions of this process that write one hot document (Mongo.hold):
+    taken without waiting inside a transaction, or waited for outside one.
 
-    def __init__(self, lock: asyncio.Lock) -> None:
-        super().__init__("waiting for a transaction lock")
-        self.lock = lock
+    Not an asyncio.Lock: its acquire() waits, even when the lock is free, while earlier
+    waiters have not yet run; a transaction waiting there with its writes open stalled the
+    holder's writes to the same documents (WriteConflict, retried until the server dropped
+    the idle transaction after 60 s). Free here means not taken and nobody waiting, so a
+    newcomer queues behind the waiters instead of overtaking them."""
+
+    __slots__ = ("_freed", "_taken", "_waiting")
+
+    def __init__(self) -> None:
+        self._taken = False
+        self._waiting = 0
+        self._freed = asyncio.Event()
+
+    @property
+    def taken(self) -> bool:
+        return self._taken
+
+    def try_take(self) -> bool:
+        if self._taken or self._waiting:
+            return False
+        self._taken = True
+        return True
+
+    async def take(self) -> None:
+        self._waiting += 1
+        try:
+            while self._taken:
+                self._freed.clear()
+                await self._freed.wait()
+        finally:
+            self._waiting -= 1
+        self._taken = True
+
+    def give_back(self) -> None:
+        self._taken = False
+        self._freed.set()  # every waiter wakes; the first to run takes it, the rest wait on
+
+
+class _WaitForTurn(Exception):
+    """Aborts a transaction attempt that needs a turn another run of this process holds."""
+
+    def __init__(self, turn: Turn) -> None:
+        super().__init__("waiting for a transaction turn")
+        self.turn = turn
 
 RETENTION_SECONDS = 7 * 24 * 3600
 
@@ -215,7 +257,7 @@ class Mongo:
         Hooks registered with `after_commit` meanwhile run once it has committed. Locks taken
         with `hold` are kept across the retries and released when the run is over."""
         hooks: list[Callable[[], Awaitable[None]]] = []
-        held: list[asyncio.Lock] = []
+        held: list[Turn] = []
 
         async def attempt(session: AsyncClientSession) -> T:
             hooks.clear()  # a retried attempt registers its own hooks again
@@ -232,24 +274,24 @@ class Mongo:
                             read_preference=TRANSACTION_READ_PREFERENCE)
                         self._committed(session)
                     break
-                except _WaitForLock as wait:
+                except _WaitForTurn as wait:
                     # The attempt was aborted, so this run holds no uncommitted write while
-                    # it waits its turn. It gives back the locks it holds and takes them all,
-                    # the wanted one too, in one order every run follows: a run that waited
-                    # for a second lock while keeping its first would deadlock with one
-                    # taking the same two the other way round. Then it runs again.
-                    wanted = sorted({*held, wait.lock}, key=id)
-                    for lock in reversed(held):
-                        lock.release()
+                    # it waits. It gives back the turns it holds and takes them all, the
+                    # wanted one too, in one order every run follows: a run that waited for
+                    # a second turn while keeping its first would deadlock with one taking
+                    # the same two the other way round. Then it runs again.
+                    wanted = sorted({*held, wait.turn}, key=id)
+                    for turn in reversed(held):
+                        turn.give_back()
                     held.clear()
-                    for lock in wanted:
-                        await lock.acquire()
-                        held.append(lock)
+                    for turn in wanted:
+                        await turn.take()
+                        held.append(turn)
         finally:
             _after_commit.reset(token)
             _held.reset(held_token)
-            for lock in reversed(held):
-                lock.release()
+            for turn in reversed(held):
+                turn.give_back()
         for hook in hooks:
             await hook()
         return result
@@ -263,24 +305,23 @@ class Mongo:
             self.last_commit = CommitPoint(cluster_time, operation_time)
 
     @staticmethod
-    async def hold(lock: asyncio.Lock) -> None:
-        """Keeps `lock` for the rest of the current transaction run: for a hot document that
+    async def hold(turn: Turn) -> None:
+        """Keeps `turn` for the rest of the current transaction run: for a hot document that
         every such transaction of this process writes (a gapless number series' counter), so
         that they take turns instead of conflicting and being retried whole, which at 32
-        concurrent issues cost 15 attempts each. Taken at once when free; when taken, the
+        concurrent issues cost 15 attempts each. Taken at once when free; otherwise the
         attempt is aborted, so no transaction waits while holding a write another one needs,
-        and the run waits with its locks taken in one global order (see run_transaction),
+        and the run waits with its turns taken in one global order (see run_transaction),
         so no two runs wait on each other. Replicas still conflict with each other; that is
         retried as before."""
         held = _held.get()
         if held is None:
             raise RuntimeError("Mongo.hold is for work inside Mongo.run_transaction")
-        if lock in held:
+        if turn in held:
             return
-        if lock.locked():
-            raise _WaitForLock(lock)
-        await lock.acquire()  # free, so this returns at once
-        held.append(lock)
+        if not turn.try_take():
+            raise _WaitForTurn(turn)
+        held.append(turn)
 
     @staticmethod
     async def after_commit(hook: Callable[[], Awaitable[None]]) -> None:

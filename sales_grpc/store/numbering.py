@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from ..domain.errors import Aborted
 from ..domain.numbering import DrawOutsideTransaction, Policy, Series
 from ..services.ports import Session
-from .mongo import Mongo
+from .mongo import Mongo, Turn
 from .sessions import driver_session
 
 
@@ -45,7 +45,7 @@ class NumberCounters:
         self._counters = mongo.db.counters
         self._series = dict(series)
         self._blocks: dict[str, _Block] = {}
-        self._turns: dict[str, asyncio.Lock] = {}  # per gapless counter: one issuer at a time
+        self._turns: dict[str, Turn] = {}  # per gapless counter: one issuer at a time
 
     async def draw(self, series: str, moment: datetime, session: Session | None) -> str:
         definition = self._series[series]
@@ -63,7 +63,7 @@ class NumberCounters:
                 "the document")
         # This process's issuers of one series take turns (Mongo.hold): they would all write
         # this one document and, concurrently, conflict and be retried whole.
-        await Mongo.hold(self._turns.setdefault(counter, asyncio.Lock()))
+        await Mongo.hold(self._turns.setdefault(counter, Turn()))
         # A first-ever draw upserts; concurrent first draws conflict like any others, and a
         # counter created after this transaction's snapshot is a WriteConflict too: retried.
         doc = await self._counters.find_one_and_update(

@@ -11,7 +11,7 @@ from sales_grpc.domain.access import Principal, Role
 from sales_grpc.domain.customers import CustomerType
 from sales_grpc.domain.money import Money
 from sales_grpc.store.customers import CustomerRepository, CustomerStats
-from sales_grpc.store.mongo import Mongo
+from sales_grpc.store.mongo import Mongo, Turn
 from sales_grpc.store.paging import PageTokens
 
 ADMIN = Principal("admin-s", Role.ADMIN, frozenset({"sales:create"}))
@@ -113,16 +113,16 @@ async def test_published_events_and_idempotency_keys_expire_but_pending_events_n
 
 
 async def test_two_transactions_holding_two_locks_in_opposite_orders_both_commit(fresh_settings):
-    """Each run takes one lock, then wants the other's: a run that waits must not keep what
+    """Each run takes one turn, then wants the other's: a run that waits must not keep what
     it holds, or both wait forever (as two number series drawn in opposite orders would)."""
     settings = fresh_settings()
     app = await build(settings)
-    first, second = asyncio.Lock(), asyncio.Lock()
+    first, second = Turn(), Turn()
     holding_one: set[str] = set()
     both_hold_one = asyncio.Event()
     done: list[str] = []
 
-    def work(name: str, mine: asyncio.Lock, theirs: asyncio.Lock):
+    def work(name: str, mine: Turn, theirs: Turn):
         async def run(session):
             await Mongo.hold(mine)
             if not both_hold_one.is_set():  # the first attempts meet, each holding its own
@@ -140,7 +140,23 @@ async def test_two_transactions_holding_two_locks_in_opposite_orders_both_commit
             app.mongo.run_transaction(work("a", first, second)),
             app.mongo.run_transaction(work("b", second, first))), 30)
         assert sorted(done) == ["a", "b"]
-        assert not first.locked() and not second.locked()
+        assert not first.taken and not second.taken
         assert sorted([d["run"] async for d in app.mongo.db.lock_test.find()]) == ["a", "b"]
     finally:
         await app.close()
+
+
+async def test_a_turn_given_back_goes_to_its_waiter_and_a_newcomer_is_told_not_parked():
+    """A transaction asks for a turn without waiting (its writes are open): when one was
+    just given back but its waiter has not run yet, the asker must hear "taken" at once. An
+    asyncio.Lock there reads unlocked and then parks the caller in acquire()."""
+    turn = Turn()
+    assert turn.try_take()
+    waiter = asyncio.create_task(turn.take())
+    await asyncio.sleep(0)  # the waiter is queued
+    turn.give_back()
+    assert not turn.try_take()
+    await asyncio.wait_for(waiter, 5)
+    assert turn.taken
+    turn.give_back()
+    assert turn.try_take()
