@@ -20,7 +20,7 @@ from ..domain.listing import Condition, parse_filter
 from ..domain.report_shapes import IDENTITY, Shape, TemplateSpec, shape_of
 from ..domain.report_templates import SavedTemplate, check_text
 from ..domain.reports import Report
-from ..domain.validation import OBJECT_ID, object_id
+from ..domain.validation import OBJECT_ID, object_id, update_mask
 from ..domain.validation import request_id as check_request_id
 from .clock import now
 from .ids import new_id
@@ -126,10 +126,7 @@ class TemplateService:
 
     async def update(self, principal: Principal, template_id: str, mask: Sequence[str],
                      given: TemplateInput, etag: str) -> SavedTemplate:
-        unknown = [p for p in mask if p not in MASKABLE]
-        if unknown or not mask:
-            raise InvalidArgument.of("update_mask", f"must name fields among "
-                                     f"{', '.join(sorted(MASKABLE))}")
+        mask = update_mask(list(mask), MASKABLE, kind="report template")
         current = await self._own(principal, template_id)
         current.check_etag(etag)
         spec = replace(current.spec, **{p: getattr(given.spec, p) for p in mask

@@ -191,6 +191,12 @@ async def test_only_the_owner_updates_with_a_mask_and_etag_and_deletes(
         report_template=change, update_mask=mask), metadata=book.rep1)).report_template
     assert (updated.display_name, updated.source, [c.name for c in updated.columns],
             updated.etag) == ("Renamed", "payments", ["amount"], "v2")
+    for paths in (["owner_id"], ["display_name.text"], []):
+        refused = await fails(reporting.reports.UpdateReportTemplate(
+            rpb.UpdateReportTemplateRequest(report_template=change,
+                                            update_mask=FieldMask(paths=paths)),
+            metadata=book.rep1), grpc.StatusCode.INVALID_ARGUMENT)
+        assert list(refused.fields) == ["update_mask"], refused.fields
     await fails(reporting.reports.UpdateReportTemplate(rpb.UpdateReportTemplateRequest(
         report_template=change, update_mask=mask), metadata=book.rep1),
         grpc.StatusCode.ABORTED)
