@@ -129,20 +129,30 @@ def _unquoted(name: str, op: str, rest: list[tuple[str, str]], spec: FilterField
     return InvalidArgument.of("filter", f'{what} must be quoted: {name} {op} "{value}"')
 
 
+def sort_words(part: str) -> tuple[str, bool] | None:
+    """One AIP-132 order_by item, `field` or `field desc` (`asc` allowed): the field and
+    whether it sorts descending; None when it is neither."""
+    words = part.split()
+    if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
+        return None
+    return words[0], len(words) == 2 and words[1] == "desc"
+
+
 def parse_order_by(text: str, fields: Mapping[str, str], default: str) -> list[SortKey]:
     keys: list[SortKey] = []
     for part in (text or default).split(","):
-        words = part.split()
-        if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
+        item = sort_words(part)
+        if item is None:
             raise InvalidArgument.of(
                 "order_by", f"{shown(part.strip())} is not `field` or `field desc`")
-        if words[0] not in fields:
+        name, descending = item
+        if name not in fields:
             allowed = ", ".join(sorted(fields))
             raise InvalidArgument.of(
-                "order_by", f"cannot sort by {shown(words[0])}; sortable: {allowed}")
-        if any(key.path == fields[words[0]] for key in keys):  # keyset paging would loop
-            raise InvalidArgument.of("order_by", f"names {words[0]!r} more than once")
-        keys.append(SortKey(fields[words[0]], len(words) == 2 and words[1] == "desc"))
+                "order_by", f"cannot sort by {shown(name)}; sortable: {allowed}")
+        if any(key.path == fields[name] for key in keys):  # keyset paging would loop
+            raise InvalidArgument.of("order_by", f"names {name!r} more than once")
+        keys.append(SortKey(fields[name], descending))
     return keys
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import Violations
-from .listing import SortKey
+from .listing import SortKey, sort_words
 from .reports import Column, ColumnType, Report
 
 AVG_PLACES = 6  # an average's places, rounded half-up (report_grouping.py)
@@ -61,11 +61,11 @@ IDENTITY = Shape()
 def _order_words(text: str, where: str, v: Violations) -> list[tuple[str, bool]]:
     keys: list[tuple[str, bool]] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
-        words = part.split()
-        if len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
+        item = sort_words(part)
+        if item is None:
             v.add(where, f"{part!r} is not `column` or `column desc`")
-            continue
-        keys.append((words[0], len(words) == 2 and words[1] == "desc"))
+        else:
+            keys.append(item)
     return keys
 
 
