@@ -9,7 +9,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -176,6 +176,19 @@ async def test_jsonl_parses_and_xlsx_opens_with_the_same_rows_as_csv(
         r["order_number"] for r in text]
     assert [Decimal(str(r[names.index("total")])) for r in cells[1:]] == [
         Decimal(r["total"]) for r in text]
+    # Cells are typed by their column: numbers, whole numbers and dates a sheet can sum/sort.
+    kinds = {c.name: c.type for c in xlsx.header.columns}
+    cell_types = {rpb.COLUMN_TYPE_DECIMAL: (float, int), rpb.COLUMN_TYPE_INTEGER: int,
+                  rpb.COLUMN_TYPE_DATE: datetime, rpb.COLUMN_TYPE_TIMESTAMP: datetime,
+                  rpb.COLUMN_TYPE_STRING: str}
+    seen = set()
+    for r in cells[1:]:
+        for name, value in zip(names, r, strict=True):
+            if value is not None and kinds[name] in cell_types:
+                assert isinstance(value, cell_types[kinds[name]]), (name, value)
+                seen.add(kinds[name])
+    assert {rpb.COLUMN_TYPE_DECIMAL, rpb.COLUMN_TYPE_INTEGER, rpb.COLUMN_TYPE_STRING,
+            rpb.COLUMN_TYPE_TIMESTAMP} <= seen
 
 
 async def test_trailer_sha256_matches_the_bytes_of_chunks_of_at_most_64_kib(
