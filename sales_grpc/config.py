@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from .domain.numbering import (
     CREDIT_NOTE,
@@ -176,15 +178,7 @@ class Settings:
         if settings.environment == "production" and settings.secret_key == _DEV_SECRET:
             raise ValueError("SECRET_KEY must be set in production")
         settings.number_series()
-        for name in ("list_concurrency_limit", "list_page_bytes"):
-            if getattr(settings, name) < 1:
-                raise ValueError(f"{name.upper()}={getattr(settings, name)} must be at least 1")
-        if not settings.list_wait_seconds >= 0:
-            raise ValueError(f"LIST_WAIT_SECONDS={settings.list_wait_seconds} must not be "
-                             "negative")
-        if not settings.analytics_poll_seconds > 0:
-            raise ValueError(f"ANALYTICS_POLL_SECONDS={settings.analytics_poll_seconds} must "
-                             "be positive")
+        _check_ranges(settings)
         if settings.read_preference not in READ_PREFERENCES:
             raise ValueError(f"READ_PREFERENCE={settings.read_preference!r} must be one of "
                              f"{', '.join(READ_PREFERENCES)}")
@@ -196,36 +190,34 @@ class Settings:
         if settings.metrics_port and settings.metrics_port == settings.service_port:
             raise ValueError(f"METRICS_PORT={settings.metrics_port} must differ from "
                              "SERVICE_PORT")
-        if settings.pdf_workers < 1:
-            raise ValueError(f"PDF_WORKERS={settings.pdf_workers} must be at least 1")
-        _check_server_limits(settings)
         logo = settings.company_logo_path
         if logo and not os.path.isfile(logo):
             raise ValueError(f"COMPANY_LOGO_PATH={logo!r} is not a readable file")
-        _check_mail(settings)
         return settings
 
 
-def _check_mail(settings: Settings) -> None:
-    if settings.mail_max_attempts < 1:
-        raise ValueError(f"MAIL_MAX_ATTEMPTS={settings.mail_max_attempts} must be at least 1")
-    for name in ("smtp_timeout_seconds", "mail_retry_seconds", "mail_poll_seconds",
-                 "mail_lease_seconds"):
-        if not getattr(settings, name) > 0:
-            raise ValueError(f"{name.upper()}={getattr(settings, name)} must be positive")
+# Every numeric setting's range: (names, test, what the value must be).
+_RANGES: tuple[tuple[tuple[str, ...], Callable[[Any], bool], str], ...] = (
+    (("list_concurrency_limit", "list_page_bytes", "pdf_workers", "mail_max_attempts",
+      "workers", "max_calls_in_progress", "max_concurrent_streams"),
+     lambda v: v >= 1, "be at least 1"),
+    (("max_receive_message_bytes", "max_send_message_bytes"),
+     lambda v: v >= 1024, "be at least 1024"),
+    (("analytics_poll_seconds", "smtp_timeout_seconds", "mail_retry_seconds",
+      "mail_poll_seconds", "mail_lease_seconds", "default_call_deadline_seconds",
+      "max_connection_idle_seconds", "max_connection_age_seconds",
+      "max_connection_age_grace_seconds"),
+     lambda v: v > 0, "be positive"),
+    (("list_wait_seconds",), lambda v: v >= 0, "not be negative"),
+)
 
 
-def _check_server_limits(settings: Settings) -> None:
-    for name in ("workers", "max_calls_in_progress", "max_concurrent_streams"):
-        if getattr(settings, name) < 1:
-            raise ValueError(f"{name.upper()}={getattr(settings, name)} must be at least 1")
-    for name in ("max_receive_message_bytes", "max_send_message_bytes"):
-        if getattr(settings, name) < 1024:
-            raise ValueError(f"{name.upper()}={getattr(settings, name)} must be at least 1024")
-    for name in ("default_call_deadline_seconds", "max_connection_idle_seconds",
-                 "max_connection_age_seconds", "max_connection_age_grace_seconds"):
-        if not getattr(settings, name) > 0:
-            raise ValueError(f"{name.upper()}={getattr(settings, name)} must be positive")
+def _check_ranges(settings: Settings) -> None:
+    for names, fits, must in _RANGES:
+        for name in names:
+            value = getattr(settings, name)
+            if not fits(value):  # `not` so that NaN fails too
+                raise ValueError(f"{name.upper()}={value} must {must}")
 
 
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True,

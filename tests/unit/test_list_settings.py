@@ -18,3 +18,16 @@ def test_list_limits_are_read_from_the_environment():
 def test_a_list_limit_that_cannot_work_stops_the_server_naming_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("PDF_WORKERS", "0"), ("MAIL_MAX_ATTEMPTS", "0"), ("WORKERS", "0"),
+    ("MAX_CALLS_IN_PROGRESS", "0"), ("MAX_CONCURRENT_STREAMS", "0"),
+    ("MAX_RECEIVE_MESSAGE_BYTES", "1023"), ("MAX_SEND_MESSAGE_BYTES", "10"),
+    ("ANALYTICS_POLL_SECONDS", "0"), ("SMTP_TIMEOUT_SECONDS", "-1"),
+    ("MAIL_RETRY_SECONDS", "0"), ("MAIL_POLL_SECONDS", "nan"), ("MAIL_LEASE_SECONDS", "0"),
+    ("DEFAULT_CALL_DEADLINE_SECONDS", "0"), ("MAX_CONNECTION_IDLE_SECONDS", "-5"),
+    ("MAX_CONNECTION_AGE_SECONDS", "0"), ("MAX_CONNECTION_AGE_GRACE_SECONDS", "0")])
+def test_every_numeric_setting_out_of_its_range_stops_the_server_naming_it(name, value):
+    with pytest.raises(ValueError, match=f"^{name}="):
+        Settings.from_env({name: value})
