@@ -15,8 +15,9 @@ computes the dashboard. Calls are an admin's (the widest scope: every rollup row
   buckets tiling the ten periods (`store/rollups.py`), the OPEN and UNCOLLECTIBLE invoices,
   the SENT quotes still valid and the pipeline's quotes (`store/open_work.py`), the month's
   customer and product rollups and the product labels of the top five (the dashboard's top
-  customers and products), same filters and projections. The buckets are worked out once,
-  before timing; the service works them out, and ranks and converts, on every call.
+  customers and products), same filters and projections, issued at once as the service
+  issues them. The buckets are worked out once, before timing; the service works them out,
+  and ranks and converts, on every call.
 """
 
 from __future__ import annotations
@@ -138,25 +139,37 @@ class DashboardReads:
         return subjects
 
     async def __call__(self, i: int) -> None:
-        # The store's own totals clause, so the baseline follows it if it changes.
-        await self._rollups(self.by_level, rollup_store._TOTALS["dimension"])
-        sent = {"state": QuoteState.SENT.value, "valid_until": {"$gte": self.utc_today}}
-        money = {"currency": 1, "totals.grand_total": 1}
-        async for _ in self.invoices.find(
+        # Issued at once, as the service issues them: the periods' rollups, the open work,
+        # and the month's top customers and products (the labels after the products).
+        await asyncio.gather(
+            # The store's own totals clause, so the baseline follows it if it changes.
+            self._rollups(self.by_level, rollup_store._TOTALS["dimension"]),
+            self._drain(self.invoices.find(
                 {"state": {"$in": [s.value for s in OWING]}},
-                projection={"currency": 1, "amount_due": 1, "state": 1, "due_date": 1}):
+                projection={"currency": 1, "amount_due": 1, "state": 1, "due_date": 1})),
+            self._drain(self.quotes.find(self._sent, projection=_MONEY)),
+            self._drain(self.quotes.find(
+                {"$or": [{"state": QuoteState.DRAFT.value}, self._sent]}, projection=_MONEY)),
+            self._rollups(self.month, "customer"),
+            self._top_products())
+
+    @property
+    def _sent(self) -> dict[str, Any]:
+        return {"state": QuoteState.SENT.value, "valid_until": {"$gte": self.utc_today}}
+
+    @staticmethod
+    async def _drain(cursor: Any) -> None:
+        async for _ in cursor:
             pass
-        async for _ in self.quotes.find(sent, projection=money):
-            pass
-        async for _ in self.quotes.find({"$or": [{"state": QuoteState.DRAFT.value}, sent]},
-                                        projection=money):
-            pass
-        await self._rollups(self.month, "customer")  # the month's top customers
-        products = await self._rollups(self.month, "product")  # and products, with labels
-        async for _ in self.products.find({"_id": {"$in": sorted(set(products))[:5]}},
-                                          projection={"sku": 1, "name": 1, "category": 1,
-                                                      "stock.on_hand": 1}):
-            pass
+
+    async def _top_products(self) -> None:
+        products = await self._rollups(self.month, "product")
+        await self._drain(self.products.find(
+            {"_id": {"$in": sorted(set(products))[:5]}},
+            projection={"sku": 1, "name": 1, "category": 1, "stock.on_hand": 1}))
+
+
+_MONEY = {"currency": 1, "totals.grand_total": 1}
 
 
 def _by_level(buckets: Iterable[Bucket]) -> dict[str, list[datetime]]:

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from ..domain.access import Principal, scope_of
 from ..domain.analytics import (
@@ -39,7 +41,7 @@ from .customer_analytics import CustomerAnalytics
 from .exchange_rates import ExchangeRateCases, conversions
 from .funnel_forecast import FunnelAndForecast
 from .product_analytics import ProductAnalytics
-from .sales_figures import TopCustomers, TopProducts
+from .sales_figures import TopCustomers, TopProducts, per_bucket
 
 TOP = 5
 DASHBOARD_PERIODS = (Period.DAY, Period.WEEK, Period.MONTH, Period.QUARTER, Period.YEAR)
@@ -83,24 +85,17 @@ class AnalyticsService(CustomerAnalytics, FunnelAndForecast, ProductAnalytics,
 
     async def revenue(self, principal: Principal, query: RevenueQuery) -> RevenueReport:
         covers = query.covers
-        found = await self._rollups.read(query.basis, (b for c in covers for b in c),
-                                         scope_of(principal), query.owner_id, query.team_id)
+        found = await per_bucket(self._rollups.rows(
+            query.basis, [b for c in covers for b in c], scope_of(principal), query.narrow))
         spans = [PeriodRevenue(first, last, _sum(found, buckets))
                  for (first, last), buckets in zip(query.spans, covers, strict=True)]
         return await self.converted(RevenueReport(query, spans,
                                                   summed([s.amounts for s in spans])))
 
-    async def dashboard(self, principal: Principal, time_zone: str, reporting: str = ""
-                        ) -> Dashboard:
-        v = Violations()
-        zone = zone_of(time_zone)
-        if zone is None:
-            v.add("time_zone", f"{shown(time_zone)} is not an IANA time zone such as "
-                  "America/New_York")
-        check_reporting(v, reporting)
-        v.raise_if_any()
-        assert zone is not None
-        moment = self._clock()
+    async def dashboard(self, principal: Principal, time_zone: str, reporting: str = "",
+                        moment: datetime | None = None) -> Dashboard:
+        zone = _dashboard_zone(time_zone, reporting)
+        moment = moment or self._clock()
         today = moment.astimezone(zone).date()
         pairs = []
         for period in DASHBOARD_PERIODS:
@@ -111,16 +106,17 @@ class AnalyticsService(CustomerAnalytics, FunnelAndForecast, ProductAnalytics,
         covers = {span: days_cover(span[0], span[1], Basis.BOOKINGS, zone)
                   for _, current, previous in pairs for span in (current, previous)}
         scope = scope_of(principal)
-        found = await self._rollups.read(Basis.BOOKINGS, (b for c in covers.values() for b in c),
-                                         scope, "", "")
+        utc_today = moment.date()
+        # Every read at once: the rollups of the ten periods and the open work as of today.
+        found, (outstanding, overdue), quotes, pipeline = await asyncio.gather(
+            per_bucket(self._rollups.rows(Basis.BOOKINGS, [b for c in covers.values() for b in c],
+                                          scope, {})),
+            self._open.receivables(scope, utc_today), self._open.open_quotes(scope, utc_today),
+            self._open.pipeline(scope, utc_today))
         revenue = [DashboardRevenue(
             period, PeriodRevenue(*current, _sum(found, covers[current])),
             PeriodRevenue(*previous, _sum(found, covers[previous])))
             for period, current, previous in pairs]
-        utc_today = moment.date()
-        outstanding, overdue = await self._open.receivables(scope, utc_today)
-        quotes = await self._open.open_quotes(scope, utc_today)
-        pipeline = await self._open.pipeline(scope, utc_today)
         # Each period at the rate of its last day, the figures as of now at today's.
         converted = await conversions(self._rates, reporting, [
             *((p.amounts, p.last) for r in revenue for p in (r.current, r.previous)),
@@ -135,12 +131,30 @@ class AnalyticsService(CustomerAnalytics, FunnelAndForecast, ProductAnalytics,
     async def dashboard_view(self, principal: Principal, time_zone: str, reporting: str = ""
                              ) -> DashboardView:
         """The dashboard and the month's top 5 customers and products."""
-        board = await self.dashboard(principal, time_zone, reporting)
-        month = next(r.current for r in board.revenue if r.period is Period.MONTH)
-        query = RevenueQuery.parse(month.first.isoformat(), month.last.isoformat(), time_zone,
-                                   Period.MONTH, Basis.BOOKINGS, "", "", reporting=reporting)
-        return DashboardView(board, await self.top_customers(principal, query, TOP),
-                             await self.top_products(principal, query, TOP, True))
+        moment, zone = self._clock(), _dashboard_zone(time_zone, reporting)
+        first = period_start(moment.astimezone(zone).date(), Period.MONTH)
+        query = RevenueQuery.parse(first.isoformat(), _last_day(first, Period.MONTH).isoformat(),
+                                   time_zone, Period.MONTH, Basis.BOOKINGS, "", "",
+                                   reporting=reporting)
+        board, customers, products = await asyncio.gather(
+            self.dashboard(principal, time_zone, reporting, moment),
+            self.top_customers(principal, query, TOP),
+            self.top_products(principal, query, TOP, True))
+        return DashboardView(board, customers, products)
+
+
+def _dashboard_zone(time_zone: str, reporting: str) -> ZoneInfo:
+    """The dashboard's zone, after checking it and the reporting currency (INVALID_ARGUMENT
+    naming every bad field)."""
+    v = Violations()
+    zone = zone_of(time_zone)
+    if zone is None:
+        v.add("time_zone", f"{shown(time_zone)} is not an IANA time zone such as "
+              "America/New_York")
+    check_reporting(v, reporting)
+    v.raise_if_any()
+    assert zone is not None
+    return zone
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,6 @@ FactReader = Callable[[str, bytes, datetime], Fact | None]
 class Rollups(Protocol):
     async def apply(self, rows: dict[RollupKey, Tally], session: Session) -> None: ...
 
-    async def read(self, basis: Basis, buckets: Iterable[Bucket], scope: Scope, owner_id: str,
-                   team_id: str) -> dict[Bucket, Amounts]: ...
-
     def rows(self, basis: Basis, buckets: Iterable[Bucket], scope: Scope,
              narrow: dict[str, str], dimension: Dimension = Dimension.TOTAL,
              subjects: list[str] | None = None) -> AsyncIterator[tuple[RollupKey, Tally]]: ...

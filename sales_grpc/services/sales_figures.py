@@ -19,7 +19,7 @@ from ..domain.analytics import (
 )
 from ..domain.errors import InvalidArgument
 from ..domain.exchange import Converted
-from ..domain.rollups import Basis, Bucket, Dimension, Tally
+from ..domain.rollups import Basis, Bucket, Dimension, RollupKey, Tally
 from ..domain.sales_figures import (
     DEFAULT_WINDOW,
     KpiFigures,
@@ -117,12 +117,8 @@ class SalesFigures:
                             if p == query.product_id]
         elif query.customer_id:
             dimension, subjects = Dimension.CUSTOMER, [query.customer_id]
-        found: dict[Bucket, Amounts] = {}
-        async for key, tally in self._rollups.rows(query.basis, buckets, scope_of(principal),
-                                                   query.narrow, dimension, subjects):
-            found.setdefault(Bucket(key.level, key.start), {}).setdefault(
-                key.currency, Tally()).merge(tally)
-        return found
+        return await per_bucket(self._rollups.rows(query.basis, buckets, scope_of(principal),
+                                                   query.narrow, dimension, subjects))
 
     async def trends(self, principal: Principal, query: RevenueQuery, window: int
                      ) -> TrendReport:
@@ -284,6 +280,15 @@ class SalesFigures:
         return Kpis(query.zone_name, days, figures, rates, open_quotes,
                     None if converted is None else (
                         converted[0], converted[1], converted[2], converted[3]))
+
+
+async def per_bucket(rows: AsyncIterator[tuple[RollupKey, Tally]]) -> dict[Bucket, Amounts]:
+    """Rollup rows added up per bucket and currency."""
+    found: dict[Bucket, Amounts] = {}
+    async for key, tally in rows:
+        found.setdefault(Bucket(key.level, key.start), {}).setdefault(
+            key.currency, Tally()).merge(tally)
+    return found
 
 
 async def _listed(rows: AsyncIterator[T]) -> list[T]:

@@ -12,7 +12,6 @@ from typing import Any
 from pymongo import DeleteOne, UpdateOne
 
 from ..domain.access import Scope
-from ..domain.analytics import Amounts
 from ..domain.rollups import (
     DECIMAL_MEASURES,
     MEASURES,
@@ -91,17 +90,6 @@ class RollupStore:
                        upsert=True)
              for key, t in sorted(rows.items())],
             ordered=False, session=driver_session(session))
-
-    async def read(self, basis: Basis, buckets: Iterable[Bucket], scope: Scope, owner_id: str,
-                   team_id: str) -> dict[Bucket, Amounts]:
-        """The tallies per bucket and currency in `scope`, narrowed to an owner and/or team
-        when given (a narrowing outside the scope matches nothing)."""
-        found: dict[Bucket, Amounts] = {}
-        async for key, tally in self.rows(basis, buckets, scope, {
-                "owner_id": owner_id, "team_id": team_id}):
-            amounts = found.setdefault(Bucket(key.level, key.start), {})
-            amounts.setdefault(key.currency, Tally()).merge(tally)
-        return found
 
     async def rows(self, basis: Basis, buckets: Iterable[Bucket], scope: Scope,
                    narrow: dict[str, str], dimension: Dimension = Dimension.TOTAL,
