@@ -9,6 +9,8 @@ from typing import Any
 
 import grpc
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from sales_grpc.api.auth import mint_token
 from sales_grpc.api.server import SalesServer
@@ -16,6 +18,12 @@ from sales_grpc.bootstrap import App, build
 from sales_grpc.config import Settings
 from sales_grpc.domain.access import Role
 from sales_grpc.store.embedded import EmbeddedServers, start_embedded
+
+# Property tests check what they find, not how fast: Hypothesis' default 200 ms deadline per
+# example fails them as "flaky" when a loaded CI machine pauses one example.
+hypothesis_settings.register_profile("suite", deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")
