@@ -137,7 +137,9 @@ async def test_a_unary_call_without_a_deadline_gets_the_default_one(serve):
         started = time.perf_counter()
         failure = await fails(served.customers.GetCustomer(get, metadata=served.md),
                               grpc.StatusCode.DEADLINE_EXCEEDED)
-        assert 0.4 < time.perf_counter() - started < 3.0
+        # Ended by the 0.5 s default (the held call would otherwise wait forever); the upper
+        # bound leaves room for a loaded machine.
+        assert 0.4 < time.perf_counter() - started < 30.0
         assert failure.info is not None and failure.info.reason == "DEFAULT_DEADLINE_EXCEEDED"
         assert served.server.calls_in_progress.count == 0  # its place is given back
 
