@@ -60,7 +60,7 @@ async def forecast_server(fresh_settings: Callable[..., Settings]) -> AsyncItera
         orders.append(Order("rep-1", "team-a", "EUR", "5.00", at(day.year, day.month, 2)))
     await write(app.mongo, History(orders=orders))
     running = Running(app, server, channel, settings)
-    await projected(running, 20)
+    await projected(running, 60)
     # The first fit starts the forecaster's worker processes (numpy, statsmodels): on a busy
     # machine that outlasts the server's default deadline, so it is made here with a longer one.
     await pb_grpc.AnalyticsServiceStub(channel).GetSalesForecast(

@@ -171,7 +171,7 @@ async def test_bad_ranges_zones_and_filters_are_invalid_argument(
 async def test_rollups_of_the_real_quote_order_and_invoice_flows_equal_a_rebuild(
         funnel_server: tuple[Running, dict[str, list[Decimal]]]) -> None:
     running, _ = funnel_server
-    await projected(running, 10)
+    await projected(running, 60)
     assert await running.app.analytics.maintenance.check() == []
     rows = await running.app.mongo.db.analytics_rollups.distinct("basis")
     assert {"bookings", "billings", "collections", "quotes_sent", "quotes_accepted",

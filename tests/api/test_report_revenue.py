@@ -34,7 +34,7 @@ async def reporting(fresh_settings: Callable[..., Settings]) -> AsyncIterator[Re
 async def book(reporting: Reporting) -> Book:
     made = await make_book(reporting)
     outbox = reporting.app.mongo.db.outbox
-    for _ in range(200):
+    for _ in range(600):  # up to 30 s on a loaded machine
         if await outbox.count_documents({"projected_time": None}) == 0:
             return made
         await asyncio.sleep(0.05)
