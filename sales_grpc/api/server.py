@@ -53,6 +53,8 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 # the sales services go NOT_SERVING while MongoDB is unreachable, which is for readiness: a
 # liveness probe on them would restart every replica during a database outage.
 LIVENESS = "liveness"
+# How long a stopping server lets its background loops end by themselves before cancelling.
+BACKGROUND_STOP_SECONDS = 6.0
 
 # The most request metadata (headers) a call may carry, soft and hard limit alike. gRPC's
 # defaults (8 KiB soft, where calls start failing at random with RESOURCE_EXHAUSTED, and
@@ -219,15 +221,21 @@ class SalesServer:
         self.relay.stop()
         self.app.mail.delivery.stop()
         self.app.analytics.projector.stop()
-        for task in self._tasks:
+        await self.metrics.stop()  # its backlog refresh loop ends with it
+        # Told to stop, the loops end by themselves: a database operation in flight ends
+        # within serverSelectionTimeoutMS (5 s) even with the database down. Only what outlives
+        # that is cancelled: a task cancelled inside PyMongo's server selection can leave the
+        # driver's topology lock never released (seen on Python 3.11, where the client's
+        # close() then waited forever).
+        _, running = await asyncio.wait(self._tasks, timeout=BACKGROUND_STOP_SECONDS)
+        for task in running:
             task.cancel()
-        # Bounded: a task stuck in the driver's server selection must not hold shutdown.
-        await asyncio.wait(self._tasks, timeout=2.0)
-        await self.metrics.stop()
+        if running:
+            await asyncio.wait(running, timeout=2.0)
         # One last batch after draining, so events of the calls just finished go out now;
         # whatever still fails (say, the database is down) stays in the outbox for next time.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.relay.finish(), 2.0)
+            await self.relay.finish(within=2.0)
 
     async def wait(self) -> None:
         await self.server.wait_for_termination()

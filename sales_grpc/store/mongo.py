@@ -204,6 +204,7 @@ INDEXES: dict[str, list[IndexModel]] = {
 
 
 PING_TIMEOUT_SECONDS = 3.0
+CLOSE_TIMEOUT_SECONDS = 10.0
 
 
 class Mongo:
@@ -332,8 +333,19 @@ class Mongo:
         else:
             pending.append(hook)
 
-    async def close(self) -> None:
-        await self.client.close()
+    async def close(self, within: float = CLOSE_TIMEOUT_SECONDS) -> None:
+        """Closes the client, waiting at most `within` seconds: a close wedged on the driver's
+        topology lock (a task cancelled in server selection can leave it held, seen on Python
+        3.11) must not keep a stopping process from exiting. Not waited for past that, not
+        even for its cancellation."""
+        closing = asyncio.create_task(self.client.close())
+        done, _ = await asyncio.wait({closing}, timeout=within)
+        if not done:
+            closing.cancel()
+            log.warning("the MongoDB client did not close within %.0f s; left to the exit",
+                        within)
+            return
+        closing.result()
 
 
 class RequestReplayed(Exception):

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pymongo
 import redis.asyncio as aioredis
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import PyMongoError
@@ -164,16 +165,19 @@ class OutboxRelay:
     def stop(self) -> None:
         self._stopped.set()
 
-    async def finish(self) -> None:
+    async def finish(self, within: float | None = None) -> None:
         """After `stop()`: one last batch if this process holds the lease (the events of the
-        calls just drained go out now), then the lease is given up for another to take."""
-        if self._lease is None:
-            await self.publish_pending()
-        elif self._lease.held:
-            try:
+        calls just drained go out now), then the lease is given up for another to take.
+        `within` bounds the database work by the driver's own timeout rather than by
+        cancelling it (see SalesServer.stop)."""
+        with pymongo.timeout(within) if within is not None else contextlib.nullcontext():
+            if self._lease is None:
                 await self.publish_pending()
-            finally:
-                await self._lease.release()
+            elif self._lease.held:
+                try:
+                    await self.publish_pending()
+                finally:
+                    await self._lease.release()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
