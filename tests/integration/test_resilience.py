@@ -176,3 +176,22 @@ async def test_a_redis_that_accepts_but_never_answers_costs_a_cache_miss_not_a_h
     finally:
         mute.close()
         await app.close()
+
+
+async def test_a_client_close_that_never_ends_does_not_hold_a_stopping_process(
+        fresh_settings, caplog: pytest.LogCaptureFixture):
+    """The driver's close() can wedge on its topology lock after a task was cancelled in
+    server selection (Python 3.11); stopping must go on without it."""
+    app = await build(fresh_settings())
+    real_close = app.mongo.client.close
+
+    async def wedged() -> None:
+        await asyncio.Event().wait()
+
+    app.mongo.client.close = wedged  # type: ignore[method-assign]
+    try:
+        await asyncio.wait_for(app.mongo.close(within=0.5), 5)
+        assert "did not close within" in caplog.text
+    finally:
+        app.mongo.client.close = real_close  # type: ignore[method-assign]
+        await app.close()
