@@ -3,6 +3,7 @@ tracing was installed (as `serve` does when OTEL_EXPORTER_OTLP_ENDPOINT is set).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import uuid
@@ -99,6 +100,17 @@ def server_span(spans: Sequence[ReadableSpan], name: str) -> ReadableSpan:
     return found[0]
 
 
+async def settled(traced: Traced, name: str, calls: int = 1) -> Sequence[ReadableSpan]:
+    """The finished spans once `calls` server spans named `name` are among them: the server
+    ends a call's span after its reply is sent, so the client can see the reply first."""
+    for _ in range(200):
+        spans = traced.spans.get_finished_spans()
+        if sum(1 for s in spans if s.name == name and s.kind is SpanKind.SERVER) >= calls:
+            return spans
+        await asyncio.sleep(0.05)
+    return traced.spans.get_finished_spans()
+
+
 def children(spans: Sequence[ReadableSpan], parent: ReadableSpan) -> list[ReadableSpan]:
     assert parent.context is not None
     return [s for s in spans if s.parent is not None
@@ -116,7 +128,7 @@ async def test_a_call_is_a_server_span_with_database_and_redis_children(
     created = (await server.stub.CreateCustomer(cpb.CreateCustomerRequest(
         customer=customer()), metadata=server.md)).customer
     await server.stub.GetCustomer(cpb.GetCustomerRequest(id=created.id), metadata=server.md)
-    spans = traced.spans.get_finished_spans()
+    spans = await settled(traced, "erp.sales.v1.CustomerService/GetCustomer")
 
     create = server_span(spans, "erp.sales.v1.CustomerService/CreateCustomer")
     assert create.attributes is not None
@@ -161,7 +173,7 @@ async def test_an_incoming_traceparent_continues_the_callers_trace(
         calls_log.removeHandler(keep)
         calls_log.setLevel(level)
     assert raised.value.code() is grpc.StatusCode.NOT_FOUND
-    span = server_span(traced.spans.get_finished_spans(),
+    span = server_span(await settled(traced, "erp.sales.v1.CustomerService/GetCustomer"),
                        "erp.sales.v1.CustomerService/GetCustomer")
     assert span.context.trace_id == trace_id
     assert span.parent is not None and span.parent.is_remote
@@ -175,9 +187,15 @@ async def test_an_incoming_traceparent_continues_the_callers_trace(
 async def test_a_caller_that_did_not_sample_is_not_traced(traced: Traced,
                                                            server: Server) -> None:
     traced.spans.clear()
+    trace_id = uuid.uuid4().hex
     await server.stub.ListCustomers(cpb.ListCustomersRequest(page_size=1), metadata=(
-        *server.md, ("traceparent", f"00-{uuid.uuid4().hex}-{'ab' * 8}-00")))
-    assert traced.spans.get_finished_spans() == ()
+        *server.md, ("traceparent", f"00-{trace_id}-{'ab' * 8}-00")))
+    # A traced call, as in the other tests, ends its span after its reply; by the time this
+    # one has, the unsampled call would have its spans too, had it been sampled.
+    await server.stub.ListCustomers(cpb.ListCustomersRequest(page_size=1), metadata=server.md)
+    spans = await settled(traced, "erp.sales.v1.CustomerService/ListCustomers")
+    assert [s.name for s in spans if s.context and s.context.trace_id == int(trace_id, 16)] == []
+    assert sum(1 for s in spans if s.name == "erp.sales.v1.CustomerService/ListCustomers") == 1
 
 
 async def test_an_exporter_that_hangs_does_not_hold_calls(traced: Traced,
