@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
@@ -17,13 +20,14 @@ from sales_grpc.api.auth import mint_token
 from sales_grpc.api.converters.events import encode_event
 from sales_grpc.api.server import SalesServer
 from sales_grpc.bootstrap import build
+from sales_grpc.config import Settings
 from sales_grpc.domain.access import Principal, Role
 from sales_grpc.domain.customers import CustomerType
 from sales_grpc.domain.money import Money
 from sales_grpc.domain.products import MovementReason
 from sales_grpc.services.document_lines import LineInput
 from sales_grpc.services.orders import OrderInput
-from sales_grpc.store.embedded import free_port, start_mongo
+from sales_grpc.store.embedded import ChildProcess, free_port, start_mongo
 from sales_grpc.store.outbox import OutboxRelay
 
 ADMIN = Principal("admin-r", Role.ADMIN, frozenset({"sales:read", "sales:create",
@@ -43,8 +47,10 @@ async def _wait_for_health(channel: grpc.aio.Channel, status: int, seconds: floa
     assert await _health(channel) == status
 
 
-async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_dies(
-        fresh_settings):
+@contextlib.asynccontextmanager
+async def _served_on_its_own_database(fresh_settings: Any) -> AsyncIterator[
+        tuple[ChildProcess, Settings, grpc.aio.Channel]]:
+    """A server over a SecantusDB of its own, which the test may stop or freeze."""
     mongo = start_mongo(None)
     settings = fresh_settings(
         mongodb_url=f"mongodb://127.0.0.1:{mongo.port}/?directConnection=true")
@@ -53,6 +59,19 @@ async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_
     port = await server.start("127.0.0.1:0")
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
+        yield mongo, settings, channel
+    finally:
+        if mongo.process.poll() is None:  # still there: thaw it, if the test froze it
+            os.kill(mongo.process.pid, signal.SIGCONT)
+        await channel.close()
+        await server.stop(0)
+        await app.close()
+        mongo.stop()
+
+
+async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_dies(
+        fresh_settings):
+    async with _served_on_its_own_database(fresh_settings) as (mongo, settings, channel):
         assert await _health(channel) == health_pb2.HealthCheckResponse.SERVING
         mongo.stop()
         for _ in range(150):
@@ -71,25 +90,13 @@ async def test_health_turns_not_serving_and_calls_unavailable_when_the_database_
                 cpb.GetCustomerRequest(id="0" * 24),
                 metadata=(("authorization", f"Bearer {token}"),), timeout=30)
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
-    finally:
-        await channel.close()
-        await server.stop(0)
-        await app.close()
-        mongo.stop()
 
 
 async def test_a_database_that_stops_answering_turns_health_not_serving_until_it_answers(
         fresh_settings):
     """SIGSTOP keeps the database's connections open but silent: a hung server, not a dead
     one. Health must not wait on it (the ping is bounded), and must come back with it."""
-    mongo = start_mongo(None)
-    settings = fresh_settings(
-        mongodb_url=f"mongodb://127.0.0.1:{mongo.port}/?directConnection=true")
-    app = await build(settings)
-    server = SalesServer(app, health_interval=0.2)
-    port = await server.start("127.0.0.1:0")
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    try:
+    async with _served_on_its_own_database(fresh_settings) as (mongo, _, channel):
         assert await _health(channel) == health_pb2.HealthCheckResponse.SERVING
         os.kill(mongo.process.pid, signal.SIGSTOP)
         # The ping gives up after 3 s; without that bound it took 30 s here.
@@ -97,12 +104,6 @@ async def test_a_database_that_stops_answering_turns_health_not_serving_until_it
         assert await _health(channel, "liveness") == health_pb2.HealthCheckResponse.SERVING
         os.kill(mongo.process.pid, signal.SIGCONT)
         await _wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING, 30)
-    finally:
-        os.kill(mongo.process.pid, signal.SIGCONT)
-        await channel.close()
-        await server.stop(0)
-        await app.close()
-        mongo.stop()
 
 
 async def test_a_relay_that_crashes_after_publishing_loses_no_event(fresh_settings):
