@@ -24,6 +24,7 @@ from ..domain.reports import Caption, Column, ColumnType, ExportFormat
 from .pdf_tables import BLOCK_BYTES, PdfTableWriter, TableRenderer
 from .text import text_of
 
+_XLSX_WIDTHS = {ColumnType.STRING: 18, ColumnType.DATE: 12, ColumnType.TIMESTAMP: 20}
 # xlsx file properties carry a creation time; a fixed one keeps the same rows the same bytes.
 _XLSX_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -117,6 +118,11 @@ class XlsxWriter:
         self._cells = [self._cell_writer(c.type) for c in self._columns]
 
     def begin(self) -> bytes:
+        # Widths a person can read the values in: Excel and LibreOffice show "###" for a
+        # date or time wider than its column, and the default column fits 8 characters.
+        for col, column in enumerate(self._columns):
+            self._sheet.set_column(col, col, max(_XLSX_WIDTHS.get(column.type, 12),
+                                                 len(column.name) + 2))
         self._sheet.write_row(0, 0, [c.name for c in self._columns])
         return b""
 
